@@ -1,0 +1,51 @@
+# Everything a fresh clone needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+KEYS_DIR ?= example_site/var/vendor-keys
+MANAGE := $(BIN)/python example_site/manage.py
+
+.PHONY: demo test install lint serve seed migrate keys benchmarks clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install whenever the packaging metadata changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+lint: install
+	$(BIN)/ruff check .
+
+test: install lint
+	$(BIN)/pytest
+
+keys: install
+	@test -f $(KEYS_DIR)/demo.pem || $(BIN)/wagtail-licensing-vendor keygen --kid demo --out $(KEYS_DIR)
+
+migrate: keys
+	WAGTAIL_LICENSING_VENDOR_KEYS_DIR=$(KEYS_DIR) $(MANAGE) migrate --noinput
+
+seed: migrate
+	WAGTAIL_LICENSING_VENDOR_KEYS_DIR=$(KEYS_DIR) $(MANAGE) seed_demo --keys-dir $(KEYS_DIR)
+
+demo: seed
+	@echo
+	@echo "  wagtail-licensing demo: http://127.0.0.1:$(PORT)/admin/"
+	@echo "  superuser:        admin / admin"
+	@echo "  license manager:  manager / manager"
+	@echo "  licensed editor:  editor1 / editor   (editor1 .. editor50)"
+	@echo
+	WAGTAIL_LICENSING_VENDOR_KEYS_DIR=$(KEYS_DIR) $(MANAGE) runserver 127.0.0.1:$(PORT)
+
+benchmarks: install
+	$(BIN)/python benchmarks/enforcement.py
+	$(BIN)/python benchmarks/import_export.py
+
+clean:
+	rm -rf $(VENV) example_site/var

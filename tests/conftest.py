@@ -1,0 +1,187 @@
+import copy
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache
+from django.utils import timezone
+
+from wagtail_licensing import operations
+from wagtail_licensing.license_file import sign_payload
+from wagtail_licensing.models import LicensingState, PortalUser
+
+
+class Vendor:
+    """A vendor key pair for signing test license files."""
+
+    def __init__(self, kid="test"):
+        self.kid = kid
+        self.private_key = Ed25519PrivateKey.generate()
+        self.public_pem = self.private_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode()
+        self.private_pem = self.private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()).decode()
+
+    def sign(self, payload, header=""):
+        return sign_payload(payload, self.private_key, self.kid, header=header)
+
+
+@pytest.fixture(scope="session")
+def vendor():
+    return Vendor()
+
+
+@pytest.fixture(autouse=True)
+def _licensing_settings(settings, vendor):
+    settings.WAGTAIL_LICENSING = {"COMPANY_ID": "ACME",
+                                  "VENDOR_PUBLIC_KEYS": {vendor.kid: vendor.public_pem}}
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # The license-state version lives in the cache; tests roll the database back, so the cache
+    # must not outlive a test.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def today():
+    return timezone.localdate()
+
+
+def product(code, ptype="named", seats=5, name=None, valid_from=None, valid_until=None):
+    return {
+        "code": code,
+        "name": name or code.replace("-", " ").title(),
+        "type": ptype,
+        "seats": seats,
+        "valid_from": (valid_from or today() - timedelta(days=1)).isoformat(),
+        "valid_until": (valid_until or today() + timedelta(days=365)).isoformat(),
+    }
+
+
+DEFAULT_PRODUCTS = [
+    product("editor", "named", 5, name="CMS editor"),
+    product("analytics", "named", None, name="Analytics"),
+    product("occasional", "concurrent", 2, name="Occasional editor"),
+    product("portal", "portal", 3, name="Customer portal"),
+]
+
+
+_counter = iter(range(1, 10**9))
+
+
+@pytest.fixture
+def make_payload():
+    def make(**overrides):
+        payload = {
+            "format": 1,
+            "license_id": f"LIC-{next(_counter)}",
+            "company_id": "ACME",
+            "instance_id": None,
+            "license_version": "1.0",
+            "issued_at": (datetime.now(UTC) - timedelta(minutes=1) + timedelta(
+                seconds=next(_counter))).replace(microsecond=0).isoformat(),
+            "products": copy.deepcopy(DEFAULT_PRODUCTS),
+        }
+        payload.update(overrides)
+        return payload
+
+    return make
+
+
+@pytest.fixture
+def make_license(vendor, make_payload):
+    """Signed license file text."""
+
+    def make(**overrides):
+        return vendor.sign(make_payload(**overrides))
+
+    return make
+
+
+@pytest.fixture
+def install(db, make_license):
+    """Install a license file through the real operation; returns the LicenseFile."""
+
+    def do(user=None, **overrides):
+        return operations.install_license_file(make_license(**overrides), user=user).license_file
+
+    return do
+
+
+@pytest.fixture
+def installed(install):
+    return install()
+
+
+@pytest.fixture
+def make_users(db):
+    User = get_user_model()
+
+    def make(count, prefix="user", active=True, portal=False, groups=()):
+        start = User.objects.filter(username__startswith=prefix).count()
+        users = User.objects.bulk_create(
+            User(username=f"{prefix}{start + i}", email=f"{prefix}{start + i}@example.com",
+                 first_name=prefix.title(), last_name=str(start + i), is_active=active)
+            for i in range(count)
+        )
+        users = list(User.objects.filter(username__in=[u.username for u in users]).order_by(
+            "pk"))
+        if portal:
+            PortalUser.objects.bulk_create(PortalUser(user=u) for u in users)
+        for group in groups:
+            group.user_set.add(*users)
+        return users
+
+    return make
+
+
+@pytest.fixture
+def managers_group(db):
+    group = Group.objects.create(name="License managers")
+    group.permissions.add(
+        Permission.objects.get(codename="access_admin", content_type__app_label="wagtailadmin"),
+        Permission.objects.get(codename="can_manage_lic_users",
+                               content_type__app_label="wagtail_licensing"),
+    )
+    return group
+
+
+@pytest.fixture
+def editors_group(db):
+    group = Group.objects.create(name="Test editors")
+    group.permissions.add(
+        Permission.objects.get(codename="access_admin", content_type__app_label="wagtailadmin"))
+    return group
+
+
+@pytest.fixture
+def manager(db, managers_group):
+    user = get_user_model().objects.create_user("manager", "manager@example.com", "pw",
+                                                first_name="Morgan", last_name="Manager")
+    user.groups.add(managers_group)
+    return user
+
+
+@pytest.fixture
+def superuser(db):
+    return get_user_model().objects.create_superuser("admin", "admin@example.com", "pw")
+
+
+@pytest.fixture
+def editor(db, editors_group):
+    user = get_user_model().objects.create_user("editor", "editor@example.com", "pw")
+    user.groups.add(editors_group)
+    return user
+
+
+@pytest.fixture
+def state(db):
+    return LicensingState.get()

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WagtailLicensingAppConfig(AppConfig):
+    name = "wagtail_licensing"
+    label = "wagtail_licensing"
+    verbose_name = _("Licensing")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Registered explicitly rather than by import side effects elsewhere.
+        from . import checks, signal_handlers  # noqa: F401
+
+        signal_handlers.register_signal_handlers()

@@ -1,0 +1,36 @@
+"""The errors a user can cause. Each carries a message written for that user.
+
+This module has no Django imports so that `license_file` (and the vendor's tool) can use it
+without a configured project.
+"""
+
+
+class LicensingError(Exception):
+    """Base class: `message` is shown to the user as it is."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = str(message)
+
+    def __str__(self):
+        return self.message
+
+
+class InvalidLicenseFile(LicensingError):
+    """The file is malformed, tampered with, signed by an unknown key or of a newer format."""
+
+
+class LicenseRefused(LicensingError):
+    """A valid file that this site must not install (another site, company, a downgrade...)."""
+
+
+class AlreadyInstalled(LicensingError):
+    """The very same license file is installed already: nothing to change."""
+
+
+class InvalidLicenseRequest(LicensingError):
+    """A license request cannot be generated from what was given."""
+
+
+class GrantError(LicensingError):
+    """A grant or recall cannot be carried out at all (e.g. unknown product)."""

@@ -1,0 +1,92 @@
+"""Readable audit log messages for the licensing actions."""
+
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from wagtail.log_actions import LogFormatter
+
+from . import operations as ops
+
+
+def _products_with_counts(mapping):
+    return ", ".join(f"{code} ({entry.get('count', 0)})" for code, entry in mapping.items())
+
+
+class UploadFormatter(LogFormatter):
+    label = _("Upload license file")
+
+    def format_message(self, log_entry):
+        data = log_entry.data
+        message = _("Installed license file %(id)s: %(products)s") % {
+            "id": data.get("license_id"), "products": ", ".join(data.get("products", [])),
+        }
+        if data.get("removed"):
+            message += "; " + str(_("removed %(codes)s")) % {"codes": ", ".join(data["removed"])}
+        return message
+
+
+class DeleteFormatter(LogFormatter):
+    label = _("Delete licenses")
+
+    def format_message(self, log_entry):
+        return _("Deleted the installed licenses (%(id)s): the site runs in demo mode") % {
+            "id": log_entry.data.get("license_id")}
+
+
+class GrantFormatter(LogFormatter):
+    label = _("Grant licenses")
+
+    def format_message(self, log_entry):
+        granted = log_entry.data.get("granted", {})
+        total = sum(entry.get("count", 0) for entry in granted.values())
+        message = ngettext("Granted licenses to %(n)d user: %(products)s",
+                           "Granted licenses to %(n)d users: %(products)s", total) % {
+            "n": total, "products": _products_with_counts(granted)}
+        if log_entry.data.get("refused"):
+            message += "; " + str(_("refused %(codes)s")) % {
+                "codes": ", ".join(log_entry.data["refused"])}
+        return message
+
+
+class RecallFormatter(LogFormatter):
+    label = _("Recall licenses")
+
+    def format_message(self, log_entry):
+        recalled = log_entry.data.get("recalled", {})
+        total = sum(entry.get("count", 0) for entry in recalled.values())
+        return ngettext("Recalled licenses from %(n)d user: %(products)s",
+                        "Recalled licenses from %(n)d users: %(products)s", total) % {
+            "n": total, "products": _products_with_counts(recalled)}
+
+
+class RequestFormatter(LogFormatter):
+    label = _("Generate license request")
+
+    def format_message(self, log_entry):
+        return _("Generated license request %(file)s for company %(company)s") % {
+            "file": log_entry.data.get("filename"), "company": log_entry.data.get("company_id")}
+
+
+class UserStatusFormatter(LogFormatter):
+    label = _("Licensed user status changed")
+
+    MESSAGES = {
+        "deactivated": _("User %(user)s was deactivated: seats of %(products)s freed"),
+        "activated": _("User %(user)s was reactivated: seats of %(products)s taken again"),
+        "deleted": _("User %(user)s was deleted with their licenses: %(products)s"),
+    }
+
+    def format_message(self, log_entry):
+        data = log_entry.data
+        template = self.MESSAGES.get(data.get("event"), self.MESSAGES["deactivated"])
+        return template % {"user": data.get("user"), "products": ", ".join(data.get("products",
+                                                                                      []))}
+
+
+FORMATTERS = {
+    ops.ACTION_UPLOAD: UploadFormatter,
+    ops.ACTION_DELETE: DeleteFormatter,
+    ops.ACTION_GRANT: GrantFormatter,
+    ops.ACTION_RECALL: RecallFormatter,
+    ops.ACTION_REQUEST: RequestFormatter,
+    ops.ACTION_USER_STATUS: UserStatusFormatter,
+}

@@ -1,0 +1,147 @@
+"""``manage.py licensing SUBCOMMAND``: the licensing operations from the command line."""
+
+import json
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from wagtail_licensing import operations, status
+from wagtail_licensing.exceptions import AlreadyInstalled, LicensingError
+from wagtail_licensing.models import AssignmentSource
+
+
+class Command(BaseCommand):
+    help = "Show and change the site's licenses: status, request, upload, grant, recall, delete."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="subcommand", required=True,
+                                    parser_class=type(parser))
+
+        p = sub.add_parser("status", help="the installed license and its products' seats")
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+
+        p = sub.add_parser("request", help="write a license request (.tlr) for the vendor")
+        p.add_argument("--company-id")
+        p.add_argument("--license-version")
+        p.add_argument("-o", "--output", help="file to write (default: the request's name)")
+
+        p = sub.add_parser("upload", help="install a license file")
+        p.add_argument("file")
+        p.add_argument("--dry-run", action="store_true",
+                       help="only show what would change")
+
+        for name, verb in (("grant", "grant"), ("recall", "recall")):
+            p = sub.add_parser(name, help=f"{verb} a product to or from users")
+            p.add_argument("--product", action="append", required=True, dest="products")
+            p.add_argument("usernames", nargs="+")
+
+        p = sub.add_parser("delete", help="delete the installed licenses (demo mode)")
+        p.add_argument("--yes", action="store_true", help="confirm")
+
+    def handle(self, *args, subcommand, **options):
+        try:
+            return getattr(self, f"handle_{subcommand}")(**options)
+        except AlreadyInstalled as exc:
+            self.stdout.write(str(exc))
+        except LicensingError as exc:
+            raise CommandError(str(exc)) from exc
+
+    def handle_status(self, json=False, **options):
+        data = status.site_status()
+        if json:
+            self.stdout.write(_dumps(data))
+            return
+        license = data["license"]
+        self.stdout.write(f"Company:      {data['company_id'] or '-'}")
+        self.stdout.write(f"Instance ID:  {data['instance_id']}")
+        if license is None:
+            self.stdout.write("License:      demo mode: no licenses installed")
+            return
+        self.stdout.write(f"License:      {license['license_id']} (version "
+                          f"{license['license_version'] or '-'}, issued {license['issued_at']}, "
+                          f"installed {license['installed_at']} by "
+                          f"{license['installed_by'] or '-'})")
+        rows = [("CODE", "TYPE", "SEATS", "USED", "AVAILABLE", "VALID FROM", "VALID UNTIL",
+                 "STATE")]
+        for p in data["products"]:
+            rows.append((p["code"], p["type"], _seats(p["seats"]), str(p["used"]),
+                         _seats(p["available"]), p["valid_from"], p["valid_until"], p["state"]))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        for row in rows:
+            self.stdout.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths,
+                                                                         strict=True)).rstrip())
+
+    def handle_request(self, company_id=None, license_version=None, output=None, **options):
+        request = operations.create_license_request(company_id=company_id,
+                                                    license_version=license_version)
+        path = Path(output or request.filename)
+        path.write_bytes(request.content)
+        self.stdout.write(f"Wrote the license request {path}. Send it to your vendor.")
+
+    def handle_upload(self, file, dry_run=False, **options):
+        try:
+            content = Path(file).read_bytes()
+        except OSError as exc:
+            raise CommandError(f"Cannot read {file}: {exc.strerror}") from exc
+        preview = operations.preview_upload(content)
+        self.stdout.write(f"License file {preview.payload.license_id} for company "
+                          f"{preview.payload.company_id}:")
+        for change in preview.changes:
+            line = f"  {change.kind:<9} {change.code} ({change.name})"
+            if change.details:
+                line += ": " + "; ".join(f"{d['label']} {_seats(d['old'])} -> {_seats(d['new'])}"
+                                         for d in change.details)
+            self.stdout.write(line)
+        for warning in preview.warnings:
+            self.stdout.write(self.style.WARNING(f"  warning: {warning}"))
+        if dry_run:
+            self.stdout.write("Dry run: nothing was installed.")
+            return
+        result = operations.install_license_file(content)
+        self.stdout.write(self.style.SUCCESS(
+            f"Installed license file {result.license_file.license_id}."))
+
+    def _users(self, usernames):
+        User = get_user_model()
+        users = User._default_manager.filter(**{f"{User.USERNAME_FIELD}__in": usernames})
+        found = set(users.values_list(User.USERNAME_FIELD, flat=True))
+        missing = [name for name in usernames if name not in found]
+        if missing:
+            raise CommandError("Unknown users: " + ", ".join(missing) + ". Nothing was changed.")
+        return users
+
+    def _report(self, messages):
+        styles = {"success": self.style.SUCCESS, "warning": self.style.WARNING,
+                  "error": self.style.ERROR}
+        for level, text in messages:
+            self.stdout.write(styles[level](text))
+
+    def handle_grant(self, products, usernames, **options):
+        result = operations.grant(self._users(usernames), products,
+                                  source=AssignmentSource.COMMAND)
+        self._report(result.messages())
+        if result.refused:
+            raise CommandError("Some products were refused: see above.")
+
+    def handle_recall(self, products, usernames, **options):
+        result = operations.recall(self._users(usernames), products,
+                                   source=AssignmentSource.COMMAND)
+        self._report(result.messages())
+
+    def handle_delete(self, yes=False, **options):
+        if not yes:
+            raise CommandError("Deleting licenses puts the site in demo mode. Add --yes to "
+                               "confirm.")
+        previous = operations.delete_licenses()
+        self.stdout.write(self.style.SUCCESS(
+            f"Deleted the installed licenses ({previous.license_id}): the site runs in demo "
+            "mode. History and assignments are kept; upload a license file to restore them."))
+
+
+def _seats(value):
+    return "unlimited" if value is None else str(value)
+
+
+def _dumps(data):
+    return json.dumps(data, indent=2, default=str)

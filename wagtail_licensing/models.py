@@ -1,0 +1,321 @@
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Count, Exists, F, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+from .conf import licensing_settings
+
+MANAGE_PERMISSION = "wagtail_licensing.can_manage_lic_users"
+
+
+class ProductType(models.TextChoices):
+    NAMED = "named", _("Named")
+    CONCURRENT = "concurrent", _("Concurrent")
+    PORTAL = "portal", _("Portal")
+
+
+class AssignmentSource(models.TextChoices):
+    MANUAL = "manual", _("Manual")
+    BULK = "bulk", _("Bulk action")
+    IMPORT = "import", _("Import")
+    PORTAL = "portal", _("Portal account")
+    COMMAND = "command", _("Management command")
+    API = "api", _("API")
+
+
+class LicensingState(models.Model):
+    """The site's licensing singleton: instance ID, installed file and a version caches key on.
+
+    Licensing audit log entries are logged against this object, and it carries the
+    CanManageLicUsers permission, so that license managers see those entries in Site history.
+    """
+
+    instance_id = models.UUIDField(_("instance ID"), default=uuid.uuid4, editable=False)
+    installed_file = models.ForeignKey(
+        "LicenseFile", verbose_name=_("installed license file"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    version = models.PositiveBigIntegerField(default=1, editable=False)
+
+    class Meta:
+        verbose_name = _("licensing")
+        verbose_name_plural = _("licensing")
+        default_permissions = ()
+        permissions = [
+            ("can_manage_lic_users", _("Can manage user licenses (CanManageLicUsers)")),
+        ]
+
+    def __str__(self):
+        return str(_("Licensing"))
+
+    SINGLETON_PK = 1
+
+    @classmethod
+    def get(cls):
+        state, _created = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
+        return state
+
+    @classmethod
+    def lock(cls):
+        """Take the licensing write lock: every state change holds this row lock (PostgreSQL)."""
+        cls.get()  # outside the lock, so that creating it never deadlocks
+        return cls.objects.select_for_update().select_related("installed_file").get(
+            pk=cls.SINGLETON_PK
+        )
+
+    @property
+    def demo_mode(self):
+        return self.installed_file_id is None
+
+    def bump_version(self):
+        """Record a change of licensing state; caches keyed on the version see it after commit."""
+        type(self).objects.filter(pk=self.pk).update(version=F("version") + 1)
+        self.refresh_from_db(fields=["version"])
+        new_version = self.version
+
+        def publish():
+            from . import cache
+
+            cache.publish_version(new_version)
+
+        transaction.on_commit(publish)
+
+
+class LicenseFile(models.Model):
+    """An installed license file, kept as history with its original text."""
+
+    license_id = models.CharField(_("license ID"), max_length=255, db_index=True)
+    company_id = models.CharField(_("company ID"), max_length=255)
+    instance_id = models.CharField(_("instance ID"), max_length=255, blank=True, null=True)
+    license_version = models.CharField(_("license version"), max_length=255, blank=True,
+                                       null=True)
+    issued_at = models.DateTimeField(_("issued at"))
+    kid = models.CharField(_("key ID"), max_length=255)
+    content = models.TextField(_("file content"))
+    payload = models.JSONField(_("payload"))
+    installed_at = models.DateTimeField(_("installed at"), default=timezone.now)
+    installed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("installed by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("license file")
+        verbose_name_plural = _("license files")
+        ordering = ["-installed_at", "-id"]
+        default_permissions = ()
+
+    def __str__(self):
+        return self.license_id
+
+    @property
+    def filename(self):
+        return f"{self.license_id}.lic"
+
+
+class LicensedProductQuerySet(models.QuerySet):
+    def installed(self):
+        """Products of the installed license file (none in demo mode)."""
+        installed = LicensingState.objects.filter(pk=LicensingState.SINGLETON_PK).values(
+            "installed_file_id"
+        )
+        return self.filter(license_file_id=Subquery(installed[:1]))
+
+    def with_usage(self):
+        """Annotate ``used`` (seats taken), ``holders``, ``active_holders`` and ``slots_used``.
+
+        One query however many products and assignments there are.
+        """
+        assignments = LicenseAssignment.objects.filter(product_code=OuterRef("code")).order_by()
+
+        def count(qs):
+            return Coalesce(
+                Subquery(qs.values("product_code").annotate(n=Count("pk")).values("n")[:1]),
+                Value(0),
+            )
+
+        idle_since = timezone.now() - timedelta(minutes=licensing_settings.CONCURRENT_IDLE_MINUTES)
+        slots = ConcurrentSession.objects.filter(
+            product_code=OuterRef("code"), last_seen__gte=idle_since
+        ).order_by()
+        return self.annotate(
+            used=count(assignments.filter(has_seat=True, user__is_active=True)),
+            holders=count(assignments),
+            active_holders=count(assignments.filter(user__is_active=True)),
+            slots_used=count(slots),
+        )
+
+    def valid_on(self, day):
+        return self.filter(valid_from__lte=day, valid_until__gte=day)
+
+
+class LicensedProduct(models.Model):
+    license_file = models.ForeignKey(LicenseFile, on_delete=models.CASCADE,
+                                     related_name="products")
+    code = models.CharField(_("code"), max_length=64)
+    name = models.CharField(_("name"), max_length=200)
+    type = models.CharField(_("type"), max_length=20, choices=ProductType.choices)
+    seats = models.PositiveIntegerField(_("seats"), null=True, blank=True,
+                                        help_text=_("Empty means unlimited."))
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"))
+
+    objects = LicensedProductQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("licensed product")
+        verbose_name_plural = _("licensed products")
+        ordering = ["license_file", "type", "code"]
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["license_file", "code"],
+                                    name="wagtail_licensing_unique_product_per_file"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+    @property
+    def unlimited(self):
+        return self.seats is None
+
+    @property
+    def counts_seats(self):
+        """Named and portal products are limited per user; concurrent ones per session."""
+        return self.seats is not None and self.type != ProductType.CONCURRENT
+
+    @property
+    def in_use(self):
+        """Seats (named, portal) or sessions (concurrent) taken now; needs ``with_usage()``."""
+        return self.slots_used if self.type == ProductType.CONCURRENT else self.used
+
+    @property
+    def available(self):
+        """Seats left, or None when unlimited. Needs ``with_usage()``."""
+        if self.seats is None:
+            return None
+        return max(self.seats - self.in_use, 0)
+
+    @property
+    def over_allocated(self):
+        """More active holders than seats: some of them have no seat. Needs ``with_usage()``."""
+        return self.counts_seats and self.active_holders > self.seats
+
+    def is_valid_on(self, day):
+        return self.valid_from <= day <= self.valid_until
+
+    @cached_property
+    def today(self):
+        return timezone.localdate()
+
+    @property
+    def status(self):
+        """One of: not_yet_valid, expired, over_allocated, expiring, active."""
+        today = self.today
+        if today < self.valid_from:
+            return "not_yet_valid"
+        if today > self.valid_until:
+            return "expired"
+        if self.over_allocated:
+            return "over_allocated"
+        if (self.valid_until - today).days <= licensing_settings.WARN_DAYS:
+            return "expiring"
+        return "active"
+
+    @property
+    def days_left(self):
+        return (self.valid_until - self.today).days
+
+
+class LicenseAssignmentQuerySet(models.QuerySet):
+    def with_seat(self):
+        return self.filter(has_seat=True, user__is_active=True)
+
+
+class LicenseAssignment(models.Model):
+    """A user holds a product (by code, so that it survives a new license file)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"),
+                             on_delete=models.CASCADE, related_name="license_assignments")
+    product_code = models.CharField(_("product code"), max_length=64)
+    has_seat = models.BooleanField(
+        _("has a seat"), default=True,
+        help_text=_("False when the product is over-allocated or the user is inactive."),
+    )
+    granted_at = models.DateTimeField(_("granted at"), default=timezone.now)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("granted by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    source = models.CharField(_("source"), max_length=20, choices=AssignmentSource.choices,
+                              default=AssignmentSource.MANUAL)
+
+    objects = LicenseAssignmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("license assignment")
+        verbose_name_plural = _("license assignments")
+        ordering = ["product_code", "granted_at", "id"]
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["user", "product_code"],
+                                    name="wagtail_licensing_unique_assignment"),
+        ]
+        indexes = [
+            models.Index(fields=["product_code", "has_seat"],
+                         name="wagtail_lic_product_seat_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.product_code} → {self.user_id}"
+
+
+class PortalUser(models.Model):
+    """Marks a user account as an external portal user: never an admin user."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("user"),
+                                on_delete=models.CASCADE, related_name="licensing_portal_user")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("portal user")
+        verbose_name_plural = _("portal users")
+        default_permissions = ()
+
+    def __str__(self):
+        return str(self.user)
+
+
+def is_portal_user_expression(outer="pk"):
+    """A boolean expression for user querysets: is the user a portal user?"""
+    return Exists(PortalUser.objects.filter(user_id=OuterRef(outer)))
+
+
+class ConcurrentSession(models.Model):
+    """A concurrent-license slot held by a logged-in user's session."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    product_code = models.CharField(max_length=64)
+    session_key = models.CharField(max_length=64, unique=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("concurrent session")
+        verbose_name_plural = _("concurrent sessions")
+        default_permissions = ()
+
+    def __str__(self):
+        return f"{self.product_code}: {self.user_id}"
+
