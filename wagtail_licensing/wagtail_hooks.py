@@ -3,7 +3,7 @@
 from django.contrib.auth.models import Permission
 from wagtail import hooks
 
-from . import log_formatters
+from . import log_formatters, menu
 
 
 @hooks.register("register_permissions")
@@ -19,3 +19,8 @@ def register_log_actions(actions):
         actions.register_action(action)(formatter)
 
 
+
+
+@hooks.register("register_admin_menu_item")
+def register_licensing_menu():
+    return menu.licensing_menu_item()

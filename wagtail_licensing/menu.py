@@ -1,0 +1,22 @@
+"""The top-level Licensing menu. Screens add items with the
+``register_licensing_menu_item`` hook, as Wagtail's Settings and Reports menus do."""
+
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.menu import Menu, SubmenuMenuItem
+
+from .permissions import can_manage_licenses
+
+licensing_menu = Menu(
+    register_hook_name="register_licensing_menu_item",
+    construct_hook_name="construct_licensing_menu",
+)
+
+
+class LicensingMenuItem(SubmenuMenuItem):
+    def is_shown(self, request):
+        return can_manage_licenses(request.user) and super().is_shown(request)
+
+
+def licensing_menu_item():
+    return LicensingMenuItem(_("Licensing"), licensing_menu, name="licensing",
+                             icon_name="key", order=9000)
