@@ -2,6 +2,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Count, Exists, F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -319,3 +320,55 @@ class ConcurrentSession(models.Model):
     def __str__(self):
         return f"{self.product_code}: {self.user_id}"
 
+
+
+class PendingUploadQuerySet(models.QuerySet):
+    def expired(self):
+        return self.filter(created_at__lt=timezone.now() - PendingUpload.LIFETIME)
+
+
+class PendingUpload(models.Model):
+    """An uploaded file waiting, server-side, for the manager to confirm its preview.
+
+    Confirmation forms carry only the token; the content is never round-tripped through the
+    browser. Only the user who uploaded a file can confirm it, within ``LIFETIME``.
+    """
+
+    LIFETIME = timedelta(hours=6)
+
+    class Kind(models.TextChoices):
+        LICENSE_FILE = "license_file", _("License file")
+        ASSIGNMENTS = "assignments", _("License assignments")
+
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    filename = models.CharField(max_length=255, blank=True)
+    content = models.BinaryField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                    related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = PendingUploadQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("pending upload")
+        verbose_name_plural = _("pending uploads")
+        default_permissions = ()
+
+    def __str__(self):
+        return f"{self.kind}: {self.filename}"
+
+    @classmethod
+    def store(cls, *, kind, user, filename, content):
+        cls.objects.expired().delete()
+        return cls.objects.create(kind=kind, uploaded_by=user, filename=filename or "",
+                                  content=bytes(content))
+
+    @classmethod
+    def fetch(cls, *, kind, user, token):
+        """The user's own pending upload of that kind, or None (unknown, foreign or expired)."""
+        try:
+            return cls.objects.exclude(pk__in=cls.objects.expired().values("pk")).get(
+                kind=kind, uploaded_by=user, token=token)
+        except (cls.DoesNotExist, ValueError, TypeError, ValidationError):
+            return None
