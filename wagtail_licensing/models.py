@@ -66,7 +66,7 @@ class LicensingState(models.Model):
     def lock(cls):
         """Take the licensing write lock: every state change holds this row lock (PostgreSQL)."""
         cls.get()  # outside the lock, so that creating it never deadlocks
-        return cls.objects.select_for_update().select_related("installed_file").get(
+        return cls.objects.select_for_update(of=("self",)).select_related("installed_file").get(
             pk=cls.SINGLETON_PK
         )
 

@@ -1,0 +1,61 @@
+"""The license request (.tlr) a manager sends to the vendor."""
+
+import json
+
+import pytest
+from django.utils import timezone
+from wagtail.models import ModelLogEntry
+
+from wagtail_licensing import __version__, operations
+from wagtail_licensing.exceptions import InvalidLicenseRequest
+from wagtail_licensing.models import LicensingState
+
+pytestmark = pytest.mark.django_db
+
+
+def test_request_in_demo_mode(superuser):
+    request = operations.create_license_request(user=superuser, company_id="ACME",
+                                                license_version="2.0")
+    today = timezone.now().strftime("%Y%m%d")
+    assert request.filename == f"LicenseRequest-ACME-{today}.tlr"
+    data = json.loads(request.content)
+    assert data["type"] == "wagtail-licensing/license-request"
+    assert data["format"] == 1
+    assert data["company_id"] == "ACME"
+    assert data["instance_id"] == str(LicensingState.get().instance_id)
+    assert data["license_version"] == "2.0"
+    assert data["generated_by"] == "admin"
+    assert data["installed_license_id"] is None
+    assert data["usage"] == []
+    assert data["active_users"] == 1
+    assert data["software"]["wagtail-licensing"] == __version__
+    assert {"wagtail", "django"} <= set(data["software"])
+    assert data["site"]["hostname"] == "localhost"
+    entry = ModelLogEntry.objects.get(action="wagtail_licensing.request")
+    assert request.filename in entry.message
+
+
+def test_request_reports_usage_and_defaults_to_installed_company(install, make_users):
+    install(company_id="ACME", license_id="LIC-R")
+    operations.grant(make_users(3), ["editor"])
+    request = operations.create_license_request()
+    data = request.data
+    assert data["company_id"] == "ACME"
+    assert data["installed_license_id"] == "LIC-R"
+    assert data["license_version"] == __version__
+    usage = {row["code"]: row for row in data["usage"]}
+    assert usage["editor"] == {"code": "editor", "type": "named", "seats": 5, "used": 3}
+    assert usage["analytics"]["seats"] is None
+
+
+def test_request_without_company_is_refused(settings, vendor):
+    settings.WAGTAIL_LICENSING = {"VENDOR_PUBLIC_KEYS": {vendor.kid: vendor.public_pem}}
+    with pytest.raises(InvalidLicenseRequest, match="company ID"):
+        operations.create_license_request()
+    assert not ModelLogEntry.objects.exists()
+
+
+def test_company_id_is_made_safe_for_the_file_name(db):
+    request = operations.create_license_request(company_id="ACME/../Ltd Co")
+    assert "/" not in request.filename and " " not in request.filename
+    assert request.data["company_id"] == "ACME/../Ltd Co"
