@@ -58,7 +58,8 @@ class Command(BaseCommand):
             operations.install_license_file(text, user=admin)
             self.stdout.write("Installed the demo license.")
         seats = [("cms-editor", editors[:30]), ("cms-marketing", editors[:8]),
-                 ("cms-occasional", editors[30:45]), ("customer-portal", portal[:3])]
+                 ("cms-occasional", editors[30:45]), ("analytics", editors[:20]),
+                 ("customer-portal", portal[:3])]
         for code, users in seats:
             operations.grant(User.objects.filter(pk__in=[u.pk for u in users]), [code],
                              by=admin, source=AssignmentSource.COMMAND)
