@@ -34,3 +34,27 @@ class InvalidLicenseRequest(LicensingError):
 
 class GrantError(LicensingError):
     """A grant or recall cannot be carried out at all (e.g. unknown product)."""
+
+
+class InvalidImportFile(LicensingError):
+    """An assignments file cannot be read: unknown format, no user or product column, too big."""
+
+
+class ImportRefused(LicensingError):
+    """An assignments import has row errors, so nothing was applied. ``plan`` lists them."""
+
+    def __init__(self, message, plan=None):
+        super().__init__(message)
+        self.plan = plan
+
+
+class ImportOutdated(LicensingError):
+    """Licensing changed between an import's preview and its confirmation: preview it again."""
+
+
+class PortalUserError(LicensingError):
+    """A portal user account cannot be created, or a user cannot be converted into one."""
+
+
+class NoFreeSlot(LicensingError):
+    """Every concurrent-license slot the user could take is in use."""

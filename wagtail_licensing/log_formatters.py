@@ -82,6 +82,47 @@ class UserStatusFormatter(LogFormatter):
                                                                                       []))}
 
 
+class PortalUserFormatter(LogFormatter):
+    label = _("Portal user")
+
+    def format_message(self, log_entry):
+        data = log_entry.data
+        if data.get("event") == "converted":
+            message = _("Converted %(user)s into a portal user") % {"user": data.get("user")}
+            if data.get("recalled"):
+                message += "; " + str(_("recalled %(codes)s")) % {
+                    "codes": ", ".join(data["recalled"])}
+            return message
+        message = _("Created portal user %(user)s") % {"user": data.get("user")}
+        if data.get("products"):
+            message += "; " + str(_("granted %(codes)s")) % {
+                "codes": ", ".join(data["products"])}
+        return message
+
+
+class ImportFormatter(LogFormatter):
+    label = _("Import license assignments")
+
+    def format_message(self, log_entry):
+        data = log_entry.data
+        granted, recalled = data.get("granted", {}), data.get("recalled", {})
+        message = _("Imported %(file)s (%(rows)d rows): granted %(granted)d, recalled "
+                    "%(recalled)d, %(unchanged)d unchanged") % {
+            "file": data.get("filename") or _("license assignments"),
+            "rows": data.get("rows", 0),
+            "granted": sum(entry.get("count", 0) for entry in granted.values()),
+            "recalled": sum(entry.get("count", 0) for entry in recalled.values()),
+            "unchanged": data.get("unchanged", 0),
+        }
+        if granted:
+            message += "; " + str(_("granted %(products)s")) % {
+                "products": _products_with_counts(granted)}
+        if recalled:
+            message += "; " + str(_("recalled %(products)s")) % {
+                "products": _products_with_counts(recalled)}
+        return message
+
+
 FORMATTERS = {
     ops.ACTION_UPLOAD: UploadFormatter,
     ops.ACTION_DELETE: DeleteFormatter,
@@ -89,4 +130,6 @@ FORMATTERS = {
     ops.ACTION_RECALL: RecallFormatter,
     ops.ACTION_REQUEST: RequestFormatter,
     ops.ACTION_USER_STATUS: UserStatusFormatter,
+    ops.ACTION_IMPORT: ImportFormatter,
+    ops.ACTION_PORTAL_USER: PortalUserFormatter,
 }

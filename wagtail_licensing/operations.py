@@ -9,10 +9,13 @@ and commands validate input, call one of these and render the result.
 import json
 import platform
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import django
 import wagtail
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import connections, router, transaction
 from django.db.models import (
     BooleanField,
@@ -23,6 +26,7 @@ from django.db.models import (
     Exists,
     F,
     OuterRef,
+    Q,
     QuerySet,
     Value,
     When,
@@ -36,14 +40,26 @@ from wagtail.log_actions import log
 
 from . import __version__, keys
 from .conf import licensing_settings
-from .exceptions import AlreadyInstalled, GrantError, InvalidLicenseRequest, LicenseRefused
+from .enforcement import site_today
+from .exceptions import (
+    AlreadyInstalled,
+    GrantError,
+    ImportOutdated,
+    ImportRefused,
+    InvalidLicenseRequest,
+    LicenseRefused,
+    NoFreeSlot,
+    PortalUserError,
+)
 from .license_file import read_license_file
 from .models import (
     AssignmentSource,
+    ConcurrentSession,
     LicenseAssignment,
     LicensedProduct,
     LicenseFile,
     LicensingState,
+    PortalUser,
     ProductType,
     is_portal_user_expression,
 )
@@ -55,6 +71,9 @@ AFTER_LICENSES_DELETED = "after_licenses_deleted"
 AFTER_LICENSE_REQUEST_CREATED = "after_license_request_created"
 AFTER_LICENSES_GRANTED = "after_licenses_granted"
 AFTER_LICENSES_RECALLED = "after_licenses_recalled"
+AFTER_LICENSES_IMPORTED = "after_licenses_imported"
+AFTER_PORTAL_USER_CREATED = "after_portal_user_created"
+AFTER_CONCURRENT_SLOTS_RELEASED = "after_concurrent_slots_released"
 
 # Audit log actions.
 ACTION_UPLOAD = "wagtail_licensing.upload"
@@ -63,6 +82,9 @@ ACTION_GRANT = "wagtail_licensing.grant"
 ACTION_RECALL = "wagtail_licensing.recall"
 ACTION_REQUEST = "wagtail_licensing.request"
 ACTION_USER_STATUS = "wagtail_licensing.user_status"
+ACTION_IMPORT = "wagtail_licensing.import"
+ACTION_PORTAL_USER = "wagtail_licensing.portal_user"
+ACTION_RELEASE = "wagtail_licensing.release"
 
 # How many names a log entry or message lists before it says "and N more".
 NAMES_SHOWN = 50
@@ -341,20 +363,14 @@ def _reallocate(license_file_id, codes=None):
         seated = holders.filter(user__is_active=True)
         if product.counts_seats:
             seated = seated.order_by("granted_at", "pk")[: product.seats]
-        seated_ids = list(seated.values_list("pk", flat=True)) if _needs_list() else None
+        # IN (subquery with LIMIT): fine on PostgreSQL and SQLite, the supported databases.
         holders.update(
             has_seat=Case(
-                When(pk__in=seated_ids if seated_ids is not None else seated.values("pk"),
-                     then=Value(True)),
+                When(pk__in=seated.values("pk"), then=Value(True)),
                 default=Value(False),
                 output_field=BooleanField(),
             )
         )
-
-
-def _needs_list():
-    # MySQL cannot use LIMIT inside IN (subquery); every other backend we support can.
-    return connections[router.db_for_write(LicenseAssignment)].vendor == "mysql"
 
 
 # Delete ------------------------------------------------------------------------------------
@@ -392,6 +408,7 @@ class GrantResult:
     wrong_type: dict = field(default_factory=dict)  # code -> [usernames]
     inactive: list = field(default_factory=list)  # [usernames]
     names: dict = field(default_factory=dict)  # code -> product name
+    types: dict = field(default_factory=dict)  # code -> product type
 
     @property
     def granted_count(self):
@@ -437,8 +454,6 @@ class GrantResult:
                 len(self.inactive),
             ) % {"count": len(self.inactive), "names": _names(self.inactive)}))
         return out
-
-    types: dict = field(default_factory=dict)
 
     def _label(self, code):
         name = self.names.get(code)
@@ -678,6 +693,309 @@ def user_status_changed(user, *, by=None, deleted_codes=None):
         })
 
 
+# Portal users ------------------------------------------------------------------------------
+
+
+@dataclass
+class PortalUserResult:
+    """A portal user account created or converted, and what was granted or recalled."""
+
+    user: object
+    granted: GrantResult | None = None
+    recalled: RecallResult | None = None
+
+    def messages(self):
+        out = []
+        if self.recalled is not None and self.recalled.recalled:
+            out.extend(self.recalled.messages())
+        if self.granted is not None:
+            out.extend(self.granted.messages())
+        return out
+
+
+def _admin_access_reason(user):
+    """Why ``user`` counts as an admin user (who must never become a portal user), or None.
+
+    Reads permissions from the database rather than ``has_perm``, which answers False for
+    inactive users whatever their groups allow.
+    """
+    if getattr(user, "is_superuser", False):
+        return _("%(user)s is a superuser.") % {"user": user.get_username()}
+    if getattr(user, "is_staff", False):
+        return _("%(user)s is a staff member (Django admin access).") % {
+            "user": user.get_username()}
+    condition = Q()
+    if hasattr(user, "user_permissions"):
+        condition |= Q(user=user)
+    if hasattr(user, "groups"):
+        condition |= Q(group__in=user.groups.all())
+    if condition and Permission.objects.filter(
+        condition, content_type__app_label="wagtailadmin", codename="access_admin"
+    ).exists():
+        return _("%(user)s can access the Wagtail admin through their groups or permissions. "
+                 "Remove that access first.") % {"user": user.get_username()}
+    return None
+
+
+def create_portal_user(*, email, first_name="", last_name="", username=None, product_codes=(),
+                       by=None, today=None):
+    """Create a portal user account and grant it portal products, all or nothing.
+
+    The account gets no password (the site's password reset or invitation sets one) and no
+    groups. If any product cannot be granted (no seat left, not a portal product, not valid
+    today) nothing is created and ``PortalUserError`` says why.
+    """
+    User = get_user_model()
+    by = _real_user(by)
+    codes = _codes(product_codes)
+    email = (email or "").strip()
+    if hasattr(User._default_manager, "normalize_email"):
+        email = User._default_manager.normalize_email(email)
+    if not email:
+        raise PortalUserError(_("Enter the portal user's e-mail address."))
+    username = (username or "").strip() or email
+    username_field = User.USERNAME_FIELD
+    with transaction.atomic():
+        state = LicensingState.lock()
+        email_field = User.get_email_field_name()
+        if User._default_manager.filter(**{f"{email_field}__iexact": email}).exists():
+            raise PortalUserError(
+                _("A user with the e-mail address %(email)s already exists. To make that "
+                  "account a portal user, use “Convert to portal user” on it.")
+                % {"email": email})
+        if User._default_manager.filter(**{f"{username_field}__iexact": username}).exists():
+            raise PortalUserError(_("The username %(username)s is taken. Choose another one.")
+                                  % {"username": username})
+        fields = {username_field: username, email_field: email}
+        for name, value in (("first_name", first_name), ("last_name", last_name)):
+            if _has_field(User, name):
+                fields[name] = (value or "").strip()
+        user = User(**fields)
+        user.set_unusable_password()
+        try:
+            user.full_clean(exclude=["password", "last_login"], validate_unique=False)
+        except ValidationError as error:
+            raise PortalUserError(" ".join(
+                f"{name}: {' '.join(messages)}" if name != "__all__" else " ".join(messages)
+                for name, messages in error.message_dict.items()
+            )) from error
+        user.save()
+        PortalUser.objects.create(user=user, created_by=by)
+        result = PortalUserResult(user=user)
+        if codes:
+            granted = grant(User._default_manager.filter(pk=user.pk), codes, by=by,
+                            source=AssignmentSource.PORTAL, today=today)
+            problems = [str(reason) for reason in granted.refused.values()]
+            problems += [
+                _("%(product)s is not a portal product, so portal users cannot hold it.")
+                % {"product": granted._label(code)}
+                for code, users in granted.wrong_type.items() if users
+            ]
+            if problems:
+                raise PortalUserError(
+                    _("The portal user was not created: %(problems)s")
+                    % {"problems": " ".join(problems)})
+            result.granted = granted
+        state.bump_version()
+        _log(state, ACTION_PORTAL_USER, by, {
+            "event": "created", "user": user.get_username(), "user_id": str(user.pk),
+            "products": [code for code, names in (result.granted.granted.items()
+                                                  if result.granted else []) if names],
+        })
+        _run_hooks(AFTER_PORTAL_USER_CREATED, user=by, portal_user=user, result=result)
+    return result
+
+
+def convert_to_portal_user(user, *, by=None):
+    """Make an existing non-admin user a portal user.
+
+    Superusers, staff and users with Wagtail admin access are refused (``PortalUserError``):
+    a portal user never reaches the admin. Licenses portal users cannot hold (named and
+    concurrent products) are recalled in the same transaction.
+    """
+    User = get_user_model()
+    by = _real_user(by)
+    with transaction.atomic():
+        state = LicensingState.lock()
+        user = User._default_manager.get(pk=user.pk)
+        if PortalUser.objects.filter(user=user).exists():
+            raise PortalUserError(_("%(user)s is already a portal user.")
+                                  % {"user": user.get_username()})
+        reason = _admin_access_reason(user)
+        if reason:
+            raise PortalUserError(
+                _("%(reason)s Portal users can never use the Wagtail admin, so this account "
+                  "cannot become one.") % {"reason": reason})
+        portal_codes = set()
+        if state.installed_file_id:
+            portal_codes = set(LicensedProduct.objects.filter(
+                license_file_id=state.installed_file_id, type=ProductType.PORTAL,
+            ).values_list("code", flat=True))
+        other_codes = [code for code in LicenseAssignment.objects.filter(user=user)
+                       .order_by("product_code").values_list("product_code", flat=True)
+                       if code not in portal_codes]
+        result = PortalUserResult(user=user)
+        if other_codes:
+            result.recalled = recall(User._default_manager.filter(pk=user.pk), other_codes,
+                                     by=by, source=AssignmentSource.PORTAL)
+        PortalUser.objects.create(user=user, created_by=by)
+        state.bump_version()
+        _log(state, ACTION_PORTAL_USER, by, {
+            "event": "converted", "user": user.get_username(), "user_id": str(user.pk),
+            "recalled": other_codes,
+        })
+        _run_hooks(AFTER_PORTAL_USER_CREATED, user=by, portal_user=user, result=result)
+    return result
+
+
+def _has_field(model, name):
+    try:
+        model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return True
+
+
+# Import ------------------------------------------------------------------------------------
+
+
+def preview_import(rows, *, today=None):
+    """Step 1 of an import, the dry run: what ``rows`` would change and every row error.
+
+    ``rows`` is a ``resources.AssignmentFile`` (from ``resources.read_assignments``) or a list
+    of ``resources.ImportRow``. Returns an ``importing.ImportPlan``; changes nothing.
+    """
+    from .importing import build_plan
+
+    return build_plan(rows, LicensingState.get(), today=today)
+
+
+@dataclass
+class ImportResult:
+    """What a confirmed import did: ``granted`` and ``recalled`` count users per product."""
+
+    plan: object  # importing.ImportPlan
+    granted: dict = field(default_factory=dict)  # code -> count
+    recalled: dict = field(default_factory=dict)  # code -> count
+
+    @property
+    def granted_count(self):
+        return sum(self.granted.values())
+
+    @property
+    def recalled_count(self):
+        return sum(self.recalled.values())
+
+    @property
+    def unchanged_count(self):
+        return self.plan.unchanged
+
+    def messages(self):
+        """``(level, text)`` pairs, like ``GrantResult.messages()``."""
+        out = []
+        for code, count in self.granted.items():
+            out.append(("success", ngettext(
+                "Granted %(product)s to %(count)d user.",
+                "Granted %(product)s to %(count)d users.", count,
+            ) % {"product": self.plan.products[code].label, "count": count}))
+        for code, count in self.recalled.items():
+            out.append(("success", ngettext(
+                "Recalled %(product)s from %(count)d user.",
+                "Recalled %(product)s from %(count)d users.", count,
+            ) % {"product": self.plan.products[code].label, "count": count}))
+        unchanged = self.unchanged_count
+        if unchanged or not out:
+            out.append(("success" if out else "info", ngettext(
+                "%(count)d row unchanged: the assignment was already as the file says.",
+                "%(count)d rows unchanged: the assignments were already as the file says.",
+                unchanged,
+            ) % {"count": unchanged}))
+        return out
+
+
+def import_assignments(rows, *, by=None, expected_version=None, today=None):
+    """Step 2 of an import: apply ``rows`` in one transaction, all or nothing.
+
+    Plans again under the licensing lock, whatever a preview said; if any row is in error,
+    raises ``ImportRefused`` (with the plan) and changes nothing. With ``expected_version``
+    (the ``plan.version`` a manager previewed), raises ``ImportOutdated`` when licensing has
+    changed since, so that what is applied is what was shown.
+
+    Recalls first (their seats are reallocated), then grants through ``_insert_assignments``:
+    the rules of ``grant`` hold, in a bounded number of queries per batch of rows. Logs one
+    ``wagtail_licensing.import`` entry with the counts; calls the ``after_licenses_recalled``
+    and ``after_licenses_granted`` hooks as a grant or recall would (when something changed),
+    then ``after_licenses_imported`` with the ``ImportResult``.
+    """
+    from .importing import batch_size, build_plan
+
+    by = _real_user(by)
+    User = get_user_model()
+    with transaction.atomic():
+        state = LicensingState.lock()
+        if expected_version is not None and state.version != expected_version:
+            raise ImportOutdated(_("Licenses were changed since this import was previewed. "
+                                   "Check the new preview and confirm again."))
+        plan = build_plan(rows, state, today=today)
+        if plan.has_errors:
+            raise ImportRefused(plan.error_summary(), plan=plan)
+        result = ImportResult(plan=plan)
+        size = batch_size()
+        recall_result, grant_result = RecallResult(), GrantResult()
+        for code, target in plan.products.items():
+            if not target.recall_ids:
+                continue
+            removed = 0
+            for start in range(0, len(target.recall_ids), size):
+                chunk = target.recall_ids[start:start + size]
+                removed += LicenseAssignment.objects.filter(
+                    product_code=code, user_id__in=chunk).delete()[0]
+            if removed != target.to_recall:  # pragma: no cover - the lock makes this impossible
+                raise GrantError(_("The assignments changed while the file was imported. "
+                                   "Nothing was changed; try again."))
+            result.recalled[code] = removed
+            recall_result.recalled[code] = target.recall_names
+            recall_result.names[code] = target.name
+        if result.recalled and state.installed_file_id:
+            _reallocate(state.installed_file_id, result.recalled)
+        now = timezone.now()
+        for code, target in plan.products.items():
+            if not target.grant_ids:
+                continue
+            inserted = 0
+            for start in range(0, len(target.grant_ids), size):
+                chunk = target.grant_ids[start:start + size]
+                inserted += _insert_assignments(User._default_manager.filter(pk__in=chunk),
+                                                target.product, by, AssignmentSource.IMPORT,
+                                                now)
+            if inserted != target.to_grant:  # pragma: no cover - the lock makes this impossible
+                raise GrantError(_("The users changed while the file was imported. Nothing "
+                                   "was changed; try again."))
+            result.granted[code] = inserted
+            grant_result.granted[code] = target.grant_names
+            grant_result.names[code] = target.name
+            grant_result.types[code] = target.type
+        if result.granted or result.recalled:
+            state.bump_version()
+        _log(state, ACTION_IMPORT, by, {
+            "source": str(AssignmentSource.IMPORT),
+            "filename": plan.filename,
+            "format": plan.format,
+            "rows": plan.rows,
+            "granted": {code: {"count": n, "users": plan.products[code].grant_names[
+                :NAMES_SHOWN]} for code, n in result.granted.items()},
+            "recalled": {code: {"count": n, "users": plan.products[code].recall_names[
+                :NAMES_SHOWN]} for code, n in result.recalled.items()},
+            "unchanged": plan.unchanged,
+        })
+        if result.recalled:
+            _run_hooks(AFTER_LICENSES_RECALLED, user=by, result=recall_result)
+        if result.granted:
+            _run_hooks(AFTER_LICENSES_GRANTED, user=by, result=grant_result)
+        _run_hooks(AFTER_LICENSES_IMPORTED, user=by, result=result)
+    return result
+
+
 # License request ---------------------------------------------------------------------------
 
 
@@ -743,3 +1061,127 @@ def create_license_request(*, user=None, company_id=None, license_version=None, 
 
 def default_license_version():
     return __version__
+
+
+# Concurrent slots --------------------------------------------------------------------------
+# A user whose admin access comes from a concurrent product holds a slot per signed-in session
+# (``ConcurrentSession``, keyed by a random token kept in the session). Slots are freed at
+# logout, by a license manager, or after ``CONCURRENT_IDLE_MINUTES`` without requests. Taking
+# and releasing slots changes no other user's access, so only a manager's release bumps the
+# state version (the released session must notice at once).
+
+
+def _idle_since(now):
+    return now - timedelta(minutes=licensing_settings.CONCURRENT_IDLE_MINUTES)
+
+
+def take_concurrent_slot(user, product_codes, *, token, now=None):
+    """Give the session ``token`` a slot of the first of ``product_codes`` with one free.
+
+    Runs under the licensing lock, so that racing logins never take more slots than a product
+    has. Frees idle slots and slots of users who no longer hold the product first. Raises
+    ``NoFreeSlot`` (its message names the products) when every slot is taken.
+    """
+    codes = _codes(product_codes)
+    now = now or timezone.now()
+    with transaction.atomic():
+        state = LicensingState.lock()
+        if state.demo_mode or not codes:
+            raise NoFreeSlot(_("No concurrent license is installed for your account."))
+        today = site_today()
+        grace = timedelta(days=licensing_settings.GRACE_DAYS)
+        products = {
+            p.code: p for p in LicensedProduct.objects.filter(
+                license_file_id=state.installed_file_id, code__in=codes,
+                type=ProductType.CONCURRENT)
+            if p.valid_from <= today <= p.valid_until + grace
+        }
+        held = set(LicenseAssignment.objects.filter(
+            user_id=user.pk, user__is_active=True, has_seat=True, product_code__in=codes,
+        ).values_list("product_code", flat=True))
+        ConcurrentSession.objects.filter(
+            Q(last_seen__lt=_idle_since(now)) | Q(session_key=token)).delete()
+        ConcurrentSession.objects.filter(product_code__in=codes).exclude(Exists(
+            LicenseAssignment.objects.filter(user_id=OuterRef("user_id"),
+                                             product_code=OuterRef("product_code"),
+                                             has_seat=True, user__is_active=True))).delete()
+        used = dict(ConcurrentSession.objects.filter(product_code__in=codes).order_by()
+                    .values_list("product_code").annotate(n=Count("pk")))
+        full = []
+        for code in codes:
+            product = products.get(code)
+            if product is None or code not in held:
+                continue
+            if product.seats is None or used.get(code, 0) < product.seats:
+                return ConcurrentSession.objects.create(
+                    user_id=user.pk, product_code=code, session_key=token, started_at=now,
+                    last_seen=now)
+            full.append(product)
+        if not full:
+            raise NoFreeSlot(_("Your account holds no valid concurrent license."))
+        raise NoFreeSlot(_names_of_full(full))
+
+
+def _names_of_full(products):
+    labels = get_text_list([f"{p.name}" for p in products], _("and"))
+    seats = sum(p.seats for p in products)
+    return ngettext(
+        "All %(seats)d concurrent license of %(products)s is in use, so you cannot sign in "
+        "now. Try again when someone signs out, or ask a license manager to release a slot.",
+        "All %(seats)d concurrent licenses of %(products)s are in use, so you cannot sign in "
+        "now. Try again when someone signs out, or ask a license manager to release a slot.",
+        seats,
+    ) % {"seats": seats, "products": labels}
+
+
+def touch_concurrent_slot(token, *, user, product_codes, now=None):
+    """Record that the session ``token`` is still in use; the code of its slot, or None when
+    the slot is gone (idle, released, or no longer one of ``product_codes``)."""
+    now = now or timezone.now()
+    slot = ConcurrentSession.objects.filter(
+        session_key=token, user_id=user.pk, product_code__in=_codes(product_codes),
+        last_seen__gte=_idle_since(now)).values_list("pk", "product_code").first()
+    if slot is None:
+        return None
+    ConcurrentSession.objects.filter(pk=slot[0]).update(last_seen=now)
+    return slot[1]
+
+
+def end_concurrent_session(token):
+    """The session signed out: free its slot (routine, so not written to the audit log)."""
+    if token:
+        ConcurrentSession.objects.filter(session_key=token).delete()
+
+
+def release_concurrent_slots(sessions, *, by=None):
+    """A license manager releases slots: their sessions lose admin access on their next
+    request. ``sessions`` are ``ConcurrentSession`` objects or primary keys. Returns the
+    released sessions' ``(username, product_code)`` pairs."""
+    pks = [getattr(s, "pk", s) for s in sessions]
+    by = _real_user(by)
+    User = get_user_model()
+    with transaction.atomic():
+        state = LicensingState.lock()
+        rows = list(ConcurrentSession.objects.filter(pk__in=pks).order_by("pk").values_list(
+            "session_key", f"user__{User.USERNAME_FIELD}", "product_code"))
+        if not rows:
+            return []
+        ConcurrentSession.objects.filter(pk__in=pks).delete()
+        state.bump_version()
+        released = [(name, code) for _token, name, code in rows]
+        _log(state, ACTION_RELEASE, by, {
+            "released": [{"user": name, "product": code} for name, code in released],
+        })
+        tokens = [token for token, _name, _code in rows]
+        transaction.on_commit(lambda: mark_released(tokens))
+        _run_hooks(AFTER_CONCURRENT_SLOTS_RELEASED, user=by, released=released)
+    return released
+
+
+def mark_released(tokens):
+    """Remember in the cache that these sessions' slots were released by a manager, so that
+    they are signed out rather than silently given another slot."""
+    from .concurrent import mark_released as mark
+
+    mark(tokens)
+

@@ -24,3 +24,51 @@ def register_log_actions(actions):
 @hooks.register("register_admin_menu_item")
 def register_licensing_menu():
     return menu.licensing_menu_item()
+
+
+# License manager (issue 3) ------------------------------------------------------------------
+
+
+@hooks.register("register_admin_urls")
+def register_license_manager_urls():
+    from django.urls import include, path
+
+    from . import urls
+
+    return [path("licensing/", include(urls, namespace="wagtail_licensing"))]
+
+
+@hooks.register("register_licensing_menu_item")
+def register_license_manager_menu_item():
+    from django.urls import reverse_lazy
+    from django.utils.translation import gettext_lazy as _
+
+    return menu.LicensingSubmenuItem(
+        _("License manager"), reverse_lazy("wagtail_licensing:license_manager"),
+        name="license-manager", icon_name="key", order=100)
+
+
+@hooks.register("construct_homepage_panels")
+def register_licensing_dashboard_panel(request, panels):
+    from . import panels as licensing_panels
+
+    licensing_panels.construct_homepage_panels(request, panels)
+
+
+# Import and export of license assignments (issue 6) ------------------------------------------
+
+
+@hooks.register("register_admin_urls")
+def register_assignment_import_export_urls():
+    from django.urls import include, path
+
+    from . import assignment_urls
+
+    return [path("licensing/assignments/", include(assignment_urls))]
+
+
+@hooks.register("register_license_manager_action")
+def register_assignment_import_export_actions(request):
+    from .views.imports import license_manager_actions
+
+    return license_manager_actions(request)

@@ -39,6 +39,20 @@ class Command(BaseCommand):
         p = sub.add_parser("delete", help="delete the installed licenses (demo mode)")
         p.add_argument("--yes", action="store_true", help="confirm")
 
+        p = sub.add_parser("export", help="export license assignments (CSV, XLSX or JSON)")
+        p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv")
+        p.add_argument("-o", "--output",
+                       help="file to write (default: standard output; required for xlsx)")
+        p.add_argument("--product", action="append", dest="products",
+                       help="only this product code (repeatable)")
+
+        p = sub.add_parser("import", help="import license assignments from a file")
+        p.add_argument("file")
+        p.add_argument("--dry-run", action="store_true",
+                       help="only show what would change and the errors")
+        p.add_argument("--format", choices=["csv", "xlsx", "json"],
+                       help="the file's format (default: from its extension or content)")
+
     def handle(self, *args, subcommand, **options):
         try:
             return getattr(self, f"handle_{subcommand}")(**options)
@@ -137,6 +151,67 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"Deleted the installed licenses ({previous.license_id}): the site runs in demo "
             "mode. History and assignments are kept; upload a license file to restore them."))
+
+    def handle_export(self, format="csv", output=None, products=None, **options):
+        from wagtail_licensing.resources import export_assignments
+
+        if format == "xlsx" and not output:
+            raise CommandError("XLSX is binary: name the file to write with -o FILE.")
+        content, _content_type, _ext = export_assignments(format, product_codes=products)
+        if output:
+            try:
+                Path(output).write_bytes(content)
+            except OSError as exc:
+                raise CommandError(f"Cannot write {output}: {exc.strerror}") from exc
+            self.stderr.write(f"Wrote the license assignments to {output}.")
+        else:
+            self.stdout.write(content.decode("utf-8-sig"), ending="")
+
+    def handle_import(self, file, dry_run=False, format=None, **options):
+        from wagtail_licensing.exceptions import ImportRefused
+        from wagtail_licensing.resources import check_file_size, read_assignments
+
+        path = Path(file)
+        try:
+            check_file_size(path.stat().st_size)
+            content = path.read_bytes()
+        except OSError as exc:
+            raise CommandError(f"Cannot read {file}: {exc.strerror}") from exc
+        assignments = read_assignments(content, filename=path.name, format=format)
+        plan = operations.preview_import(assignments)
+        self._print_plan(plan)
+        if plan.has_errors:
+            raise CommandError(f"{plan.error_summary()} Nothing was imported.")
+        if dry_run:
+            self.stdout.write("Dry run: nothing was imported.")
+            return
+        try:
+            result = operations.import_assignments(assignments)
+        except ImportRefused as exc:  # licensing changed since the preview above
+            self._print_plan(exc.plan)
+            raise CommandError(f"{exc.message} Nothing was imported.") from exc
+        self._report(result.messages())
+        self.stdout.write(self.style.SUCCESS(
+            f"Imported {path.name}: {result.granted_count} granted, {result.recalled_count} "
+            f"recalled, {result.unchanged_count} unchanged."))
+
+    def _print_plan(self, plan):
+        self.stdout.write(f"{plan.filename}: {plan.rows} rows ({plan.format}).")
+        rows = [("PRODUCT", "GRANT", "RECALL", "UNCHANGED", "SEATS AFTER")]
+        for target in plan.products.values():
+            rows.append((target.label, str(target.to_grant), str(target.to_recall),
+                         str(target.unchanged),
+                         "-" if target.available_after is None else str(target.available_after)))
+        if len(rows) > 1:
+            widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+            for row in rows:
+                self.stdout.write("  " + "  ".join(
+                    cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        for error in plan.errors:
+            self.stdout.write(self.style.ERROR(f"  {error}"))
+        if plan.errors_left_out:
+            self.stdout.write(self.style.ERROR(f"  ... and {plan.errors_left_out} more errors."))
+        self.stdout.write(plan.summary() + ".")
 
 
 def _seats(value):

@@ -1,0 +1,123 @@
+"""Export license assignments as CSV, XLSX or JSON.
+
+``?format=csv|xlsx|json`` downloads the file; without it the page offers the formats. The
+query string's other parameters are the System users listing's filters: when they are given,
+only the assignments of the users that listing shows are exported (and, when it filters by
+product, only those products). The License manager links here without filters: everything.
+"""
+
+from django.contrib.auth import get_user_model
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy
+from django.views.generic import TemplateView
+
+from ..models import LicenseAssignment
+from ..resources import EXPORT_FORMATS, LicenseAssignmentResource, export_assignments
+from .base import LicensingViewMixin
+
+FORMAT_PARAMS = ("format", "export")  # "export" is what Wagtail's own listings use
+FORMAT_LABELS = {"csv": gettext_lazy("CSV (Excel, LibreOffice)"),
+                 "xlsx": gettext_lazy("Excel workbook (.xlsx)"),
+                 "json": gettext_lazy("JSON")}
+# Query-string keys that are never filters.
+NON_FILTER_PARAMS = {*FORMAT_PARAMS, "p", "ordering"}
+
+
+def _user_filterset_class():
+    """The System users listing's filterset, when that screen is installed (imported lazily:
+    it reads the user model and products when used, not at import time)."""
+    try:
+        from ..filters import SystemUserFilterSet
+    except ImportError:  # pragma: no cover - shipped together
+        return None
+    return SystemUserFilterSet
+
+
+def _search(queryset, query):
+    """The listing's search box: username, e-mail or name containing the words."""
+    from django.core.exceptions import FieldDoesNotExist
+    from django.db.models import Q
+
+    User = queryset.model
+    fields = [User.USERNAME_FIELD, User.get_email_field_name(), "first_name", "last_name"]
+    names = []
+    for name in fields:
+        try:
+            User._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        names.append(name)
+    for word in query.split():
+        condition = Q()
+        for name in dict.fromkeys(names):
+            condition |= Q(**{f"{name}__icontains": word})
+        queryset = queryset.filter(condition)
+    return queryset
+
+
+class ExportView(LicensingViewMixin, TemplateView):
+    template_name = "wagtail_licensing/assignments/export.html"
+    page_title = gettext_lazy("Export license assignments")
+    header_icon = "download"
+
+    def filter_params(self):
+        return {key: self.request.GET.getlist(key) for key in self.request.GET
+                if key not in NON_FILTER_PARAMS and any(self.request.GET.getlist(key))}
+
+    def get_selection(self):
+        """``(users queryset or None, product codes or None, filterset or None)``."""
+        params = self.filter_params()
+        if not params:
+            return None, None, None
+        User = get_user_model()
+        users = User._default_manager.all()
+        filterset = None
+        filterset_class = _user_filterset_class()
+        if filterset_class is not None:
+            filterset = filterset_class(self.request.GET, queryset=users, request=self.request)
+            users = filterset.qs
+        if self.request.GET.get("q", "").strip():
+            users = _search(users, self.request.GET["q"].strip())
+        products = None
+        if filterset is not None and filterset.is_valid():
+            products = filterset.form.cleaned_data.get("product") or None
+        return users, products, filterset
+
+    def get(self, request, *args, **kwargs):
+        users, products, self.filterset = self.get_selection()
+        format = next((request.GET[p] for p in FORMAT_PARAMS if request.GET.get(p)), None)
+        filters_valid = self.filterset is None or self.filterset.is_valid()
+        if format in EXPORT_FORMATS and filters_valid:
+            return self.download(format, users, products)
+        self.invalid_format = format
+        self.users, self.products = users, products
+        return super().get(request, *args, **kwargs)
+
+    def download(self, format, users, products):
+        content, content_type, extension = export_assignments(format, users=users,
+                                                              product_codes=products)
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response = HttpResponse(content, content_type=content_type)
+        response["Content-Disposition"] = (
+            f'attachment; filename="license-assignments-{stamp}.{extension}"')
+        return response
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        params = self.filter_params()
+        count = LicenseAssignmentResource(users=self.users,
+                                          product_codes=self.products).get_queryset().count()
+        context.update({
+            "formats": [{"name": name, "label": FORMAT_LABELS[name],
+                         "url": "?" + urlencode({**params, "format": name}, doseq=True)}
+                        for name in EXPORT_FORMATS],
+            "filtered": bool(params),
+            "assignment_count": count,
+            "total_count": LicenseAssignment.objects.count() if params else count,
+            "invalid_format": self.invalid_format,
+            "filter_errors": (self.filterset.errors if self.filterset is not None
+                              and not self.filterset.is_valid() else None),
+        })
+        return context

@@ -1,0 +1,205 @@
+"""Import license assignments: upload a file, see the dry run, then confirm or cancel.
+
+The file waits server-side (``PendingUpload``, kind ``assignments``) between the steps; the
+confirmation form carries only its token and the licensing version the preview was made
+against. Confirming plans again under the licensing lock and applies everything or nothing
+(``operations.import_assignments``); if licensing changed since the preview, the manager sees
+the new preview instead and confirms again.
+"""
+
+from django import forms
+from django.shortcuts import redirect
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import FormView
+from wagtail.admin import messages
+from wagtail.admin.widgets.button import Button
+
+from .. import operations
+from ..conf import licensing_settings
+from ..exceptions import ImportOutdated, ImportRefused, InvalidImportFile
+from ..models import PendingUpload
+from ..resources import check_file_size, read_assignments
+from .base import LicensingViewMixin
+
+URL_NAMESPACE = "wagtail_licensing_assignments"
+#: Errors listed on the preview page (the plan counts them all).
+ERRORS_SHOWN = 500
+#: Usernames listed per product and action on the preview page.
+NAMES_SHOWN = 20
+
+ACCEPT = ",".join([
+    ".csv", ".xlsx", ".json", "text/csv", "application/json",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+])
+
+
+class ImportAssignmentsForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("File"),
+        help_text=gettext_lazy("CSV (UTF-8), Excel (.xlsx) or JSON. The next page shows what "
+                               "it would change before anything is imported."),
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        try:
+            check_file_size(upload.size)
+            content = upload.read()
+            self.assignments = read_assignments(content, filename=upload.name)
+        except InvalidImportFile as error:
+            raise forms.ValidationError(error.message, code="invalid") from error
+        if not self.assignments.rows:
+            raise forms.ValidationError(_("The file has column names but no rows to import."),
+                                        code="empty")
+        self.content = content
+        return upload
+
+
+class ConfirmImportForm(forms.Form):
+    """Confirms (or cancels) the file waiting server-side: its token, and the licensing
+    version the manager saw the preview of."""
+
+    token = forms.UUIDField(widget=forms.HiddenInput)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+def import_url():
+    return reverse(f"{URL_NAMESPACE}:import")
+
+
+class ImportView(LicensingViewMixin, FormView):
+    """Step 1: choose the file. A file that cannot be read is refused here already."""
+
+    template_name = "wagtail_licensing/assignments/import.html"
+    form_class = ImportAssignmentsForm
+    page_title = gettext_lazy("Import license assignments")
+    header_icon = "upload"
+
+    def form_valid(self, form):
+        pending = PendingUpload.store(kind=PendingUpload.Kind.ASSIGNMENTS,
+                                      user=self.request.user,
+                                      filename=form.cleaned_data["file"].name,
+                                      content=form.content)
+        return redirect(f"{URL_NAMESPACE}:import_preview", token=pending.token)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update({
+            "max_file_size": filesizeformat(licensing_settings.IMPORT_MAX_FILE_SIZE),
+            "max_rows": number_format(licensing_settings.IMPORT_MAX_ROWS, force_grouping=True),
+            "export_url": reverse(f"{URL_NAMESPACE}:export"),
+        })
+        return context
+
+
+class ImportPreviewView(LicensingViewMixin, FormView):
+    """Step 2: the dry run of the waiting file, with Confirm (when it has no error) and Cancel.
+
+    GET shows the preview; POST confirms (``action=confirm``) or cancels (``action=cancel``).
+    """
+
+    template_name = "wagtail_licensing/assignments/import_preview.html"
+    form_class = ConfirmImportForm
+    page_title = gettext_lazy("Import license assignments")
+    page_subtitle = gettext_lazy("Preview")
+    header_icon = "upload"
+
+    def get_parent_breadcrumbs(self):
+        return [{"url": import_url(), "label": _("Import license assignments")}]
+
+    def get_breadcrumbs_items(self):
+        items = super().get_breadcrumbs_items()
+        items[-1]["label"] = self.page_subtitle
+        return items
+
+    def get_pending(self, token):
+        return PendingUpload.fetch(kind=PendingUpload.Kind.ASSIGNMENTS, user=self.request.user,
+                                   token=token)
+
+    def expired(self):
+        messages.error(self.request, _(
+            "That import is no longer waiting for confirmation (it was confirmed, cancelled or "
+            "has expired). Nothing was changed; upload the file again."))
+        return redirect(import_url())
+
+    def read(self):
+        return read_assignments(bytes(self.pending.content), filename=self.pending.filename)
+
+    def get(self, request, *args, **kwargs):
+        self.pending = self.get_pending(kwargs["token"])
+        if self.pending is None:
+            return self.expired()
+        return self.render_preview()
+
+    def post(self, request, *args, **kwargs):
+        form = self.form_class(request.POST)
+        if not form.is_valid() or str(form.cleaned_data["token"]) != str(kwargs["token"]):
+            return self.expired()
+        self.pending = self.get_pending(form.cleaned_data["token"])
+        if self.pending is None:
+            return self.expired()
+        if request.POST.get("action") == "cancel":
+            filename = self.pending.filename
+            self.pending.delete()
+            messages.info(request, _("Import of %(file)s cancelled. Nothing was changed.")
+                          % {"file": filename or _("the file")})
+            return redirect(import_url())
+        return self.confirm(form.cleaned_data["version"])
+
+    def confirm(self, version):
+        here = reverse(f"{URL_NAMESPACE}:import_preview", kwargs={"token": self.pending.token})
+        try:
+            result = operations.import_assignments(self.read(), by=self.request.user,
+                                                   expected_version=version)
+        except ImportOutdated as error:
+            messages.warning(self.request, error.message)
+            return redirect(here)
+        except ImportRefused as error:
+            messages.error(self.request, _("%(reason)s Nothing was imported.")
+                           % {"reason": error.message})
+            return redirect(here)
+        except InvalidImportFile as error:  # pragma: no cover - it was read at upload
+            messages.error(self.request, error.message)
+            return redirect(import_url())
+        filename = self.pending.filename
+        self.pending.delete()
+        messages.success(self.request, _(
+            "Imported %(file)s: %(granted)d granted, %(recalled)d recalled, %(unchanged)d "
+            "unchanged.") % {"file": filename or _("the file"),
+                             "granted": result.granted_count,
+                             "recalled": result.recalled_count,
+                             "unchanged": result.unchanged_count})
+        return redirect(import_url())
+
+    def render_preview(self):
+        """The dry run, computed afresh: licensing may have changed since the upload."""
+        assignments = self.read()
+        plan = operations.preview_import(assignments)
+        form = self.form_class(initial={"token": self.pending.token, "version": plan.version})
+        products = [{
+            "plan": target,
+            "grant_names": target.grant_names[:NAMES_SHOWN],
+            "grant_more": max(target.to_grant - NAMES_SHOWN, 0),
+            "recall_names": target.recall_names[:NAMES_SHOWN],
+            "recall_more": max(target.to_recall - NAMES_SHOWN, 0),
+        } for target in plan.products.values()]
+        errors = plan.errors[:ERRORS_SHOWN]
+        return self.render_to_response(self.get_context_data(
+            form=form, pending=self.pending, plan=plan, assignments=assignments,
+            products=products, errors=errors, errors_not_shown=plan.error_count - len(errors),
+            can_confirm=not plan.has_errors,
+        ))
+
+
+def license_manager_actions(request):
+    """Import and Export entries for the License manager's Actions dropdown."""
+    return [
+        Button(_("Import assignments"), url=import_url(), icon_name="upload", priority=50),
+        Button(_("Export assignments"), url=reverse(f"{URL_NAMESPACE}:export"),
+               icon_name="download", priority=60),
+    ]
