@@ -2,7 +2,7 @@
 ``register_licensing_menu_item`` hook, as Wagtail's Settings and Reports menus do."""
 
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.menu import Menu, SubmenuMenuItem
+from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 
 from .permissions import can_manage_licenses
 
@@ -15,6 +15,13 @@ licensing_menu = Menu(
 class LicensingMenuItem(SubmenuMenuItem):
     def is_shown(self, request):
         return can_manage_licenses(request.user) and super().is_shown(request)
+
+
+class LicensingSubmenuItem(MenuItem):
+    """An entry of the Licensing menu, shown only to license managers (and superusers)."""
+
+    def is_shown(self, request):
+        return can_manage_licenses(request.user)
 
 
 def licensing_menu_item():

@@ -1,0 +1,94 @@
+"""Forms of the License manager screens. They validate input; operations do the work."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+
+from .operations import default_license_version
+
+# A license file is a few kilobytes of signed text; anything far larger is not one.
+LICENSE_FILE_MAX_SIZE = 1024 * 1024
+
+
+class UploadLicenseFileForm(forms.Form):
+    license_file = forms.FileField(
+        label=_("License file"),
+        help_text=_("The .lic file your vendor sent in reply to your license request. "
+                    "The next page shows what it changes before anything is installed."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".lic,.txt,text/plain"}),
+    )
+
+    def clean_license_file(self):
+        upload = self.cleaned_data["license_file"]
+        if upload.size > LICENSE_FILE_MAX_SIZE:
+            raise forms.ValidationError(
+                _("This file is %(size)s; a license file is at most %(max)s. Check that you "
+                  "chose the .lic file your vendor sent."),
+                code="too_large",
+                params={"size": filesizeformat(upload.size),
+                        "max": filesizeformat(LICENSE_FILE_MAX_SIZE)},
+            )
+        content = upload.read()
+        try:
+            content.decode("utf-8")
+        except UnicodeDecodeError:
+            raise forms.ValidationError(
+                _("This is not a license file: a license file is text, and this file is not. "
+                  "Check that you chose the .lic file your vendor sent."),
+                code="binary",
+            ) from None
+        self.content = content
+        return upload
+
+
+class ConfirmUploadForm(forms.Form):
+    """Confirms (or cancels) the upload waiting server-side: it carries only its token."""
+
+    token = forms.UUIDField(widget=forms.HiddenInput)
+
+
+class LicenseRequestForm(forms.Form):
+    company_id = forms.CharField(
+        label=_("Company ID"), max_length=255,
+        help_text=_("The company ID your vendor gave you."),
+    )
+    license_version = forms.CharField(
+        label=_("License version"), max_length=255,
+        help_text=_("The version of the software the license is for."),
+    )
+
+    def __init__(self, *args, company_id="", **kwargs):
+        kwargs.setdefault("initial", {}).update({
+            "company_id": company_id,
+            "license_version": default_license_version(),
+        })
+        super().__init__(*args, **kwargs)
+
+    def clean_company_id(self):
+        value = self.cleaned_data["company_id"].strip()
+        if not value:
+            raise forms.ValidationError(_("Enter the company ID your vendor gave you."),
+                                        code="required")
+        return value
+
+
+class UserSelectionForm(forms.Form):
+    """The users ticked in a listing (``user`` may repeat), limited to ``queryset``."""
+
+    user = forms.ModelMultipleChoiceField(
+        queryset=None,
+        error_messages={
+            "required": _("Select at least one user."),
+            "invalid_choice": _("One of the selected users no longer exists or is not "
+                                "listed here. Reload the page and select again."),
+            "invalid_pk_value": _("One of the selected users no longer exists or is not "
+                                  "listed here. Reload the page and select again."),
+        },
+    )
+
+    def __init__(self, *args, queryset=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if queryset is None:
+            queryset = get_user_model()._default_manager.all()
+        self.fields["user"].queryset = queryset

@@ -1,0 +1,204 @@
+"""Table columns and status labels shared by the License manager screens and the dashboard."""
+
+from django.contrib.admin.utils import quote
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from wagtail.admin.ui.tables import BaseColumn, Column, TitleColumn
+
+from ..conf import licensing_settings
+from ..models import ProductType
+
+# Status -> tone; the tone picks the status tag's colour (see license-manager.css).
+STATUS_TONES = {
+    "active": "positive",
+    "expiring": "warning",
+    "over_allocated": "critical",
+    "expired": "critical",
+    "not_yet_valid": "neutral",
+}
+
+
+def product_status(product):
+    """``(label, tone)`` for a product annotated by ``with_usage()``."""
+    status = product.status
+    if status == "expiring":
+        days = product.days_left
+        label = (_("Expires today") if days == 0 else
+                 ngettext("Expires in %(days)d day", "Expires in %(days)d days", days)
+                 % {"days": days})
+    else:
+        label = {
+            "active": _("Active"),
+            "expired": _("Expired"),
+            "not_yet_valid": _("Not yet valid"),
+            "over_allocated": _("Over-allocated"),
+        }[status]
+    return label, STATUS_TONES[status]
+
+
+def product_usage(product):
+    """What the usage bar shows: ``{"used", "total", "percent", "tone", "label"}``.
+
+    Named and portal products count seats held; concurrent ones count sessions in use now.
+    ``percent`` is None for unlimited products (no bar, just the count).
+    """
+    used = product.in_use
+    total = product.seats
+    if total is None:
+        percent = None
+        tone = "positive"
+    else:
+        percent = 100 if total == 0 else min(round(used * 100 / total), 100)
+        if product.over_allocated or (total and used > total):
+            tone = "critical"
+        elif total == 0 or used / total >= licensing_settings.SEAT_WARNING_THRESHOLD:
+            tone = "warning"
+        else:
+            tone = "positive"
+    if product.type == ProductType.CONCURRENT:
+        label = (_("%(used)d sessions in use, unlimited") if total is None
+                 else _("%(used)d of %(total)d sessions in use")) % {"used": used, "total": total}
+    else:
+        label = (_("%(used)d seats used, unlimited") if total is None
+                 else _("%(used)d of %(total)d seats used")) % {"used": used, "total": total}
+    return {"used": used, "total": total, "percent": percent, "tone": tone, "label": label}
+
+
+def format_date(value):
+    return date_format(value) if value else ""
+
+
+def product_url(product_or_code):
+    code = getattr(product_or_code, "code", product_or_code)
+    return reverse("wagtail_licensing:product", args=[quote(code)])
+
+
+class ProductTitleColumn(TitleColumn):
+    """The product's name, linked to its page."""
+
+    def __init__(self, name="name", **kwargs):
+        kwargs.setdefault("label", _("Product"))
+        super().__init__(name, get_url=product_url, **kwargs)
+
+
+class SeatsColumn(Column):
+    """A count that may be None for "unlimited"."""
+
+    def get_value(self, instance):
+        value = super().get_value(instance)
+        return _("Unlimited") if value is None else value
+
+
+class CalendarDateColumn(Column):
+    """A plain calendar date (validity dates are days, not moments)."""
+
+    def get_value(self, instance):
+        return format_date(super().get_value(instance))
+
+
+class ProductStatusColumn(Column):
+    cell_template_name = "wagtail_licensing/tables/status_cell.html"
+
+    def __init__(self, name="status", **kwargs):
+        kwargs.setdefault("label", _("Status"))
+        super().__init__(name, **kwargs)
+
+    def get_cell_context_data(self, instance, parent_context):
+        context = super().get_cell_context_data(instance, parent_context)
+        context["label"], context["tone"] = product_status(instance)
+        return context
+
+
+class UsageColumn(Column):
+    cell_template_name = "wagtail_licensing/tables/usage_cell.html"
+
+    def __init__(self, name="usage", **kwargs):
+        kwargs.setdefault("label", _("Usage"))
+        super().__init__(name, **kwargs)
+
+    def get_cell_context_data(self, instance, parent_context):
+        context = super().get_cell_context_data(instance, parent_context)
+        context["usage"] = product_usage(instance)
+        return context
+
+
+class ToneTagColumn(Column):
+    """A status tag whose label and tone come from ``get_tag(instance)`` -> (label, tone)."""
+
+    cell_template_name = "wagtail_licensing/tables/status_cell.html"
+
+    def __init__(self, name, get_tag, **kwargs):
+        super().__init__(name, **kwargs)
+        self.get_tag = get_tag
+
+    def get_cell_context_data(self, instance, parent_context):
+        context = super().get_cell_context_data(instance, parent_context)
+        context["label"], context["tone"] = self.get_tag(instance)
+        return context
+
+
+class UserTitleColumn(TitleColumn):
+    """A user with avatar and full name, linked to their account in Settings > Users.
+
+    ``accessor`` gives the user (``lambda user: user`` for a listing of users);
+    ``get_tags(instance)`` may return extra ``(label, tone)`` tags shown beside the name (e.g.
+    "No seat", "Inactive") and ``get_buttons(instance)`` row buttons (e.g. "Recall").
+    """
+
+    cell_template_name = "wagtail_licensing/tables/user_title_cell.html"
+
+    def __init__(self, name, get_tags=None, get_buttons=None, **kwargs):
+        super().__init__(name, **kwargs)
+        self._get_tags = get_tags
+        self._get_buttons = get_buttons
+
+    def get_user(self, instance):
+        return super().get_value(instance)
+
+    def get_value(self, instance):
+        user = self.get_user(instance)
+        try:
+            full_name = user.get_full_name().strip()
+        except AttributeError:
+            full_name = ""
+        return full_name or user.get_username()
+
+    def get_link_url(self, instance, parent_context):
+        return reverse("wagtailusers_users:edit", args=[quote(self.get_user(instance).pk)])
+
+    def get_cell_context_data(self, instance, parent_context):
+        context = super().get_cell_context_data(instance, parent_context)
+        context["user"] = self.get_user(instance)
+        context["tags"] = self._get_tags(instance) if self._get_tags else []
+        context["buttons"] = sorted(self._get_buttons(instance)) if self._get_buttons else []
+        return context
+
+
+class SelectColumn(BaseColumn):
+    """A checkbox per row, named ``field_name``, with a "select all" box in the header.
+
+    Uses Wagtail's ``w-bulk`` Stimulus controller, which the surrounding element must declare
+    (``data-controller="w-bulk"``). ``get_value(instance)`` gives the checkbox value (the
+    user's pk) and ``get_label(instance)`` its accessible name.
+    """
+
+    header_template_name = "wagtail_licensing/tables/select_all_header.html"
+    cell_template_name = "wagtail_licensing/tables/select_cell.html"
+
+    def __init__(self, name="select", field_name="user", get_value=None, get_label=None,
+                 **kwargs):
+        kwargs.setdefault("label", _("Select"))
+        kwargs.setdefault("width", "1%")
+        super().__init__(name, **kwargs)
+        self.field_name = field_name
+        self._get_value = get_value or (lambda instance: instance.pk)
+        self._get_label = get_label or str
+
+    def get_cell_context_data(self, instance, parent_context):
+        context = super().get_cell_context_data(instance, parent_context)
+        context["field_name"] = self.field_name
+        context["value"] = self._get_value(instance)
+        context["label"] = self._get_label(instance)
+        return context

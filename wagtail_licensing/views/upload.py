@@ -1,0 +1,191 @@
+"""Upload a license file: choose it, see what it would change, then confirm or cancel.
+
+The uploaded file waits server-side (``PendingUpload``) between the preview and the
+confirmation; the confirmation form carries only its token, never the file. Installing checks
+everything again under the licensing lock, so a preview that has gone stale cannot install
+anything the rules refuse. Every refusal is shown in the form and changes nothing.
+"""
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import FormView
+from wagtail.admin import messages
+
+from .. import operations
+from ..exceptions import LicensingError
+from ..forms import ConfirmUploadForm, UploadLicenseFileForm
+from ..models import PendingUpload, ProductType
+from .base import LicensingViewMixin, license_manager_url
+from .columns import format_date
+
+
+def refusal_message(error):
+    """The reason to show for a refusal by the format, the seat rules or a site's hook."""
+    if isinstance(error, LicensingError):
+        return error.message
+    return " ".join(error.messages)  # ValidationError raised by a hook
+
+
+CHANGE_KINDS = {
+    "added": (gettext_lazy("Added"), "positive"),
+    "changed": (gettext_lazy("Changed"), "warning"),
+    "removed": (gettext_lazy("Removed"), "critical"),
+    "unchanged": (gettext_lazy("Unchanged"), "neutral"),
+}
+
+
+def _display(field, value):
+    if field == "seats":
+        return _("unlimited") if value is None else str(value)
+    if field == "type":
+        try:
+            return str(ProductType(value).label)
+        except ValueError:
+            return str(value)
+    if field in ("valid_from", "valid_until") and value:
+        return format_date(date.fromisoformat(value))
+    return "" if value is None else str(value)
+
+
+def change_rows(preview):
+    """The preview's product changes, ready to show: one row per product."""
+    rows = []
+    for change in preview.changes:
+        product = change.new or change.old
+        label, tone = CHANGE_KINDS[change.kind]
+        rows.append({
+            "code": change.code,
+            "name": change.name,
+            "kind": change.kind,
+            "label": label,
+            "tone": tone,
+            "type": _display("type", product["type"]),
+            "seats": _display("seats", product["seats"]),
+            "valid_from": _display("valid_from", product["valid_from"]),
+            "valid_until": _display("valid_until", product["valid_until"]),
+            "details": [
+                {"label": detail["label"], "old": _display(detail["field"], detail["old"]),
+                 "new": _display(detail["field"], detail["new"])}
+                for detail in change.details
+            ],
+        })
+    return rows
+
+
+# What a refusal can be: the operations' errors, or a ValidationError raised by a
+# before_license_file_install hook.
+REFUSALS = (LicensingError, ValidationError)
+
+
+class UploadView(LicensingViewMixin, FormView):
+    """Step 1: choose the license file. A file the rules refuse is refused here already."""
+
+    template_name = "wagtail_licensing/upload.html"
+    form_class = UploadLicenseFileForm
+    page_title = gettext_lazy("Upload license file")
+
+    def form_valid(self, form):
+        try:
+            operations.preview_upload(form.content)
+        except REFUSALS as error:
+            form.add_error("license_file", refusal_message(error))
+            return self.form_invalid(form)
+        pending = PendingUpload.store(kind=PendingUpload.Kind.LICENSE_FILE,
+                                      user=self.request.user,
+                                      filename=form.cleaned_data["license_file"].name,
+                                      content=form.content)
+        return redirect("wagtail_licensing:upload_preview", token=pending.token)
+
+
+class UploadPreviewView(LicensingViewMixin, FormView):
+    """Step 2: what installing the file would change, with Confirm and Cancel.
+
+    GET shows the preview of the waiting file; POST confirms (``action=confirm``) or cancels
+    (``action=cancel``) it.
+    """
+
+    template_name = "wagtail_licensing/upload_preview.html"
+    form_class = ConfirmUploadForm
+    page_title = gettext_lazy("Upload license file")
+    page_subtitle = gettext_lazy("Preview upload")
+
+    def get_breadcrumbs_items(self):
+        return [
+            *self.breadcrumbs_items,
+            {"url": license_manager_url(), "label": _("License manager")},
+            {"url": reverse("wagtail_licensing:upload"), "label": _("Upload license file")},
+            {"url": "", "label": self.page_subtitle},
+        ]
+
+    def get_pending(self, token):
+        return PendingUpload.fetch(kind=PendingUpload.Kind.LICENSE_FILE, user=self.request.user,
+                                   token=token)
+
+    def expired(self):
+        messages.error(self.request, _("That upload is no longer waiting for confirmation (it was "
+                              "confirmed, cancelled or has expired). Nothing was changed; "
+                              "upload the file again."))
+        return redirect("wagtail_licensing:upload")
+
+    def get(self, request, *args, **kwargs):
+        self.pending = self.get_pending(kwargs["token"])
+        if self.pending is None:
+            return self.expired()
+        form = self.form_class(initial={"token": self.pending.token})
+        return self.render_preview(form)
+
+    def post(self, request, *args, **kwargs):
+        form = self.form_class(request.POST)
+        if not form.is_valid() or str(form.cleaned_data["token"]) != str(kwargs["token"]):
+            return self.expired()
+        self.pending = self.get_pending(form.cleaned_data["token"])
+        if self.pending is None:
+            return self.expired()
+        if request.POST.get("action") == "cancel":
+            return self.cancel()
+        return self.confirm(form)
+
+    def cancel(self):
+        filename = self.pending.filename
+        self.pending.delete()
+        messages.info(self.request, _("Upload of %(file)s cancelled. Nothing was changed.")
+                      % {"file": filename or _("the license file")})
+        return redirect(license_manager_url())
+
+    def confirm(self, form):
+        try:
+            result = operations.install_license_file(bytes(self.pending.content),
+                                                     user=self.request.user)
+        except REFUSALS as error:
+            form.add_error(None, refusal_message(error))
+            return self.render_preview(form)
+        self.pending.delete()
+        messages.success(self.request, _("License file %(id)s installed.")
+                         % {"id": result.license_file.license_id})
+        for warning in result.preview.warnings:
+            messages.warning(self.request, warning)
+        return redirect(license_manager_url())
+
+    def render_preview(self, form):
+        """The preview, computed afresh: the installed license may have changed meanwhile."""
+        preview = refusal = None
+        try:
+            preview = operations.preview_upload(bytes(self.pending.content))
+        except REFUSALS as error:
+            refusal = refusal_message(error)
+        if refusal in [str(error) for error in form.non_field_errors()]:
+            refusal_shown = None  # the form shows it already
+        else:
+            refusal_shown = refusal
+        return self.render_to_response(self.get_context_data(
+            form=form, pending=self.pending, preview=preview, refusal=refusal_shown,
+            can_confirm=preview is not None,
+            payload=preview.payload if preview else None,
+            changes=change_rows(preview) if preview else [],
+            state=self.state,
+        ))
