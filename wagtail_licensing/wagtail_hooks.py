@@ -72,3 +72,41 @@ def register_assignment_import_export_actions(request):
     from .views.imports import license_manager_actions
 
     return license_manager_actions(request)
+
+
+# System users, bulk actions, the Licenses tab and portal users (issue 4) ----------------------
+
+
+@hooks.register("register_admin_viewset")
+def register_system_users_viewset():
+    from .views.system_users import SystemUsersViewSet
+
+    return SystemUsersViewSet()
+
+
+@hooks.register("register_licensing_menu_item")
+def register_system_users_menu_item():
+    from django.urls import reverse_lazy
+    from django.utils.translation import gettext_lazy as _
+
+    return menu.LicensingSubmenuItem(
+        _("System users"), reverse_lazy("wagtail_licensing_users:index"),
+        name="system-users", icon_name="group", order=200)
+
+
+def _licensing_bulk_actions():
+    # Wagtail's register_bulk_action hook takes the classes themselves, not functions.
+    from .views.bulk_actions import GrantLicensesBulkAction, RecallLicensesBulkAction
+
+    return [GrantLicensesBulkAction, RecallLicensesBulkAction]
+
+
+for _action_class in _licensing_bulk_actions():
+    hooks.register("register_bulk_action", _action_class)
+
+
+@hooks.register("after_edit_user")
+def save_licenses_tab(request, user):
+    from .views.licenses_tab import save_licenses_tab
+
+    save_licenses_tab(request, user)

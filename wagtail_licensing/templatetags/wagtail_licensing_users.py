@@ -1,0 +1,82 @@
+"""Template tags of the System users listing, the bulk actions and the Licenses tab."""
+
+from django import template
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.views.bulk_action.registry import bulk_action_registry
+from wagtail.admin.widgets.button import Button, ButtonWithDropdown, ListingButton
+
+from ..permissions import can_manage_licenses
+from ..user_forms import UserLicensesForm
+
+register = template.Library()
+
+
+def _is_shown(action_class, request):
+    is_shown = getattr(action_class, "is_shown", None)
+    return is_shown(request) if is_shown is not None else True
+
+
+@register.inclusion_tag("wagtailadmin/shared/buttons.html", takes_context=True)
+def licensing_bulk_action_choices(context, app_label, model_name, licensing_only=False):
+    """Wagtail's ``bulk_action_choices``, leaving out actions the user may not use.
+
+    Actions declaring ``is_shown(request)`` (Grant and Recall licenses) appear only when it
+    says so; with ``licensing_only`` only licensing actions are listed (System users).
+    """
+    request = context["request"]
+    actions = [
+        action for action in bulk_action_registry.get_bulk_actions_for_model(app_label,
+                                                                             model_name)
+        if _is_shown(action, request)
+        and (not licensing_only or getattr(action, "licensing_action", False))
+    ]
+    actions.sort(key=lambda action: action.action_priority)
+    shown, more = actions[:4], actions[4:]
+
+    def url(action):
+        if getattr(action, "licensing_action", False):
+            from ..views.bulk_actions.base import licensing_bulk_action_url
+
+            return licensing_bulk_action_url(action.action_type)
+        return reverse("wagtail_bulk_action", args=[app_label, model_name, action.action_type])
+
+    # As in Wagtail: no "next" parameter, the bulk-actions script adds it.
+    buttons = [
+        ListingButton(
+            action.display_name, url(action),
+            attrs={"aria-label": action.aria_label, "data-bulk-action-button": ""},
+            priority=action.action_priority,
+            classname=" ".join(action.classes | {"bulk-action-btn"}),
+        )
+        for action in shown
+    ]
+    if more:
+        buttons.append(ButtonWithDropdown(
+            label=_("More"), attrs={"title": _("More bulk actions")},
+            classname="button button-secondary button-small",
+            buttons=[
+                Button(label=action.display_name, url=url(action),
+                       attrs={"aria-label": action.aria_label, "data-bulk-action-button": ""},
+                       priority=action.action_priority)
+                for action in more
+            ],
+        ))
+    return {"buttons": buttons}
+
+
+@register.simple_tag(takes_context=True)
+def licenses_tab_form(context, user):
+    """The Licenses tab's form for ``user``, or None if the viewer may not manage licenses.
+
+    After a failed save of the user form, the tab shows what the manager had ticked.
+    """
+    request = context.get("request")
+    if request is None or user is None or user.pk is None:
+        return None
+    if not can_manage_licenses(request.user):
+        return None
+    prefix = UserLicensesForm.prefix
+    if request.method == "POST" and f"{prefix}-present" in request.POST:
+        return UserLicensesForm(request.POST, user=user)
+    return UserLicensesForm(user=user)

@@ -1,0 +1,277 @@
+"""Forms that distribute licenses to users: the Licenses tab, the bulk actions, portal users.
+
+They validate what the manager asked for and hand it to ``operations``; the seat rules live
+there. Product choices carry what the manager needs to decide ("3 of 5 available", why a box
+is disabled), computed in a constant number of queries.
+"""
+
+from dataclasses import dataclass, field
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import operations
+from .models import AssignmentSource, LicenseAssignment, PortalUser, ProductType
+from .status import installed_products
+
+
+def availability_label(product):
+    """"3 of 5 available", "Unlimited" or, for concurrent products, the sessions free now."""
+    if product.seats is None:
+        return _("Unlimited")
+    if product.type == ProductType.CONCURRENT:
+        return ngettext(
+            "%(available)d of %(seats)d session free now (concurrent)",
+            "%(available)d of %(seats)d sessions free now (concurrent)", product.seats,
+        ) % {"available": product.available, "seats": product.seats}
+    return _("%(available)d of %(seats)d available") % {
+        "available": product.available, "seats": product.seats}
+
+
+def validity_problem(product, today):
+    """Why a product cannot be granted today, or None."""
+    if today < product.valid_from:
+        return _("Valid from %(date)s.") % {"date": date_format(product.valid_from)}
+    if today > product.valid_until:
+        return _("Expired on %(date)s.") % {"date": date_format(product.valid_until)}
+    return None
+
+
+@dataclass
+class ProductOption:
+    """One product's checkbox: its label, state and why it may not be ticked."""
+
+    code: str
+    name: str
+    type: str = ""
+    availability: str = ""
+    held: bool = False
+    has_seat: bool = True
+    installed: bool = True
+    disabled: bool = False
+    reason: str = ""
+    notes: list = field(default_factory=list)
+
+    @property
+    def label(self):
+        return f"{self.name} ({self.code})" if self.name != self.code else self.code
+
+    @property
+    def type_label(self):
+        return ProductType(self.type).label if self.type else ""
+
+
+def user_license_options(user, today=None):
+    """The Licenses tab of one user: a ProductOption per installed product, then any product
+    the user holds that the installed license lacks. Three queries."""
+    today = today or timezone.localdate()
+    held = dict(LicenseAssignment.objects.filter(user_id=user.pk).values_list(
+        "product_code", "has_seat"))
+    is_portal = PortalUser.objects.filter(user_id=user.pk).exists()
+    active = getattr(user, "is_active", True)
+    options = []
+    for product in installed_products():
+        option = ProductOption(code=product.code, name=product.name, type=product.type,
+                               availability=availability_label(product),
+                               held=product.code in held,
+                               has_seat=held.get(product.code, True))
+        if option.held:
+            # Held boxes always stay enabled: recalling is never refused.
+            if not active:
+                option.notes.append(_("Inactive users use no seat."))
+            elif not option.has_seat and product.counts_seats:
+                option.notes.append(_("No seat: the product is over-allocated. The user has "
+                                      "no access until a seat is freed."))
+        else:
+            wants_portal = product.type == ProductType.PORTAL
+            if not active:
+                option.reason = _("The user is inactive. Activate the account first.")
+            elif wants_portal and not is_portal:
+                option.reason = _("Only portal users can hold this product.")
+            elif not wants_portal and is_portal:
+                option.reason = _("Portal users cannot hold this product.")
+            elif problem := validity_problem(product, today):
+                option.reason = problem
+            elif product.counts_seats and product.available < 1:
+                option.reason = _("No seat left: recall it from another user or ask your "
+                                  "vendor for more seats.")
+            option.disabled = bool(option.reason)
+        options.append(option)
+    installed_codes = {option.code for option in options}
+    for code in sorted(set(held) - installed_codes):
+        options.append(ProductOption(
+            code=code, name=code, held=True, has_seat=False, installed=False,
+            notes=[_("Not in the installed license: it grants nothing until a license file "
+                     "includes it again.")]))
+    return options
+
+
+class ProductCheckboxes(forms.CheckboxSelectMultiple):
+    """Checkboxes whose options know their ProductOption (label, availability, reason)."""
+
+    template_name = "wagtail_licensing/forms/widgets/product_checkboxes.html"
+    option_template_name = "wagtail_licensing/forms/widgets/product_checkbox_option.html"
+
+    def __init__(self, attrs=None, options=()):
+        super().__init__(attrs)
+        self.product_options = {option.code: option for option in options}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        product = self.product_options.get(str(value))
+        option["product"] = product
+        if product is not None and product.disabled:
+            option["attrs"]["disabled"] = True
+        option["attrs"]["data-w-bulk-target"] = "item"
+        option["attrs"]["data-action"] = "w-bulk#toggle"
+        return option
+
+
+def _choices(options):
+    return [(option.code, option.label) for option in options]
+
+
+class UserLicensesForm(forms.Form):
+    """The Licenses tab: tick to grant, untick to recall.
+
+    ``held`` carries the codes held when the form was shown, so that saving applies only what
+    the manager changed: a license granted meanwhile by someone else is not recalled.
+    Disabled boxes are never posted and so never change anything.
+    """
+
+    prefix = "wagtail_licensing"
+
+    present = forms.CharField(widget=forms.HiddenInput, initial="1")
+    held = forms.CharField(widget=forms.HiddenInput, required=False)
+    products = forms.MultipleChoiceField(label=_("Licenses"), required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        self.user = user
+        self.options = user_license_options(user)
+        held = [option.code for option in self.options if option.held]
+        kwargs.setdefault("initial", {"held": ",".join(held), "products": held})
+        super().__init__(*args, **kwargs)
+        field = self.fields["products"]
+        field.choices = _choices(self.options)
+        field.widget = ProductCheckboxes(options=self.options)
+        field.widget.choices = field.choices
+
+    @property
+    def can_select_any(self):
+        return any(not option.disabled for option in self.options)
+
+    def changes(self):
+        """(codes to grant, codes to recall) from the cleaned data."""
+        before = {code for code in self.cleaned_data["held"].split(",") if code}
+        after = set(self.cleaned_data["products"])
+        enabled = {option.code for option in self.options if not option.disabled}
+        offered = {option.code for option in self.options}
+        to_grant = sorted((after - before) & enabled)
+        to_recall = sorted((before - after) & offered)
+        return to_grant, to_recall
+
+    def save(self, *, by):
+        """Apply the changes in one transaction; returns ``(level, text)`` messages."""
+        to_grant, to_recall = self.changes()
+        users = get_user_model()._default_manager.filter(pk=self.user.pk)
+        messages = []
+        with transaction.atomic():
+            if to_recall:
+                messages += operations.recall(users, to_recall, by=by,
+                                              source=AssignmentSource.MANUAL).messages()
+            if to_grant:
+                messages += operations.grant(users, to_grant, by=by,
+                                             source=AssignmentSource.MANUAL).messages()
+        return messages
+
+
+def grant_options(today=None):
+    """Products of the installed license valid today, with their availability. One query."""
+    today = today or timezone.localdate()
+    options = []
+    for product in installed_products():
+        if validity_problem(product, today):
+            continue
+        option = ProductOption(code=product.code, name=product.name, type=product.type,
+                               availability=availability_label(product))
+        if product.counts_seats and product.available < 1:
+            option.notes.append(_("No seat left."))
+        options.append(option)
+    return options
+
+
+def recall_options(users):
+    """Products any of ``users`` (a queryset) holds, with how many of them hold each.
+    Two queries, however many users are selected."""
+    counts = dict(
+        LicenseAssignment.objects.filter(user_id__in=users.order_by().values("pk"))
+        .order_by().values_list("product_code").annotate(n=Count("pk"))
+    )
+    names = {product.code: product for product in installed_products()}
+    options = []
+    for code in sorted(counts, key=lambda c: (names[c].name if c in names else c, c)):
+        product = names.get(code)
+        option = ProductOption(code=code, name=product.name if product else code,
+                               type=product.type if product else "", installed=bool(product))
+        option.availability = ngettext("Held by %(count)d selected user",
+                                       "Held by %(count)d selected users",
+                                       counts[code]) % {"count": counts[code]}
+        options.append(option)
+    return options
+
+
+class ProductsForm(forms.Form):
+    """Pick products for a bulk grant or recall."""
+
+    products = forms.MultipleChoiceField(
+        label=_("Products"), required=True,
+        error_messages={"required": _("Tick at least one product.")})
+
+    def __init__(self, *args, options, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.options = options
+        field = self.fields["products"]
+        field.choices = _choices(options)
+        field.widget = ProductCheckboxes(options=options)
+        field.widget.choices = field.choices
+
+
+class PortalUserForm(forms.Form):
+    """Add a portal user: the account and the portal products it gets, in one step."""
+
+    email = forms.EmailField(label=_("E-mail"))
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    username = forms.CharField(
+        label=_("Username"), max_length=150, required=False,
+        help_text=_("Leave empty to use the e-mail address."))
+    products = forms.MultipleChoiceField(label=_("Portal products"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        User = get_user_model()
+        if User.USERNAME_FIELD == User.get_email_field_name():
+            del self.fields["username"]
+        self.options = [option for option in grant_options()
+                        if option.type == ProductType.PORTAL]
+        for option in self.options:
+            if option.notes:
+                option.disabled = True
+                option.reason = _("No seat left: recall it from another portal user or ask "
+                                  "your vendor for more seats.")
+        field = self.fields["products"]
+        field.choices = _choices(self.options)
+        field.widget = ProductCheckboxes(options=self.options)
+        field.widget.choices = field.choices
+
+    def save(self, *, by):
+        data = self.cleaned_data
+        return operations.create_portal_user(
+            email=data["email"], first_name=data["first_name"], last_name=data["last_name"],
+            username=data.get("username") or None, product_codes=data["products"], by=by)

@@ -1,0 +1,6 @@
+"""Grant and recall licenses for many users at once, as Wagtail bulk actions on users."""
+
+from .grant import GrantLicensesBulkAction
+from .recall import RecallLicensesBulkAction
+
+__all__ = ["GrantLicensesBulkAction", "RecallLicensesBulkAction"]

@@ -1,0 +1,558 @@
+"""System users: every user with their licenses, the page of one user's licenses, portal users.
+
+A plain ``ViewSet`` rather than a ``ModelViewSet``: the user model already has Wagtail's own
+viewset (Settings > Users), and a second ``ModelViewSet`` would take over its admin URL finder
+and permission policy. Access is CanManageLicUsers, not the user model's permissions, so a
+license manager who may not edit accounts still distributes licenses.
+"""
+
+from django.contrib.admin.utils import quote, unquote
+from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import NoReverseMatch, path, reverse
+from django.utils.functional import cached_property
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import FormView
+from wagtail.admin import messages
+from wagtail.admin.ui.tables import (
+    BooleanColumn,
+    BulkActionsCheckboxColumn,
+    Column,
+    DateColumn,
+    TitleColumn,
+)
+from wagtail.admin.utils import get_user_display_name
+from wagtail.admin.views import generic
+from wagtail.admin.viewsets.base import ViewSet
+from wagtail.admin.widgets.button import HeaderButton
+from wagtail.admin.widgets.button import MenuItem as ListingMenuItem
+from wagtail.permissions import policy_registry
+
+from ..exceptions import LicensingError
+from ..filters import SystemUserFilterSet, groups_relation, search_fields, search_users
+from ..models import LicenseAssignment, PortalUser, is_portal_user_expression
+from ..permissions import LicenseManagerRequiredMixin
+from ..status import installed_products
+from ..user_forms import PortalUserForm, UserLicensesForm
+from .feedback import report
+
+URL_NAMESPACE = "wagtail_licensing_users"
+ASSIGNMENTS_EXPORT_URL_NAME = "wagtail_licensing_assignments:export"
+PORTAL_ANNOTATION = "_licensing_is_portal"
+
+
+def url_name(name):
+    return f"{URL_NAMESPACE}:{name}"
+
+
+def user_url(user):
+    return reverse(url_name("user"), args=[quote(user.pk)])
+
+
+def wagtail_user_edit_url(request, user):
+    """The user's page in Settings > Users, if the request's user may edit accounts."""
+    policy = policy_registry.get_by_type(get_user_model())
+    if not policy.user_has_permission(request.user, "change"):
+        return None
+    try:
+        return reverse("wagtailusers_users:edit", args=[quote(user.pk)])
+    except NoReverseMatch:
+        return None
+
+
+def has_field(model, name):
+    try:
+        model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return True
+
+
+def with_licensing(queryset, products=None):
+    """Prefetch what the listing shows of each user: assignments, groups, portal flag.
+
+    A constant number of queries for a page of users, however many they hold.
+    """
+    prefetches = [Prefetch("license_assignments",
+                           queryset=LicenseAssignment.objects.order_by("product_code"),
+                           to_attr="_licensing_assignments")]
+    if groups_relation(queryset.model) is not None:
+        prefetches.append("groups")
+    queryset = queryset.annotate(**{PORTAL_ANNOTATION: is_portal_user_expression()})
+    if has_field(queryset.model, "wagtail_userprofile"):
+        queryset = queryset.select_related("wagtail_userprofile")
+    return queryset.prefetch_related(*prefetches)
+
+
+def license_tags(user, products):
+    """``[{"code", "label", "has_seat", "installed"}]`` for the listing's license tags."""
+    tags = []
+    for assignment in getattr(user, "_licensing_assignments", ()):
+        product = products.get(assignment.product_code)
+        tags.append({
+            "code": assignment.product_code,
+            "label": product.name if product else assignment.product_code,
+            "has_seat": assignment.has_seat and user.is_active and product is not None,
+            "installed": product is not None,
+        })
+    return tags
+
+
+def user_type_label(user):
+    return gettext("Portal user") if getattr(user, PORTAL_ANNOTATION, False) else \
+        gettext("Employee")
+
+
+class UserNameColumn(TitleColumn):
+    """Avatar and name, linked to the user's licenses (Wagtail's own user cell template)."""
+
+    cell_template_name = "wagtailusers/users/user_cell.html"
+
+
+class UsernameEmailColumn(Column):
+    cell_template_name = "wagtail_licensing/system_users/username_cell.html"
+
+    def get_cell_context_data(self, instance, parent_context):
+        context = super().get_cell_context_data(instance, parent_context)
+        context["username"] = instance.get_username()
+        email = getattr(instance, instance.get_email_field_name(), "") or ""
+        context["email"] = email if email != context["username"] else ""
+        return context
+
+
+class TypeColumn(Column):
+    cell_template_name = "wagtail_licensing/system_users/type_cell.html"
+
+    def get_cell_context_data(self, instance, parent_context):
+        context = super().get_cell_context_data(instance, parent_context)
+        context["is_portal"] = bool(getattr(instance, PORTAL_ANNOTATION, False))
+        return context
+
+
+class GroupsColumn(Column):
+    cell_template_name = "wagtail_licensing/system_users/groups_cell.html"
+
+    def get_value(self, instance):
+        if not hasattr(instance, "groups"):
+            return []
+        # Sorted in Python: ordering the prefetch would not change the query count.
+        return sorted((group.name for group in instance.groups.all()), key=str.casefold)
+
+
+class LicensesColumn(Column):
+    cell_template_name = "wagtail_licensing/system_users/licenses_cell.html"
+
+    def __init__(self, name, get_products, **kwargs):
+        super().__init__(name, **kwargs)
+        self.get_products = get_products
+
+    def get_cell_context_data(self, instance, parent_context):
+        context = super().get_cell_context_data(instance, parent_context)
+        context["tags"] = license_tags(instance, self.get_products())
+        return context
+
+
+class SpreadsheetSafeQueryset:
+    """What the export iterates: the users in chunks, each chunk with its prefetches.
+
+    Prefetching the whole listing at once would put every user's key into one ``IN (...)``;
+    chunks keep memory and query size bounded at 100,000 users.
+    """
+
+    def __init__(self, queryset, chunk_size=2000):
+        self.model = queryset.model
+        self.queryset = queryset
+        self.chunk_size = chunk_size
+
+    def __iter__(self):
+        return self.queryset.iterator(chunk_size=self.chunk_size)
+
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """Neutralise text a spreadsheet would run as a formula (CSV formula injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+class IndexView(LicenseManagerRequiredMixin, generic.IndexView):
+    """Every user, with filters, search, ordering, pagination and a spreadsheet export."""
+
+    template_name = "wagtail_licensing/system_users/index.html"
+    results_template_name = "wagtail_licensing/system_users/index_results.html"
+    page_title = _("System users")
+    header_icon = "group"
+    paginate_by = 50
+    default_ordering = "name"
+    filterset_class = SystemUserFilterSet
+    # Access is CanManageLicUsers (checked first), not the user model's add/change permissions.
+    permission_policy = None
+    any_permission_required = None
+    export_filename = "system-users"
+
+    @cached_property
+    def model_fields(self):
+        return {f.name for f in self.model._meta.get_fields()}
+
+    @cached_property
+    def search_fields(self):
+        return search_fields(self.model)
+
+    @cached_property
+    def is_searchable(self):
+        # Always the database search (filters.search_users), never a search index: the bulk
+        # actions' "select all" and the assignment export must find the same users.
+        return bool(self.search_fields and self.index_results_url)
+
+    def search_queryset(self, queryset):
+        if not self.is_searching:
+            return queryset
+        return search_users(queryset, self.search_query)
+
+    @cached_property
+    def products(self):
+        """Installed products by code, read once per page."""
+        return {product.code: product for product in installed_products()}
+
+    @cached_property
+    def has_names(self):
+        return self.model_fields.issuperset({"first_name", "last_name"})
+
+    @cached_property
+    def columns(self):
+        # Wagtail wires the title column to get_list_buttons() (the "..." dropdown).
+        name_column_class = self._get_title_column_class(UserNameColumn)
+        return [
+            BulkActionsCheckboxColumn("bulk_actions", obj_type="user"),
+            name_column_class(
+                "name", accessor=get_user_display_name, label=_("Name"),
+                sort_key="name" if self.has_names else None, get_url=user_url,
+                classname="name"),
+            UsernameEmailColumn(
+                "username", label=_("Username / e-mail"), sort_key=self.model.USERNAME_FIELD,
+                classname="username"),
+            BooleanColumn(
+                "is_active", label=_("Active"),
+                sort_key="is_active" if "is_active" in self.model_fields else None,
+                width="8%"),
+            TypeColumn("type", label=_("Type"), sort_key=PORTAL_ANNOTATION, width="10%"),
+            GroupsColumn("groups", label=_("Groups")),
+            LicensesColumn("licenses", get_products=lambda: self.products,
+                           label=_("Licenses")),
+            DateColumn("last_login", label=_("Last login"), sort_key="last_login",
+                       width="12%"),
+        ]
+
+    def get_list_more_buttons(self, instance):
+        buttons = [ListingMenuItem(_("Licenses"), url=user_url(instance), icon_name="key",
+                                   priority=10)]
+        if edit_url := wagtail_user_edit_url(self.request, instance):
+            buttons.append(ListingMenuItem(_("Edit user"), url=edit_url, icon_name="edit",
+                                           priority=20))
+        if not getattr(instance, PORTAL_ANNOTATION, False) and not instance.is_superuser:
+            buttons.append(ListingMenuItem(
+                _("Convert to portal user"),
+                url=reverse(url_name("convert_to_portal_user"), args=[quote(instance.pk)]),
+                icon_name="user", priority=30))
+        return buttons
+
+    def get_base_queryset(self):
+        return with_licensing(self.model._default_manager.all())
+
+    def order_queryset(self, queryset):
+        if self.ordering in ("name", "-name") and self.has_names:
+            sign = "-" if self.ordering.startswith("-") else ""
+            return queryset.order_by(f"{sign}last_name", f"{sign}first_name",
+                                     f"{sign}{self.model.USERNAME_FIELD}", "pk")
+        queryset = super().order_queryset(queryset)
+        # A unique last key keeps pagination stable when many users share a value.
+        if queryset.query.order_by:
+            return queryset.order_by(*queryset.query.order_by, "pk")
+        return queryset.order_by(self.model.USERNAME_FIELD, "pk")
+
+    @cached_property
+    def header_buttons(self):
+        buttons = [HeaderButton(_("Add portal user"), url=reverse(url_name("add_portal_user")),
+                                icon_name="plus")]
+        try:
+            export_url = reverse(ASSIGNMENTS_EXPORT_URL_NAME)
+        except NoReverseMatch:
+            export_url = None
+        if export_url:
+            params = self.request.GET.copy()
+            for key in ("p", "export", "_w_filter_fragment"):
+                params.pop(key, None)
+            query = params.urlencode()
+            buttons.append(HeaderButton(
+                _("Export licenses"), url=f"{export_url}?{query}" if query else export_url,
+                icon_name="download", priority=20))
+        return buttons
+
+    # Spreadsheet export of the listing (CSV / XLSX), honouring filters, search and ordering.
+
+    @cached_property
+    def list_export(self):
+        model_fields = self.model_fields
+        fields = [self.model.USERNAME_FIELD]
+        email_field = self.model.get_email_field_name()
+        if email_field in model_fields and email_field != self.model.USERNAME_FIELD:
+            fields.append(email_field)
+        fields += [name for name in ("first_name", "last_name", "is_active")
+                   if name in model_fields]
+        fields += ["user_type", "group_names", "licenses_held", "licenses_without_seat"]
+        fields += [name for name in ("last_login", "date_joined") if name in model_fields]
+        return fields
+
+    @cached_property
+    def export_headings(self):
+        return {
+            "user_type": _("Type"),
+            "group_names": _("Groups"),
+            "licenses_held": _("Licenses"),
+            "licenses_without_seat": _("Licenses without a seat"),
+        }
+
+    def to_row_dict(self, item):
+        tags = license_tags(item, self.products)
+        computed = {
+            "user_type": user_type_label(item),
+            "group_names": ", ".join(GroupsColumn("groups").get_value(item)),
+            "licenses_held": ", ".join(tag["code"] for tag in tags),
+            "licenses_without_seat": ", ".join(tag["code"] for tag in tags
+                                               if not tag["has_seat"]),
+        }
+        row = {}
+        for field in self.list_export:
+            value = computed[field] if field in computed else getattr(item, field, None)
+            row[field] = spreadsheet_safe(value)
+        return row
+
+    def as_spreadsheet(self, queryset, spreadsheet_format):
+        return super().as_spreadsheet(SpreadsheetSafeQueryset(queryset), spreadsheet_format)
+
+    def get_context_data(self, *args, **kwargs):
+        context = super().get_context_data(*args, **kwargs)
+        context["select_all_text"] = _("Select all users in listing")
+        return context
+
+
+class UserMixin(LicenseManagerRequiredMixin):
+    """A view about one user (``pk`` in the URL), inside System users."""
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        self.user_model = get_user_model()
+
+    def dispatch(self, request, *args, **kwargs):
+        # The permission check (LicenseManagerRequiredMixin) runs before the lookup, so that
+        # nobody else learns which users exist.
+        return super().dispatch(request, *args, **kwargs)
+
+    @cached_property
+    def object(self):
+        pk = unquote(str(self.kwargs["pk"]))
+        queryset = with_licensing(self.user_model._default_manager.all())
+        try:
+            return queryset.get(pk=pk)
+        except (self.user_model.DoesNotExist, ValueError, ValidationError):
+            raise Http404(gettext("No such user.")) from None
+
+    def get_breadcrumbs_items(self):
+        return [
+            *self.breadcrumbs_items,
+            {"url": reverse(url_name("index")), "label": _("System users")},
+            {"url": "", "label": self.get_page_title(), "sublabel": self.get_page_subtitle()},
+        ]
+
+
+class UserLicensesView(UserMixin, generic.WagtailAdminTemplateMixin, FormView):
+    """One user's licenses inside System users: the same form as the Licenses tab."""
+
+    template_name = "wagtail_licensing/system_users/user.html"
+    header_icon = "key"
+    form_class = UserLicensesForm
+
+    def get_page_title(self):
+        return get_user_display_name(self.object)
+
+    def get_page_subtitle(self):
+        return _("Licenses")
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["user"] = self.object
+        return kwargs
+
+    def form_valid(self, form):
+        report(self.request, form.save(by=self.request.user) or [
+            ("info", _("No license was changed."))])
+        return redirect(user_url(self.object))
+
+    def form_invalid(self, form):
+        messages.error(self.request, _("The licenses could not be saved: a product is not "
+                                       "available any more. Check the form and try again."))
+        return super().form_invalid(form)
+
+    @cached_property
+    def header_buttons(self):
+        buttons = []
+        if edit_url := wagtail_user_edit_url(self.request, self.object):
+            buttons.append(HeaderButton(_("Edit user"), url=edit_url, icon_name="edit"))
+        if not getattr(self.object, PORTAL_ANNOTATION, False) and not self.object.is_superuser:
+            buttons.append(HeaderButton(
+                _("Convert to portal user"),
+                url=reverse(url_name("convert_to_portal_user"), args=[quote(self.object.pk)]),
+                icon_name="user"))
+        return buttons
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.object
+        context.update({
+            "subject": user,
+            "is_portal": bool(getattr(user, PORTAL_ANNOTATION, False)),
+            "groups": GroupsColumn("groups").get_value(user),
+            "username": user.get_username(),
+            "email": getattr(user, user.get_email_field_name(), ""),
+            "index_url": reverse(url_name("index")),
+        })
+        return context
+
+
+class AddPortalUserView(LicenseManagerRequiredMixin, generic.WagtailAdminTemplateMixin,
+                        FormView):
+    """Create a portal user account and grant it portal products in one transaction."""
+
+    template_name = "wagtail_licensing/system_users/add_portal_user.html"
+    form_class = PortalUserForm
+    page_title = _("Add portal user")
+    header_icon = "user"
+
+    def get_breadcrumbs_items(self):
+        return [
+            *self.breadcrumbs_items,
+            {"url": reverse(url_name("index")), "label": _("System users")},
+            {"url": "", "label": self.get_page_title()},
+        ]
+
+    def form_valid(self, form):
+        try:
+            result = form.save(by=self.request.user)
+        except LicensingError as error:
+            form.add_error(None, error.message)
+            return self.form_invalid(form)
+        user = result.user
+        report(self.request, [
+            ("success", _("Portal user %(user)s created.") % {"user": user.get_username()}),
+            *result.messages(),
+        ])
+        return redirect(user_url(user))
+
+    def form_invalid(self, form):
+        messages.validation_error(self.request, _("The portal user could not be created."),
+                                  form)
+        return super().form_invalid(form)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["index_url"] = reverse(url_name("index"))
+        return context
+
+
+class ConvertToPortalUserView(UserMixin, generic.WagtailAdminTemplateMixin, FormView):
+    """Confirm, then make an existing non-admin user a portal user."""
+
+    template_name = "wagtail_licensing/system_users/convert_to_portal_user.html"
+    header_icon = "user"
+
+    def get_form_class(self):
+        from django import forms
+
+        return forms.Form
+
+    def get_page_title(self):
+        return _("Convert to portal user")
+
+    def get_page_subtitle(self):
+        return get_user_display_name(self.object)
+
+    def form_valid(self, form):
+        from .. import operations
+
+        try:
+            result = operations.convert_to_portal_user(self.object, by=self.request.user)
+        except LicensingError as error:
+            messages.error(self.request, error.message)
+            return redirect(self.request.path)
+        report(self.request, [
+            ("success", _("%(user)s is now a portal user.")
+             % {"user": self.object.get_username()}),
+            *result.messages(),
+        ])
+        return redirect(user_url(self.object))
+
+    def get_context_data(self, **kwargs):
+        from .. import operations
+
+        context = super().get_context_data(**kwargs)
+        user = self.object
+        products = {product.code: product for product in installed_products()}
+        is_portal = PortalUser.objects.filter(user_id=user.pk).exists()
+        refusal = None
+        if is_portal:
+            refusal = _("%(user)s is already a portal user.") % {"user": user.get_username()}
+        else:
+            refusal = operations._admin_access_reason(user)
+        to_recall = [
+            products[a.product_code].name if a.product_code in products else a.product_code
+            for a in user._licensing_assignments
+            if not (a.product_code in products and products[a.product_code].type == "portal")
+        ]
+        context.update({"subject": user, "refusal": refusal, "to_recall": to_recall,
+                        "cancel_url": user_url(user)})
+        return context
+
+
+class SystemUsersViewSet(ViewSet):
+    """Registered at ``licensing/users/`` with the URL namespace ``wagtail_licensing_users``."""
+
+    name = URL_NAMESPACE
+    url_prefix = "licensing/users"
+    icon = "group"
+
+    index_view_class = IndexView
+    user_view_class = UserLicensesView
+    add_portal_user_view_class = AddPortalUserView
+    convert_view_class = ConvertToPortalUserView
+
+    @staticmethod
+    def bulk_action_view(request, action):
+        from .bulk_actions.base import bulk_action_view
+
+        return bulk_action_view(request, action)
+
+    def get_urlpatterns(self):
+        model = get_user_model()
+        index_kwargs = {
+            "model": model,
+            "index_url_name": self.get_url_name("index"),
+            "index_results_url_name": self.get_url_name("index_results"),
+        }
+        return [
+            path("", self.index_view_class.as_view(**index_kwargs), name="index"),
+            path("results/", self.index_view_class.as_view(results_only=True, **index_kwargs),
+                 name="index_results"),
+            path("portal-users/add/", self.add_portal_user_view_class.as_view(),
+                 name="add_portal_user"),
+            path("bulk/<str:action>/", self.bulk_action_view, name="bulk_action"),
+            path("<str:pk>/", self.user_view_class.as_view(), name="user"),
+            path("<str:pk>/convert-to-portal-user/", self.convert_view_class.as_view(),
+                 name="convert_to_portal_user"),
+        ]
