@@ -51,6 +51,26 @@ def _clear_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _on_commit_at_once(request, monkeypatch):
+    """Run ``transaction.on_commit`` callbacks at once in tests that never commit.
+
+    Ordinary tests run inside a transaction that is rolled back, so callbacks that publish the
+    licensing state version and renew cached access (enforcement) would never run: run them when
+    registered, as the commit right after the operation would. Transactional tests (races,
+    browser tests) commit for real and keep Django's behaviour.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    transactional = ({"transactional_db", "live_server"} & set(request.fixturenames)
+                     or (marker is not None and marker.kwargs.get("transaction")))
+    if not transactional:
+        from django.db import transaction
+
+        monkeypatch.setattr(transaction, "on_commit",
+                            lambda func, using=None, robust=False: func())
+    yield
+
+
 def today():
     return timezone.localdate()
 

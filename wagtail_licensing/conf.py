@@ -32,6 +32,8 @@ DEFAULTS = {
     "SEAT_WARNING_THRESHOLD": 0.9,
     # Who unlicensed users should ask; empty: the license managers' names are shown.
     "LICENSE_CONTACT": "",
+    # `manage.py licensing notify` e-mails the managers this many days before a product expires.
+    "NOTIFY_DAYS": [30, 7, 1],
     # Limits of imported assignment files.
     "IMPORT_MAX_FILE_SIZE": 20 * 1024 * 1024,
     "IMPORT_MAX_ROWS": 200_000,

@@ -123,6 +123,18 @@ class ImportFormatter(LogFormatter):
         return message
 
 
+class ReleaseFormatter(LogFormatter):
+    label = _("Release concurrent slots")
+
+    def format_message(self, log_entry):
+        released = log_entry.data.get("released", [])
+        return ngettext("Released %(n)d concurrent license slot: %(slots)s",
+                        "Released %(n)d concurrent license slots: %(slots)s", len(released)) % {
+            "n": len(released),
+            "slots": ", ".join(f"{entry.get('user')} ({entry.get('product')})"
+                               for entry in released)}
+
+
 FORMATTERS = {
     ops.ACTION_UPLOAD: UploadFormatter,
     ops.ACTION_DELETE: DeleteFormatter,
@@ -132,4 +144,5 @@ FORMATTERS = {
     ops.ACTION_USER_STATUS: UserStatusFormatter,
     ops.ACTION_IMPORT: ImportFormatter,
     ops.ACTION_PORTAL_USER: PortalUserFormatter,
+    ops.ACTION_RELEASE: ReleaseFormatter,
 }

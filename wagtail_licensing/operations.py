@@ -923,9 +923,10 @@ def import_assignments(rows, *, by=None, expected_version=None, today=None):
 
     Recalls first (their seats are reallocated), then grants through ``_insert_assignments``:
     the rules of ``grant`` hold, in a bounded number of queries per batch of rows. Logs one
-    ``wagtail_licensing.import`` entry with the counts; calls the ``after_licenses_recalled``
-    and ``after_licenses_granted`` hooks as a grant or recall would (when something changed),
-    then ``after_licenses_imported`` with the ``ImportResult``.
+    ``wagtail_licensing.import`` entry with the counts (also when every row was unchanged).
+    When something changed, calls the ``after_licenses_recalled`` and ``after_licenses_granted``
+    hooks as a recall or grant would, then ``after_licenses_imported`` with the
+    ``ImportResult``.
     """
     from .importing import batch_size, build_plan
 
@@ -992,7 +993,8 @@ def import_assignments(rows, *, by=None, expected_version=None, today=None):
             _run_hooks(AFTER_LICENSES_RECALLED, user=by, result=recall_result)
         if result.granted:
             _run_hooks(AFTER_LICENSES_GRANTED, user=by, result=grant_result)
-        _run_hooks(AFTER_LICENSES_IMPORTED, user=by, result=result)
+        if result.granted or result.recalled:
+            _run_hooks(AFTER_LICENSES_IMPORTED, user=by, result=result)
     return result
 
 

@@ -49,3 +49,9 @@ def register_signal_handlers():
     pre_delete.connect(_remember_assignments, sender=User,
                        dispatch_uid=f"{DISPATCH_PREFIX}.pre_delete")
     post_delete.connect(_deleted, sender=User, dispatch_uid=f"{DISPATCH_PREFIX}.post_delete")
+
+    # Enforcement: cached access follows groups and permissions; concurrent slots follow logins.
+    from . import concurrent, enforcement
+
+    enforcement.register_signal_handlers()
+    concurrent.register_signal_handlers()

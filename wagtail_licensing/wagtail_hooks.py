@@ -110,3 +110,40 @@ def save_licenses_tab(request, user):
     from .views.licenses_tab import save_licenses_tab
 
     save_licenses_tab(request, user)
+
+
+# Enforcement and concurrent sessions (issue 5) -----------------------------------------------
+
+
+@hooks.register("register_admin_urls")
+def register_concurrent_sessions_urls():
+    from django.urls import include, path
+
+    from . import session_urls
+
+    return [path("licensing/sessions/", include(session_urls))]
+
+
+@hooks.register("register_licensing_menu_item")
+def register_concurrent_sessions_menu_item():
+    from django.urls import reverse_lazy
+    from django.utils.translation import gettext_lazy as _
+
+    return menu.LicensingSubmenuItem(
+        _("Concurrent sessions"), reverse_lazy("wagtail_licensing_sessions:index"),
+        name="concurrent-sessions", icon_name="time", order=300)
+
+
+@hooks.register("construct_main_menu")
+def hide_unlicensed_main_menu_items(request, menu_items):
+    from .enforcement import filter_menu_items
+
+    filter_menu_items(request, menu_items, main_menu=True)
+
+
+@hooks.register("construct_settings_menu")
+@hooks.register("construct_reports_menu")
+def hide_unlicensed_submenu_items(request, menu_items):
+    from .enforcement import filter_menu_items
+
+    filter_menu_items(request, menu_items)

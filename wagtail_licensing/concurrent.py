@@ -1,0 +1,141 @@
+"""Concurrent-license slots of signed-in sessions, as the middleware sees them.
+
+The session keeps a random token; ``ConcurrentSession`` holds the slot under that token. The
+cache remembers when the slot was last confirmed in the database, so an active session touches
+the database about once a minute (to refresh ``last_seen``), not on every request. The writes
+themselves are operations (``take_concurrent_slot``, ``touch_concurrent_slot``, ...).
+"""
+
+import secrets
+import time
+
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in, user_logged_out
+
+from . import operations
+from .cache import get_cache
+from .conf import licensing_settings
+from .exceptions import NoFreeSlot
+
+SESSION_KEY = "_wagtail_licensing_slot"
+LOGIN_SESSION_KEY = "_wagtail_licensing_login"
+MAX_REFRESH_SECONDS = 60
+
+
+def slot_key(token):
+    return f"wagtail_licensing:slot:{token}"
+
+
+def released_key(token):
+    return f"wagtail_licensing:released:{token}"
+
+
+def refresh_seconds():
+    """How long a confirmed slot is trusted before ``last_seen`` is written again: a minute, or
+    less with a very short ``CONCURRENT_IDLE_MINUTES``."""
+    idle = licensing_settings.CONCURRENT_IDLE_MINUTES * 60
+    return max(min(MAX_REFRESH_SECONDS, idle // 4), 1)
+
+
+def session_token(request):
+    session = getattr(request, "session", None)
+    return session.get(SESSION_KEY) if session is not None else None
+
+
+def extra_cache_keys(request):
+    """Cache keys to fetch with the user's access in the same round trip."""
+    token = session_token(request)
+    return [slot_key(token)] if token else []
+
+
+class SlotRefused(Exception):
+    def __init__(self, message, released=False):
+        super().__init__(message)
+        self.message = str(message)
+        self.released = released
+
+
+def ensure_slot(request, lookup):
+    """Make sure the request's session holds a slot of one of the user's concurrent products.
+
+    Zero queries while the cached confirmation is fresh. Raises ``SlotRefused`` when every slot
+    is taken, or when a license manager released this session's slot.
+    """
+    from django.utils.translation import gettext as _
+
+    access = lookup.access
+    cache = get_cache()
+    token = session_token(request)
+    now = time.time()
+    if token:
+        entry = lookup.values.get(slot_key(token))
+        if (isinstance(entry, dict) and entry.get("version") == lookup.version
+                and entry.get("code") in access.slot_products
+                and now - entry.get("checked", 0) < refresh_seconds()):
+            return entry["code"]
+        code = operations.touch_concurrent_slot(token, user=request.user,
+                                                product_codes=access.slot_products)
+        if code is None and cache.get(released_key(token)):
+            cache.delete(released_key(token))
+            forget(request)
+            raise SlotRefused(_("A license manager released your concurrent license slot, "
+                                "so you were signed out. Sign in again when a slot is free."),
+                              released=True)
+    else:
+        code = None
+        token = secrets.token_urlsafe(24)
+    if code is None:
+        try:
+            slot = operations.take_concurrent_slot(request.user, access.slot_products,
+                                                   token=token)
+        except NoFreeSlot as exc:
+            forget(request)
+            raise SlotRefused(exc.message) from exc
+        code = slot.product_code
+        request.session[SESSION_KEY] = token
+    cache.set(slot_key(token), {"code": code, "version": lookup.version, "checked": now},
+              licensing_settings.CONCURRENT_IDLE_MINUTES * 60 or None)
+    return code
+
+
+def forget(request):
+    """Drop the session's slot token (and its cached confirmation)."""
+    token = session_token(request)
+    if token:
+        get_cache().delete(slot_key(token))
+        del request.session[SESSION_KEY]
+
+
+def release_own_slot(request):
+    """The user no longer needs a slot (e.g. now holds a named license): free it."""
+    token = session_token(request)
+    if token:
+        operations.end_concurrent_session(token)
+        forget(request)
+
+
+def mark_released(tokens):
+    cache = get_cache()
+    cache.set_many({released_key(token): True for token in tokens},
+                   settings.SESSION_COOKIE_AGE)
+    cache.delete_many([slot_key(token) for token in tokens])
+
+
+def _logged_in(sender, request, user, **kwargs):
+    # Checked by the middleware on the next admin request: take a concurrent slot, and send
+    # license managers to the License manager when a product has expired.
+    if request is not None and hasattr(request, "session"):
+        request.session[LOGIN_SESSION_KEY] = True
+
+
+def _logged_out(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        token = session_token(request)
+        if token:
+            operations.end_concurrent_session(token)
+            get_cache().delete(slot_key(token))
+
+
+def register_signal_handlers():
+    user_logged_in.connect(_logged_in, dispatch_uid="wagtail_licensing.concurrent.logged_in")
+    user_logged_out.connect(_logged_out, dispatch_uid="wagtail_licensing.concurrent.logged_out")

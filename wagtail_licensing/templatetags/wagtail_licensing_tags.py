@@ -1,0 +1,44 @@
+"""Template tags: ``{% load wagtail_licensing_tags %}``.
+
+``{% has_license "code" as ok %}`` (one code or several: true when the user holds any) and
+``{% has_feature "forms" as ok %}`` check the current user (``request.user``, else ``user``).
+"""
+
+import json
+
+from django import template
+
+from .. import enforcement
+
+register = template.Library()
+
+
+def _user_and_request(context):
+    request = context.get("request")
+    user = getattr(request, "user", None) or context.get("user")
+    return user, request
+
+
+@register.simple_tag(takes_context=True)
+def has_license(context, *codes):
+    user, request = _user_and_request(context)
+    return enforcement.has_license(user, *codes, request=request)
+
+
+@register.simple_tag(takes_context=True)
+def has_feature(context, name):
+    user, request = _user_and_request(context)
+    return enforcement.has_feature(user, name, request=request)
+
+
+@register.inclusion_tag("wagtail_licensing/enforcement/banner.html", takes_context=True)
+def licensing_banner(context):
+    """License warnings for license managers, shown as Wagtail messages on every admin page."""
+    request = context.get("request")
+    access = getattr(request, "wagtail_licensing", None)
+    alerts = [
+        {"kind": alert.kind,
+         "detail": json.dumps({"type": alert.level, "text": str(alert.message)})}
+        for alert in enforcement.banner_alerts(access)
+    ]
+    return {"alerts": alerts}
