@@ -40,7 +40,7 @@ class DownloadColumn(Column):
         context = super().get_cell_context_data(instance, parent_context)
         context["download_url"] = reverse("wagtail_licensing:history_download",
                                           args=[quote(instance.pk)])
-        context["filename"] = instance.filename
+        context["filename"] = safe_filename(instance.filename)
         return context
 
 
@@ -114,6 +114,11 @@ class ActivityView(LicensingViewMixin, BaseListingView):
         return licensing_log_entries()
 
 
+def safe_filename(name):
+    """A file name any browser and file system accepts (license IDs are the vendor's text)."""
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name) or "license.lic"
+
+
 class DownloadLicenseFileView(LicensingViewMixin, View):
     """The installed file exactly as it was uploaded."""
 
@@ -121,6 +126,6 @@ class DownloadLicenseFileView(LicensingViewMixin, View):
         license_file = get_object_or_404(LicenseFile, pk=pk)
         response = HttpResponse(license_file.content, content_type="text/plain; charset=utf-8")
         response["Content-Disposition"] = content_disposition_header(
-            as_attachment=True, filename=license_file.filename)
+            as_attachment=True, filename=safe_filename(license_file.filename))
         response["X-Content-Type-Options"] = "nosniff"
         return response

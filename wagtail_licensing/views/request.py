@@ -4,8 +4,10 @@ The response to the form is the file itself, so the browser downloads it and the
 on the form; the messages ("sent to ...") are shown on the next page. When
 ``WAGTAIL_LICENSING["REQUEST_EMAIL"]`` is set the file is also e-mailed there, as an
 attachment. An ``after_license_request_created`` hook may hand the request to another channel
-(a vendor portal, a ticket system): a hook that returns a string has that string shown to the
-manager as a success message (e.g. "The request was uploaded to the vendor portal.").
+(a vendor portal, a ticket system). A hook that returns a truthy value means "sent elsewhere":
+a string is shown to the manager after the file name ("License request X.tlr: sent to
+licensing.example.com"), any other truthy value as "also sent elsewhere by this site's
+integration". The download always happens.
 """
 
 import logging
@@ -116,5 +118,12 @@ class LicenseRequestView(LicensingViewMixin, FormView):
                 "then upload the license file they send back.")
                 % {"file": license_request.filename})
         for result in getattr(license_request, "hook_results", None) or []:
-            if isinstance(result, str) and result:
-                messages.success(self.request, result)
+            if not result:
+                continue
+            if isinstance(result, str):
+                text = _("License request %(file)s: %(result)s") % {
+                    "file": license_request.filename, "result": result}
+            else:
+                text = _("The license request %(file)s was also sent elsewhere by this site's "
+                         "integration.") % {"file": license_request.filename}
+            messages.success(self.request, text)
