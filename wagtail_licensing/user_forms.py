@@ -142,7 +142,6 @@ class UserLicensesForm(forms.Form):
 
     ``held`` carries the codes held when the form was shown, so that saving applies only what
     the manager changed: a license granted meanwhile by someone else is not recalled.
-    Disabled boxes are never posted and so never change anything.
     """
 
     prefix = "wagtail_licensing"
@@ -155,7 +154,8 @@ class UserLicensesForm(forms.Form):
         self.user = user
         self.options = user_license_options(user)
         held = [option.code for option in self.options if option.held]
-        kwargs.setdefault("initial", {"held": ",".join(held), "products": held})
+        kwargs["initial"] = {"held": ",".join(held), "products": held,
+                             **(kwargs.get("initial") or {})}
         super().__init__(*args, **kwargs)
         field = self.fields["products"]
         field.choices = _choices(self.options)
@@ -170,9 +170,11 @@ class UserLicensesForm(forms.Form):
         """(codes to grant, codes to recall) from the cleaned data."""
         before = {code for code in self.cleaned_data["held"].split(",") if code}
         after = set(self.cleaned_data["products"])
-        enabled = {option.code for option in self.options if not option.disabled}
         offered = {option.code for option in self.options}
-        to_grant = sorted((after - before) & enabled)
+        # Boxes disabled when the form was shown are not posted; if one is posted anyway (the
+        # seat was freed meanwhile, or a crafted request), the operation applies the seat rules
+        # and says why it refuses.
+        to_grant = sorted((after - before) & offered)
         to_recall = sorted((before - after) & offered)
         return to_grant, to_recall
 

@@ -1,0 +1,57 @@
+"""Helpers shared by the System users, bulk actions, Licenses tab and portal user tests."""
+
+import re
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils.html import strip_tags
+
+from wagtail_licensing import operations
+from wagtail_licensing.models import LicenseAssignment
+
+
+def text(html):
+    """Visible text with whitespace collapsed (and entities left as they are)."""
+    return re.sub(r"\s+", " ", strip_tags(re.sub(r"<(/?)(li|p|ul|div|br)\b", r" <\1\2",
+                                                   str(html)))).strip()
+
+
+def messages_of(response):
+    """The messages a response added (or that its redirect will show), as plain text."""
+    return [(message.level_tag, text(str(message)))
+            for message in get_messages(response.wsgi_request)]
+
+
+def holders(code):
+    return set(LicenseAssignment.objects.filter(product_code=code).values_list(
+        "user__username", flat=True))
+
+
+def count_queries(func):
+    with CaptureQueriesContext(connection) as context:
+        result = func()
+    return len(context.captured_queries), result
+
+
+def give_license(user, code="analytics"):
+    """Give an acting user a license (enforcement lets only licensed users use Wagtail's own
+    screens, such as Settings > Users)."""
+    operations.grant(get_user_model()._default_manager.filter(pk=user.pk), [code])
+    return user
+
+
+def user_admins_group(manage=False):
+    """A group that may manage accounts in Settings > Users, optionally license managers too."""
+    name = "User admins and license managers" if manage else "User admins"
+    group = Group.objects.create(name=name)
+    codenames = [("wagtailadmin", "access_admin"), ("auth", "add_user"),
+                 ("auth", "change_user"), ("auth", "delete_user")]
+    if manage:
+        codenames.append(("wagtail_licensing", "can_manage_lic_users"))
+    for app_label, codename in codenames:
+        group.permissions.add(Permission.objects.get(content_type__app_label=app_label,
+                                                     codename=codename))
+    return group
