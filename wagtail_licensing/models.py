@@ -372,3 +372,33 @@ class PendingUpload(models.Model):
                 kind=kind, uploaded_by=user, token=token)
         except (cls.DoesNotExist, ValueError, TypeError, ValidationError):
             return None
+
+
+class LicenseNotice(models.Model):
+    """An e-mail notice sent to the license managers (``manage.py licensing notify``), kept so
+    that each notice is sent once however often the command runs."""
+
+    class Kind(models.TextChoices):
+        EXPIRY = "expiry", _("Expiry")
+        SEATS = "seats", _("Seats")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    product_code = models.CharField(_("product code"), max_length=64)
+    # What the notice was about: "2027-12-31:7" (expires on that day, 7 days before) for expiry
+    # notices, "threshold" for seat notices (re-armed when usage falls below the threshold).
+    key = models.CharField(_("key"), max_length=64)
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    recipients = models.TextField(_("recipients"), blank=True)
+
+    class Meta:
+        verbose_name = _("license notice")
+        verbose_name_plural = _("license notices")
+        ordering = ["-sent_at", "-id"]
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "product_code", "key"],
+                                    name="wagtail_licensing_unique_notice"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.product_code} {self.key}"
