@@ -1,6 +1,7 @@
 """Helpers shared by the System users, bulk actions, Licenses tab and portal user tests."""
 
 import re
+from html import unescape as unescape_html
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
@@ -14,9 +15,9 @@ from wagtail_licensing.models import LicenseAssignment
 
 
 def text(html):
-    """Visible text with whitespace collapsed (and entities left as they are)."""
-    return re.sub(r"\s+", " ", strip_tags(re.sub(r"<(/?)(li|p|ul|div|br)\b", r" <\1\2",
-                                                   str(html)))).strip()
+    """Visible text, entities decoded, whitespace collapsed."""
+    spaced = re.sub(r"<(/?)(li|p|ul|div|br)\b", r" <\1\2", str(html))
+    return re.sub(r"\s+", " ", unescape_html(strip_tags(spaced))).strip()
 
 
 def messages_of(response):
@@ -55,3 +56,10 @@ def user_admins_group(manage=False):
         group.permissions.add(Permission.objects.get(content_type__app_label=app_label,
                                                      codename=codename))
     return group
+
+
+def checkbox(html, value, name="wagtail_licensing-products"):
+    """The ``<input>`` tag of one product checkbox."""
+    match = re.search(rf'<input[^>]*name="{name}"[^>]*value="{re.escape(value)}"[^>]*>', html)
+    assert match, f"no checkbox {name}={value}"
+    return match.group(0)
