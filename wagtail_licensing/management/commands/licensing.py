@@ -12,7 +12,8 @@ from wagtail_licensing.models import AssignmentSource
 
 
 class Command(BaseCommand):
-    help = "Show and change the site's licenses: status, request, upload, grant, recall, delete."
+    help = ("Show and change the site's licenses: status, request, upload, grant, recall, "
+            "delete, notify, export, import.")
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="subcommand", required=True,
@@ -38,6 +39,11 @@ class Command(BaseCommand):
 
         p = sub.add_parser("delete", help="delete the installed licenses (demo mode)")
         p.add_argument("--yes", action="store_true", help="confirm")
+
+        p = sub.add_parser("notify", help="e-mail the license managers the notices due "
+                                          "(expiry, seats); run it daily from cron")
+        p.add_argument("--dry-run", action="store_true",
+                       help="only show the notices that are due")
 
         p = sub.add_parser("export", help="export license assignments (CSV, XLSX or JSON)")
         p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv")
@@ -151,6 +157,27 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"Deleted the installed licenses ({previous.license_id}): the site runs in demo "
             "mode. History and assignments are kept; upload a license file to restore them."))
+
+    def handle_notify(self, dry_run=False, **options):
+        from wagtail_licensing.notifications import send_notices
+
+        result = send_notices(dry_run=dry_run)
+        due = result.sent or result.skipped_no_recipients
+        if not due:
+            self.stdout.write("No notice is due.")
+        for notice in due:
+            self.stdout.write(f"  {notice.describe()}")
+        if dry_run:
+            self.stdout.write(f"Dry run: nothing was sent ({len(due)} due, "
+                              f"{len(result.recipients)} license managers with an e-mail "
+                              "address).")
+        elif result.skipped_no_recipients:
+            raise CommandError("No license manager has an e-mail address, so nothing was "
+                               "sent. Give them one in Settings > Users.")
+        elif result.sent:
+            self.stdout.write(self.style.SUCCESS(
+                f"Sent {len(result.sent)} notices to {len(result.recipients)} license "
+                "managers."))
 
     def handle_export(self, format="csv", output=None, products=None, **options):
         from wagtail_licensing.resources import export_assignments
