@@ -53,3 +53,81 @@ def check_settings(app_configs=None, **kwargs):
                 id="wagtail_licensing.E005",
             ))
     return messages
+
+
+ENFORCEMENT_MIDDLEWARE = "wagtail_licensing.middleware.LicenseEnforcementMiddleware"
+MIDDLEWARE_BEFORE = ("django.contrib.auth.middleware.AuthenticationMiddleware",
+                     "django.contrib.messages.middleware.MessageMiddleware")
+FEATURE_KEYS = {"products", "admin_url_prefixes", "menu_items", "label"}
+
+
+def _is_list_of(value, kind):
+    return isinstance(value, (list, tuple)) and all(isinstance(item, kind) for item in value)
+
+
+@register(Tags.security)
+def check_enforcement(app_configs=None, **kwargs):
+    """Enforcement: the middleware is installed in the right place; FEATURES, ADMIN_PRODUCTS
+    and NOTIFY_DAYS are well-formed."""
+    from django.conf import settings
+
+    messages = []
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    if ENFORCEMENT_MIDDLEWARE not in middleware:
+        messages.append(Warning(
+            "LicenseEnforcementMiddleware is not installed, so licenses are not enforced in "
+            "the admin.",
+            hint=f"Add {ENFORCEMENT_MIDDLEWARE!r} to MIDDLEWARE, after "
+                 "AuthenticationMiddleware and MessageMiddleware.",
+            id="wagtail_licensing.W010",
+        ))
+    else:
+        position = middleware.index(ENFORCEMENT_MIDDLEWARE)
+        for required in MIDDLEWARE_BEFORE:
+            if required not in middleware[:position]:
+                messages.append(Error(
+                    f"LicenseEnforcementMiddleware needs {required} before it in MIDDLEWARE.",
+                    id="wagtail_licensing.E011",
+                ))
+    features = licensing_settings.FEATURES
+    if not isinstance(features, dict):
+        messages.append(Error(
+            "WAGTAIL_LICENSING['FEATURES'] must be a dict of feature name -> settings.",
+            id="wagtail_licensing.E012",
+        ))
+    else:
+        for name, spec in features.items():
+            problem = None
+            if not isinstance(spec, dict):
+                problem = "is not a dict"
+            elif set(spec) - FEATURE_KEYS:
+                problem = "has unknown keys " + ", ".join(sorted(set(spec) - FEATURE_KEYS))
+            elif not spec.get("products") or not _is_list_of(spec["products"], str):
+                problem = "needs 'products', a list of product codes"
+            elif not all(_is_list_of(spec.get(key, []), str)
+                         for key in ("admin_url_prefixes", "menu_items")):
+                problem = "needs lists of strings in 'admin_url_prefixes' and 'menu_items'"
+            elif not all(prefix.startswith("/") for prefix in spec.get("admin_url_prefixes", [])):
+                problem = "has an admin URL prefix that does not start with '/'"
+            if problem:
+                messages.append(Error(
+                    f"WAGTAIL_LICENSING['FEATURES'][{name!r}] {problem}.",
+                    hint="Example: {'forms': {'products': ['cms-marketing'], "
+                         "'admin_url_prefixes': ['/admin/forms/'], 'menu_items': ['forms']}}",
+                    id="wagtail_licensing.E012",
+                ))
+    admin_products = licensing_settings.ADMIN_PRODUCTS
+    if admin_products is not None and not _is_list_of(admin_products, str):
+        messages.append(Error(
+            f"WAGTAIL_LICENSING['ADMIN_PRODUCTS'] must be None or a list of product codes, not "
+            f"{admin_products!r}.",
+            id="wagtail_licensing.E013",
+        ))
+    notify_days = licensing_settings.NOTIFY_DAYS
+    if not _is_list_of(notify_days, int) or any(days < 0 for days in notify_days):
+        messages.append(Error(
+            f"WAGTAIL_LICENSING['NOTIFY_DAYS'] must be a list of whole numbers of days from 0 "
+            f"up, not {notify_days!r}.",
+            id="wagtail_licensing.E014",
+        ))
+    return messages
