@@ -298,3 +298,20 @@ def test_custom_user_viewset_hides_the_tab_from_non_managers(client, site, bob):
     html = client.get(reverse("project_users:edit", args=[bob.pk])).content.decode()
     assert "Project profile" in html
     assert "tab-licenses" not in html
+
+
+# The system check ---------------------------------------------------------------------------
+
+
+def test_app_order_check(monkeypatch):
+    from django.apps import apps
+
+    from wagtail_licensing.checks import check_app_order
+
+    assert check_app_order() == []
+    configs = list(apps.get_app_configs())
+    ours = next(config for config in configs if config.label == "wagtail_licensing")
+    configs.remove(ours)
+    monkeypatch.setattr(apps, "get_app_configs", lambda: [*configs, ours])
+    (warning,) = check_app_order()
+    assert warning.id == "wagtail_licensing.W020"

@@ -131,3 +131,22 @@ def check_enforcement(app_configs=None, **kwargs):
             id="wagtail_licensing.E014",
         ))
     return messages
+
+
+@register()
+def check_app_order(app_configs=None, **kwargs):
+    """System users (issue 4): the Licenses tab and the filtered bulk actions of Settings >
+    Users come from templates that override Wagtail's, so this app must come first."""
+    from django.apps import apps
+
+    labels = [config.label for config in apps.get_app_configs()]
+    if "wagtailusers" in labels and labels.index("wagtail_licensing") > labels.index(
+            "wagtailusers"):
+        return [Warning(
+            "'wagtail_licensing' comes after 'wagtail.users' in INSTALLED_APPS, so Settings > "
+            "Users shows neither the Licenses tab nor the license bulk actions' permission "
+            "check.",
+            hint="Move 'wagtail_licensing' above the Wagtail apps in INSTALLED_APPS.",
+            id="wagtail_licensing.W020",
+        )]
+    return []
