@@ -157,6 +157,14 @@ def test_grant_beyond_seats_is_refused_and_changes_nothing(manager_client, site,
     assert LicensingState.get().version == version
 
 
+def test_grant_is_disabled_when_no_seat_is_left(manager_client, site, make_users, manager):
+    operations.grant(make_users(2, prefix="more"), ["editor"], by=manager)  # 5 of 5
+    response = manager_client.get(url("product_grant"))
+    content = response.content.decode()
+    assert "All 5 seats of CMS editor are taken." in content
+    assert "data-grant-selected disabled" in content
+
+
 def test_grant_needs_a_selection(manager_client, site):
     response = manager_client.post(url("product_grant"), {})
     assert "Select at least one user." in messages_of(response)

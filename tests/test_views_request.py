@@ -93,6 +93,21 @@ def test_hook_results_are_reported(manager_client):
     assert any(m.endswith(": sent to licensing.example.com") for m in messages_of(response))
 
 
+def test_other_truthy_hook_results_say_sent_elsewhere(manager_client):
+    with hooks.register_temporarily(operations.AFTER_LICENSE_REQUEST_CREATED,
+                                    lambda user, request: {"ticket": 42}):
+        response = manager_client.post(URL, {"company_id": "ACME", "license_version": "1.0"})
+    assert any("was also sent elsewhere by this site" in m for m in messages_of(response))
+
+
+def test_falsy_hook_results_say_nothing(manager_client):
+    with hooks.register_temporarily(operations.AFTER_LICENSE_REQUEST_CREATED,
+                                    lambda user, request: None):
+        response = manager_client.post(URL, {"company_id": "ACME", "license_version": "1.0"})
+    assert not any("elsewhere" in m or m.startswith("License request")
+                   for m in messages_of(response))
+
+
 def test_company_id_is_required(manager_client):
     version = LicensingState.get().version
     response = manager_client.post(URL, {"company_id": "  ", "license_version": "1.0"})

@@ -245,3 +245,17 @@ def test_csrf_is_enforced(manager, make_license):
         "token": pending.token, "action": "confirm", "csrfmiddlewaretoken": token})
     assert response.status_code == 302
     assert not LicensingState.get().demo_mode
+
+
+def test_file_text_is_escaped_in_preview_and_messages(manager_client, make_license):
+    xss = '<script>alert("x")</script>'
+    upload(manager_client, make_license(license_id=f"LIC-{xss}", products=[
+        product("editor", "named", 5, name=f"Editor {xss}")]), name=f"{xss}.lic")
+    pending = PendingUpload.objects.get()
+    content = manager_client.get(preview_url(pending.token)).content.decode()
+    assert xss not in content and "&lt;script&gt;" in content
+    response = manager_client.post(preview_url(pending.token),
+                                   {"token": pending.token, "action": "confirm"}, follow=True)
+    content = response.content.decode()
+    assert "installed." in content
+    assert xss not in content and "&lt;script&gt;" in content
