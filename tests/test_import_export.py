@@ -79,15 +79,15 @@ def test_every_row_error_has_its_row_number(people):
         (11, "missing_product"),
     ]
     messages = [str(error) for error in plan.errors]
-    assert messages[0] == "Row 3: no user has the username or e-mail “nobody”."
-    assert "“no-such-product” is not a product of the installed license" in messages[1]
+    assert messages[0] == "Row 3: No user has the username or e-mail “nobody”."
+    assert "The code “no-such-product” is not a product of the installed license" in messages[1]
     assert "“delete” is not valid: use grant or recall" in messages[2]
-    assert messages[3] == ("Row 6: portal0 is a portal user, and CMS editor (editor) is for "
-                           "employees only.")
-    assert messages[4] == ("Row 7: user1 is an employee, and Customer portal (portal) is for "
-                           "portal users only.")
-    assert messages[5].startswith("Row 8: duplicate of row 2 (user0, editor)")
-    assert "inactive0 is inactive" in messages[6]
+    assert messages[3] == ("Row 6: The user portal0 is a portal user, and CMS editor (editor) "
+                           "is for employees only.")
+    assert messages[4] == ("Row 7: The user user1 is an employee, and Customer portal (portal) "
+                           "is for portal users only.")
+    assert messages[5].startswith("Row 8: Duplicate of row 2 (user0, editor)")
+    assert "The user inactive0 is inactive" in messages[6]
     assert plan.error_count == 9 and plan.has_errors
     # Row 2 is fine: user0 already holds editor.
     assert plan.products["editor"].unchanged == 1
@@ -191,7 +191,7 @@ def test_demo_mode_refuses_grants_but_allows_recalls(people):
     operations.delete_licenses()
     plan = operations.preview_import(csv_rows("user1,editor,", "user0,editor,recall"))
     assert [(e.row, e.code) for e in plan.errors] == [(2, "unknown_product")]
-    assert "no license is installed" in plan.errors[0].message
+    assert "No license is installed" in plan.errors[0].message
     result = operations.import_assignments(csv_rows("user0,editor,recall"))
     assert result.recalled == {"editor": 1} and not holdings()
 
@@ -232,8 +232,8 @@ def test_import_grants_and_recalls_in_one_logged_change(people, manager):
     assert entry.data["granted"]["editor"] == {"count": 1, "users": ["user1"]}
     assert entry.data["unchanged"] == 1 and entry.data["rows"] == 6
     assert entry.message == (
-        "Imported test.csv (6 rows): granted 4, recalled 1, 1 unchanged; granted editor (1), "
-        "analytics (1), occasional (1), portal (1); recalled editor (1)")
+        "Imported test.csv (6 rows): granted 4, recalled 1, 1 unchanged; granted analytics (1), "
+        "editor (1), occasional (1), portal (1); recalled editor (1)")
     # One import, not a grant and a recall.
     assert not ModelLogEntry.objects.filter(action__in=["wagtail_licensing.grant",
                                                         "wagtail_licensing.recall"],
@@ -290,7 +290,7 @@ def test_hooks(people, manager):
         assert calls[2][1] is result
         calls.clear()
         operations.import_assignments(csv_rows("user1,editor,"))  # nothing changes
-        assert [kind for kind, _result in calls] == ["imported"]
+        assert calls == []
 
 
 def test_an_import_that_changes_nothing_is_logged_without_a_new_version(people):
@@ -642,7 +642,7 @@ def test_command_import_errors(people, tmp_path):
     out = io.StringIO()
     with pytest.raises(CommandError, match="9 errors: nothing can be imported"):
         call_command("licensing", "import", str(path), stdout=out)
-    assert "Row 3: no user has the username or e-mail “nobody”." in out.getvalue()
+    assert "Row 3: No user has the username or e-mail “nobody”." in out.getvalue()
     assert holdings() == {("user0", "editor")}
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("licensing", "import", str(tmp_path / "missing.csv"))

@@ -301,22 +301,22 @@ def _plan_row(plan, row, users, seen, held, installed, known_codes, product_code
     problems = []
     if action not in ACTIONS:
         problems.append((INVALID_ACTION, _(
-            "the action \u201c%(action)s\u201d is not valid: use grant or recall (an empty "
+            "The action \u201c%(action)s\u201d is not valid: use grant or recall (an empty "
             "cell means grant).") % {"action": row.action}))
     user = None
     if not row.user:
-        problems.append((MISSING_USER, _("the user cell is empty.")))
+        problems.append((MISSING_USER, _("The user cell is empty.")))
     else:
         user = users.get(row.user)
         if user is None:
             problems.append((UNKNOWN_USER, _(
-                "no user has the username or e-mail \u201c%(user)s\u201d.") % {"user": row.user}))
+                "No user has the username or e-mail \u201c%(user)s\u201d.") % {"user": row.user}))
         elif user is _AMBIGUOUS:
             problems.append((AMBIGUOUS_USER, _(
-                "several users match \u201c%(user)s\u201d: use their exact username.")
+                "Several users match \u201c%(user)s\u201d: use their exact username.")
                 % {"user": row.user}))
     if not row.product:
-        problems.append((MISSING_PRODUCT, _("the product cell is empty.")))
+        problems.append((MISSING_PRODUCT, _("The product cell is empty.")))
     for code, message in problems:
         plan.add_error(number, code, message, user=row.user, product=row.product)
     if problems:
@@ -327,7 +327,7 @@ def _plan_row(plan, row, users, seen, held, installed, known_codes, product_code
     first = seen.get((pk, code))
     if first is not None:
         plan.add_error(number, DUPLICATE, _(
-            "duplicate of row %(first)d (%(user)s, %(product)s): each user and product may "
+            "Duplicate of row %(first)d (%(user)s, %(product)s): each user and product may "
             "appear once.") % {"first": first, "user": username, "product": code},
             user=row.user, product=row.product)
         return
@@ -357,25 +357,27 @@ def _plan_row(plan, row, users, seen, held, installed, known_codes, product_code
         product_plan().unchanged += 1
         return
     label = f"{product.name} ({code})" if product else code
+    values = {"user": username, "product": label}
     if product is None:
         message, error = _unknown_product(code, plan.demo_mode), UNKNOWN_PRODUCT
     elif not product.is_valid_on(today):
         error = PRODUCT_NOT_VALID
-        message = _("%(product)s is valid from %(from)s until %(until)s, so it cannot be granted "
-                    "today.") % {"product": label, "from": product.valid_from.isoformat(),
-                                 "until": product.valid_until.isoformat()}
+        message = _("The product %(product)s is valid from %(from)s until %(until)s, so it "
+                    "cannot be granted today.") % {
+            "product": label, "from": product.valid_from.isoformat(),
+            "until": product.valid_until.isoformat()}
     elif not active:
         error = INACTIVE_USER
-        message = _("%(user)s is inactive, so %(product)s cannot be granted. Activate the "
-                    "account first, or remove the row.") % {"user": username, "product": label}
+        message = _("The user %(user)s is inactive, so %(product)s cannot be granted. "
+                    "Activate the account first, or remove the row.") % values
     elif portal != (product.type == ProductType.PORTAL):
         error = TYPE_MISMATCH
         if portal:
-            message = _("%(user)s is a portal user, and %(product)s is for employees only.") % {
-                "user": username, "product": label}
+            message = _("The user %(user)s is a portal user, and %(product)s is for employees "
+                        "only.") % values
         else:
-            message = _("%(user)s is an employee, and %(product)s is for portal users only.") % {
-                "user": username, "product": label}
+            message = _("The user %(user)s is an employee, and %(product)s is for portal users "
+                        "only.") % values
     else:
         target = product_plan()
         target.grant_ids.append(pk)
@@ -386,10 +388,10 @@ def _plan_row(plan, row, users, seen, held, installed, known_codes, product_code
 
 def _unknown_product(code, demo_mode):
     if demo_mode:
-        return _("no license is installed, so \u201c%(code)s\u201d cannot be granted. Upload a "
+        return _("No license is installed, so \u201c%(code)s\u201d cannot be granted. Upload a "
                  "license file first.") % {"code": code}
-    return _("\u201c%(code)s\u201d is not a product of the installed license. Check the code "
-             "on the License manager page.") % {"code": code}
+    return _("The code \u201c%(code)s\u201d is not a product of the installed license. Check "
+             "the code on the License manager page.") % {"code": code}
 
 
 def _check_seats(plan):

@@ -105,7 +105,9 @@ class ImportFormatter(LogFormatter):
 
     def format_message(self, log_entry):
         data = log_entry.data
-        granted, recalled = data.get("granted", {}), data.get("recalled", {})
+        # Sorted: PostgreSQL's jsonb does not keep the keys' order.
+        granted = dict(sorted(data.get("granted", {}).items()))
+        recalled = dict(sorted(data.get("recalled", {}).items()))
         message = _("Imported %(file)s (%(rows)d rows): granted %(granted)d, recalled "
                     "%(recalled)d, %(unchanged)d unchanged") % {
             "file": data.get("filename") or _("license assignments"),

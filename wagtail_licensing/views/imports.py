@@ -114,7 +114,7 @@ class ImportPreviewView(LicensingViewMixin, FormView):
 
     def get_breadcrumbs_items(self):
         items = super().get_breadcrumbs_items()
-        items[-1]["label"] = self.page_subtitle
+        items[-1] = {"url": "", "label": self.page_subtitle}
         return items
 
     def get_pending(self, token):
