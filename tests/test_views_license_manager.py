@@ -103,6 +103,14 @@ def test_assignments_of_products_not_installed_are_listed(manager_client, instal
     assert reverse("wagtail_licensing:product", args=["legacy"]) in content
 
 
+def test_optional_links_only_when_the_screen_exists():
+    from wagtail_licensing.views.license_manager import optional_url
+
+    assert optional_url("no_such:screen") is None
+    assert optional_url("no_such:screen", "wagtail_licensing:history") == (
+        "/admin/licensing/history/")
+
+
 def test_actions_hook_adds_entries(manager_client, installed):
     def export_action(request):
         return Button("Export assignments", url="/admin/licensing/export-test/", priority=50)

@@ -1,6 +1,7 @@
 """Upload a license file in the admin: choose, preview, confirm or cancel; refusals in the form."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -166,13 +167,15 @@ def test_already_installed_is_refused(manager_client, installed):
     assert "is already installed. Nothing was changed." in response.content.decode()
 
 
-def test_hook_refusal_at_confirm_is_shown_in_the_form(manager_client, make_license):
+@pytest.mark.parametrize("error_class", [LicenseRefused, ValidationError])
+def test_hook_refusal_at_confirm_is_shown_in_the_form(manager_client, make_license,
+                                                      error_class):
     upload(manager_client, make_license())
     pending = PendingUpload.objects.get()
     before = snapshot()
 
     def refuse(user, preview):
-        raise LicenseRefused("Our CRM says this contract was cancelled.")
+        raise error_class("Our CRM says this contract was cancelled.")
 
     with hooks.register_temporarily(operations.BEFORE_LICENSE_FILE_INSTALL, refuse):
         response = manager_client.post(preview_url(pending.token),
