@@ -44,6 +44,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "wagtail_licensing.middleware.LicenseEnforcementMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
@@ -108,4 +109,16 @@ def _vendor_keys():
 WAGTAIL_LICENSING = {
     "VENDOR_PUBLIC_KEYS": _vendor_keys(),
     "COMPANY_ID": "ACME-DEMO",
+    # Form submissions need the Marketing studio.
+    "FEATURES": {
+        "forms": {"products": ["cms-marketing"], "admin_url_prefixes": ["/admin/forms/"],
+                  "menu_items": ["forms"], "label": "Form submissions"},
+    },
 }
+
+# The license check caches per-user decisions: every process of a site must share one cache.
+# `runserver` is one process, so the default local-memory cache is enough here; with several
+# workers, set REDIS_URL (e.g. redis://127.0.0.1:6379/0).
+if os.environ.get("REDIS_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": os.environ["REDIS_URL"]}}

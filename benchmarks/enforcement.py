@@ -1,0 +1,204 @@
+#!/usr/bin/env python
+"""Benchmark: the license check's cost on real admin requests, on and off in the same run.
+
+    .venv/bin/python benchmarks/enforcement.py [--requests 200] [--users 200]
+
+Builds a database (a temporary SQLite file, or the database named by ``DATABASE_URL``) with a
+signed license, ``--users`` users and a licensed superuser, then requests the admin dashboard
+and two listings (Settings > Users, the page explorer) through Django's full request handler,
+alternating requests with ``LicenseEnforcementMiddleware`` in ``MIDDLEWARE`` and without it. Prints
+the median CPU time per request of each, their ratio (target: at most 1.05), the queries per request
+of each, and the cost of the warm check alone. The cache is the test settings' local-memory
+cache; with Redis the check adds one round trip (a single ``get_many``) per admin request.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# benchmarks/import_export.py would shadow the django-import-export package: drop this folder
+# from the path, and put the repository (for the test settings) first.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+MIDDLEWARE = "wagtail_licensing.middleware.LicenseEnforcementMiddleware"
+URLS = ["/admin/", "/admin/users/", "/admin/pages/"]
+TARGET = 1.05
+
+
+def configure(db_path):
+    import django
+    from django.conf import settings
+
+    from tests import settings as test_settings
+
+    values = {name: getattr(test_settings, name) for name in dir(test_settings)
+              if name.isupper()}
+    if not os.environ.get("DATABASE_URL"):
+        values["DATABASES"] = {"default": {"ENGINE": "django.db.backends.sqlite3",
+                                           "NAME": str(db_path)}}
+    values["DEBUG"] = False
+    values["ALLOWED_HOSTS"] = ["*"]
+    settings.configure(**values)
+    django.setup()
+
+
+def build(user_count):
+    """A license with a named admin product, users holding it, and a licensed superuser."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from wagtail_licensing import operations
+    from wagtail_licensing.conf import licensing_settings
+    from wagtail_licensing.license_file import sign_payload
+
+    call_command("migrate", verbosity=0)
+    key = Ed25519PrivateKey.generate()
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    settings.WAGTAIL_LICENSING = {**settings.WAGTAIL_LICENSING,
+                                  "VENDOR_PUBLIC_KEYS": {"bench": public_pem}}
+    licensing_settings.reload()
+    today = timezone.localdate()
+    payload = {
+        "format": 1, "license_id": f"BENCH-{time.time_ns()}", "company_id": "ACME",
+        "instance_id": None, "license_version": "1.0",
+        "issued_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "products": [
+            {"code": "cms-editor", "name": "CMS editor", "type": "named",
+             "seats": user_count + 10, "valid_from": (today - timedelta(days=1)).isoformat(),
+             "valid_until": (today + timedelta(days=365)).isoformat()},
+            {"code": "analytics", "name": "Analytics", "type": "named", "seats": None,
+             "valid_from": (today - timedelta(days=1)).isoformat(),
+             "valid_until": (today + timedelta(days=365)).isoformat()},
+        ],
+    }
+    operations.install_license_file(sign_payload(payload, key, "bench"))
+    User = get_user_model()
+    User.objects.bulk_create(
+        User(username=f"user{i}", email=f"user{i}@example.com", first_name="User",
+             last_name=str(i)) for i in range(user_count))
+    admin = User.objects.create_superuser("bench", "bench@example.com", "pw")
+    operations.grant(User.objects.all(), ["cms-editor"])
+    return admin
+
+
+def make_client(admin, middleware):
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    client = Client()
+    client.force_login(admin)
+    with override_settings(MIDDLEWARE=middleware):
+        for url in URLS:  # loads this client's middleware chain, warms every cache
+            response = client.get(url)
+            assert response.status_code == 200, (url, response.status_code)
+    return client
+
+
+def timed(client, url):
+    """CPU time of this process for one request: unlike wall-clock time, it does not count
+    what other processes on a busy machine do meanwhile."""
+    start = time.process_time()
+    response = client.get(url)
+    elapsed = time.process_time() - start
+    assert response.status_code == 200, (url, response.status_code)
+    return elapsed
+
+
+def queries(client, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        client.get(url)
+    return len(captured)
+
+
+def check_alone(admin, count=20000):
+    """The warm check of the middleware by itself (no view), per request."""
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import connection
+    from django.test import RequestFactory
+    from django.test.utils import CaptureQueriesContext
+
+    from wagtail_licensing.middleware import LicenseEnforcementMiddleware
+
+    middleware = LicenseEnforcementMiddleware(lambda request: None)
+    request = RequestFactory().get("/admin/pages/")
+    request.user = admin
+    request.session = SessionStore()
+    request.session.update({})
+    request._messages = FallbackStorage(request)
+    middleware.check(request)
+    with CaptureQueriesContext(connection) as captured:
+        start = time.perf_counter()
+        for _ in range(count):
+            middleware.check(request)
+        elapsed = time.perf_counter() - start
+    return elapsed / count, len(captured)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--requests", type=int, default=200,
+                        help="requests per URL and setting (default 200)")
+    parser.add_argument("--users", type=int, default=200, help="users in the database")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="wagtail-licensing-bench-") as tmp:
+        configure(Path(tmp) / "bench.sqlite3")
+        import django
+        import wagtail
+        from django.conf import settings
+        from django.db import connection
+
+        admin = build(args.users)
+        with_check = list(settings.MIDDLEWARE)
+        assert MIDDLEWARE in with_check, "the test settings should install the middleware"
+        without_check = [m for m in with_check if m != MIDDLEWARE]
+        clients = {"on": make_client(admin, with_check), "off": make_client(admin, without_check)}
+
+        results = {url: {"on": [], "off": []} for url in URLS}
+        for url in URLS:
+            # Alternate single requests, so that drift (caches, a busy machine) hits both.
+            for index in range(args.requests * 2):
+                mode = ("off", "on")[index % 2]
+                results[url][mode].append(timed(clients[mode], url))
+
+        print(f"wagtail-licensing enforcement benchmark: {connection.vendor}, "
+              f"Django {django.get_version()}, Wagtail {wagtail.__version__}, "
+              f"{args.users} users, {args.requests} requests per URL and setting, median CPU "
+              "time per request")
+        print(f"{'URL':<16}{'checks off':>12}{'checks on':>12}{'ratio':>8}"
+              f"{'queries off':>13}{'queries on':>12}")
+        worst = 0
+        for url in URLS:
+            off = statistics.median(results[url]["off"]) * 1000
+            on = statistics.median(results[url]["on"]) * 1000
+            ratio = on / off
+            worst = max(worst, ratio)
+            print(f"{url:<16}{off:>10.2f}ms{on:>10.2f}ms{ratio:>8.3f}"
+                  f"{queries(clients['off'], url):>13}{queries(clients['on'], url):>12}")
+        alone, alone_queries = check_alone(admin)
+        dashboard = statistics.median(results[URLS[0]]["off"])
+        print(f"The warm check alone: {alone * 1e6:.1f} µs per request "
+              f"({alone / dashboard:.2%} of the dashboard), {alone_queries} queries.")
+        verdict = "met" if worst <= TARGET else "NOT met"
+        print(f"Worst ratio {worst:.3f}: target <= {TARGET} {verdict}.")
+        return 0 if worst <= TARGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
