@@ -13,6 +13,11 @@ from wagtail_licensing.models import LicenseAssignment, LicensingState
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def issued(**ago):
+    # Real-looking issue times for the screenshots (the fixture's default is a counter).
+    return (timezone.now() - timedelta(**ago)).replace(microsecond=0).isoformat()
+
+
 def renewal_products():
     today = timezone.localdate()
     return [
@@ -28,7 +33,7 @@ def renewal_products():
 def licensed_site(install, make_users, manager):
     """A site with a license in use: the manager is about to upload its renewal."""
     today = timezone.localdate()
-    install(user=manager, products=[
+    install(user=manager, issued_at=issued(days=30), products=[
         product("cms-editor", "named", 5, name="CMS editor"),
         product("occasional", "concurrent", 2, name="Occasional editor"),
         product("customer-portal", "portal", 100, name="Customer portal",
@@ -51,7 +56,8 @@ def open_action(page, label):
 
 def test_upload_preview_confirm(page, login, licensed_site, make_license, tmp_path, screenshot):
     license_file = tmp_path / "acme-renewal.lic"
-    license_file.write_text(make_license(products=renewal_products()))
+    license_file.write_text(make_license(issued_at=issued(minutes=5),
+                                         products=renewal_products()))
 
     login("manager")
     page.goto(f"{page.base_url}/admin/licensing/")
