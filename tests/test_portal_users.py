@@ -293,3 +293,47 @@ def test_outsiders_cannot_convert(client, site, editor):
     client.force_login(editor)
     client.post(convert_url(user))
     assert not PortalUser.objects.filter(user=user).exists()
+
+
+# Enforcement: a portal user never reaches the admin (issue 5's middleware, end to end) -------
+
+
+def _admin_pages(client):
+    return [client.get(url) for url in ["/admin/", reverse("wagtailusers_users:index"),
+                                        reverse("wagtail_licensing_users:index")]]
+
+
+def test_a_portal_user_created_here_never_reaches_the_admin(client, site, manager,
+                                                              editors_group, managers_group):
+    client.force_login(manager)
+    client.post(reverse(ADD), {"email": "pat@example.com", "products": ["portal"]})
+    pat = User.objects.get(email="pat@example.com")
+    # Whatever groups it is given later, even the license managers' and superuser status.
+    pat.groups.add(editors_group, managers_group)
+    pat.is_superuser = True
+    pat.save()
+    portal_client = Client()
+    portal_client.force_login(pat)
+    for response in _admin_pages(portal_client):
+        assert response.status_code == 403
+        assert "wagtail_licensing/enforcement/no_license.html" in [
+            template.name for template in response.templates]
+        assert b"System users" not in response.content
+
+
+def test_a_converted_user_loses_the_admin(client, site, manager, editors_group):
+    user = User.objects.create_user("outsider", "o@example.com", "pw")
+    operations.grant([user], ["editor"])
+    user.groups.add(editors_group)
+    outsider_client = Client()
+    outsider_client.force_login(user)
+    assert outsider_client.get("/admin/").status_code == 200
+    # Converting needs the admin access gone first; then the account is a portal user...
+    user.groups.remove(editors_group)
+    operations.convert_to_portal_user(user, by=manager)
+    # ...and giving the admin back through a group does not open it.
+    user.groups.add(editors_group)
+    response = outsider_client.get("/admin/")
+    assert response.status_code == 403
+    assert "wagtail_licensing/enforcement/no_license.html" in [
+        template.name for template in response.templates]
