@@ -143,3 +143,16 @@ def test_notify_days_setting(expiring, settings):
     assert notify() == "No notice is due.\n"
     notify(on=today() + timedelta(days=16))
     assert subjects() == ["[Test site] CMS editor expires in 14 days"]
+
+
+def test_concurrent_slots_threshold(install, manager, make_users, editors_group):
+    install(products=[product("occasional", "concurrent", 2, name="Occasional editor")])
+    users = make_users(2, groups=[editors_group])
+    operations.grant(users, ["occasional"])
+    operations.take_concurrent_slot(users[0], ["occasional"], token="a")
+    assert notify() == "No notice is due.\n"
+    operations.take_concurrent_slot(users[1], ["occasional"], token="b")
+    notify()
+    assert subjects() == [
+        "[Test site] Occasional editor has 2 of its 2 concurrent slots in use"]
+    assert "Concurrent sessions screen" in mail.outbox[0].body

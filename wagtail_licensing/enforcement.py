@@ -215,6 +215,9 @@ class Alert:
                             "%(product)s expires in %(days)d days, on %(until)s.",
                             self.days) % values
         if self.kind == "seats":
+            if p.type == ProductType.CONCURRENT:
+                return _("%(product)s has %(used)d of its %(seats)d concurrent slots in "
+                         "use.") % values
             return _("%(product)s uses %(used)d of its %(seats)d seats.") % values
         return self.kind  # pragma: no cover
 

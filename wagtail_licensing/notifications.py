@@ -17,7 +17,7 @@ from django.utils.translation import ngettext
 
 from .conf import licensing_settings
 from .enforcement import license_manager_url, license_managers, site_today
-from .models import LicenseNotice, LicensingState
+from .models import LicenseNotice, LicensingState, ProductType
 from .status import installed_products
 
 SEATS_KEY = "threshold"
@@ -35,6 +35,9 @@ class Notice:
         values = {"site": site_name(), "product": self.product.name, "days": self.days,
                   "used": self.product.in_use, "seats": self.product.seats}
         if self.kind == LicenseNotice.Kind.SEATS:
+            if self.product.type == ProductType.CONCURRENT:
+                return _("[%(site)s] %(product)s has %(used)d of its %(seats)d concurrent "
+                         "slots in use") % values
             return _("[%(site)s] %(product)s uses %(used)d of its %(seats)d seats") % values
         if self.days == 0:
             return _("[%(site)s] %(product)s expires today") % values

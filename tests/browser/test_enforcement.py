@@ -43,11 +43,13 @@ def test_manager_sees_warnings_among_wagtails_messages(page, login, manager, ins
     messages = page.locator(".messages li.warning")
     messages.first.wait_for()
     assert "CMS editor (editor) expires in 12 days" in messages.first.inner_text()
+    page.wait_for_timeout(500)  # let the messages finish appearing
     screenshot("enforcement-banner")
 
 
-def test_login_refused_when_every_concurrent_slot_is_taken(page, make_users, editors_group,
-                                                           install, manager, screenshot):
+def test_login_refused_when_every_concurrent_slot_is_taken(page, login, make_users,
+                                                           editors_group, install, manager,
+                                                           screenshot):
     install(products=[product("occasional", "concurrent", 1, name="Occasional editor")])
     first, second = make_users(2, prefix="occ", groups=[editors_group])
     for user in (first, second):
@@ -65,3 +67,15 @@ def test_login_refused_when_every_concurrent_slot_is_taken(page, make_users, edi
     assert "All 1 concurrent license of Occasional editor is in use" in error.inner_text()
     assert "/admin/login/" in page.url
     screenshot("enforcement-concurrent-refused")
+
+    # A license manager sees who holds the slot, and releases it.
+    login("manager")
+    page.goto(f"{page.base_url}/admin/licensing/sessions/")
+    assert "Occasional editor (occasional): 1 of 1 slots in use." in page.content()
+    page.wait_for_timeout(500)  # let the messages finish appearing
+    screenshot("enforcement-sessions")
+    page.click("text=Release")
+    page.click("button:has-text('Release the slot')")
+    page.locator(".messages li.success").wait_for()
+    assert "0 of 1 slots in use" in page.content()
+
