@@ -713,6 +713,17 @@ class PortalUserResult:
         return out
 
 
+def portal_conversion_refusal(user):
+    """Why ``user`` cannot be converted into a portal user, or None. Changes nothing."""
+    if PortalUser.objects.filter(user_id=user.pk).exists():
+        return _("%(user)s is already a portal user.") % {"user": user.get_username()}
+    reason = _admin_access_reason(user)
+    if reason:
+        return _("%(reason)s Portal users can never use the Wagtail admin, so this account "
+                 "cannot become one.") % {"reason": reason}
+    return None
+
+
 def _admin_access_reason(user):
     """Why ``user`` counts as an admin user (who must never become a portal user), or None.
 
@@ -818,14 +829,9 @@ def convert_to_portal_user(user, *, by=None):
     with transaction.atomic():
         state = LicensingState.lock()
         user = User._default_manager.get(pk=user.pk)
-        if PortalUser.objects.filter(user=user).exists():
-            raise PortalUserError(_("%(user)s is already a portal user.")
-                                  % {"user": user.get_username()})
-        reason = _admin_access_reason(user)
-        if reason:
-            raise PortalUserError(
-                _("%(reason)s Portal users can never use the Wagtail admin, so this account "
-                  "cannot become one.") % {"reason": reason})
+        refusal = portal_conversion_refusal(user)
+        if refusal:
+            raise PortalUserError(refusal)
         portal_codes = set()
         if state.installed_file_id:
             portal_codes = set(LicensedProduct.objects.filter(

@@ -4,23 +4,29 @@ The first message is the headline; the others are listed under it. The message t
 severe level among them, so that a refusal is never shown in green.
 """
 
+from django.contrib import messages
 from django.utils.html import format_html, format_html_join
-from wagtail.admin import messages
+from wagtail.admin.messages import render
 
-LEVELS = {"success": 0, "info": 1, "warning": 2, "error": 3}
-SENDERS = {"success": messages.messages.success, "info": messages.messages.info,
-           "warning": messages.messages.warning, "error": messages.messages.error}
+SEVERITY = {"success": 0, "info": 1, "warning": 2, "error": 3}
+LEVELS = {"success": messages.SUCCESS, "info": messages.INFO, "warning": messages.WARNING,
+          "error": messages.ERROR}
 
 
 def report(request, pairs):
-    """Show ``pairs`` (as returned by ``GrantResult.messages()`` and friends) as one message."""
+    """Show ``pairs`` (as returned by ``GrantResult.messages()`` and friends) as one message.
+
+    Texts are escaped: they name users and products, which come from accounts and license
+    files.
+    """
     pairs = [(level, str(text)) for level, text in pairs if text]
     if not pairs:
         return
-    level = max((level for level, _text in pairs), key=lambda name: LEVELS.get(name, 1))
+    level = max((level for level, _text in pairs), key=lambda name: SEVERITY.get(name, 1))
     headline, *details = [text for _level, text in pairs]
     detail = ""
     if details:
         detail = format_html('<ul class="w-mt-2">{}</ul>',
                              format_html_join("", "<li>{}</li>", ((text,) for text in details)))
-    SENDERS.get(level, messages.messages.info)(request, messages.render(headline, None, detail))
+    messages.add_message(request, LEVELS.get(level, messages.INFO),
+                         render(headline, None, detail))

@@ -6,6 +6,7 @@ and permission policy. Access is CanManageLicUsers, not the user model's permiss
 license manager who may not edit accounts still distributes licenses.
 """
 
+from django import forms
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -32,9 +33,10 @@ from wagtail.admin.widgets.button import HeaderButton
 from wagtail.admin.widgets.button import MenuItem as ListingMenuItem
 from wagtail.permissions import policy_registry
 
+from .. import operations
 from ..exceptions import LicensingError
 from ..filters import SystemUserFilterSet, groups_relation, search_fields, search_users
-from ..models import LicenseAssignment, PortalUser, is_portal_user_expression
+from ..models import LicenseAssignment, ProductType, is_portal_user_expression
 from ..permissions import LicenseManagerRequiredMixin
 from ..status import installed_products
 from ..user_forms import PortalUserForm, UserLicensesForm
@@ -103,8 +105,9 @@ def license_tags(user, products):
 
 
 def user_type_label(user):
-    return gettext("Portal user") if getattr(user, PORTAL_ANNOTATION, False) else \
-        gettext("Employee")
+    if getattr(user, PORTAL_ANNOTATION, False):
+        return gettext("Portal user")
+    return gettext("Employee")
 
 
 class UserNameColumn(TitleColumn):
@@ -156,7 +159,7 @@ class LicensesColumn(Column):
         return context
 
 
-class SpreadsheetSafeQueryset:
+class ChunkedUsers:
     """What the export iterates: the users in chunks, each chunk with its prefetches.
 
     Prefetching the whole listing at once would put every user's key into one ``IN (...)``;
@@ -335,7 +338,7 @@ class IndexView(LicenseManagerRequiredMixin, generic.IndexView):
         return row
 
     def as_spreadsheet(self, queryset, spreadsheet_format):
-        return super().as_spreadsheet(SpreadsheetSafeQueryset(queryset), spreadsheet_format)
+        return super().as_spreadsheet(ChunkedUsers(queryset), spreadsheet_format)
 
     def get_context_data(self, *args, **kwargs):
         context = super().get_context_data(*args, **kwargs)
@@ -344,16 +347,15 @@ class IndexView(LicenseManagerRequiredMixin, generic.IndexView):
 
 
 class UserMixin(LicenseManagerRequiredMixin):
-    """A view about one user (``pk`` in the URL), inside System users."""
+    """A view about one user (``pk`` in the URL), inside System users.
+
+    The user is looked up lazily, after LicenseManagerRequiredMixin's check, so that nobody
+    else learns which users exist.
+    """
 
     def setup(self, request, *args, **kwargs):
         super().setup(request, *args, **kwargs)
         self.user_model = get_user_model()
-
-    def dispatch(self, request, *args, **kwargs):
-        # The permission check (LicenseManagerRequiredMixin) runs before the lookup, so that
-        # nobody else learns which users exist.
-        return super().dispatch(request, *args, **kwargs)
 
     @cached_property
     def object(self):
@@ -472,10 +474,7 @@ class ConvertToPortalUserView(UserMixin, generic.WagtailAdminTemplateMixin, Form
     template_name = "wagtail_licensing/system_users/convert_to_portal_user.html"
     header_icon = "user"
 
-    def get_form_class(self):
-        from django import forms
-
-        return forms.Form
+    form_class = forms.Form
 
     def get_page_title(self):
         return _("Convert to portal user")
@@ -484,8 +483,6 @@ class ConvertToPortalUserView(UserMixin, generic.WagtailAdminTemplateMixin, Form
         return get_user_display_name(self.object)
 
     def form_valid(self, form):
-        from .. import operations
-
         try:
             result = operations.convert_to_portal_user(self.object, by=self.request.user)
         except LicensingError as error:
@@ -499,25 +496,22 @@ class ConvertToPortalUserView(UserMixin, generic.WagtailAdminTemplateMixin, Form
         return redirect(user_url(self.object))
 
     def get_context_data(self, **kwargs):
-        from .. import operations
-
         context = super().get_context_data(**kwargs)
         user = self.object
-        products = {product.code: product for product in installed_products()}
-        is_portal = PortalUser.objects.filter(user_id=user.pk).exists()
-        refusal = None
-        if is_portal:
-            refusal = _("%(user)s is already a portal user.") % {"user": user.get_username()}
-        else:
-            refusal = operations._admin_access_reason(user)
+        products = self.products
         to_recall = [
             products[a.product_code].name if a.product_code in products else a.product_code
             for a in user._licensing_assignments
-            if not (a.product_code in products and products[a.product_code].type == "portal")
+            if not (a.product_code in products
+                    and products[a.product_code].type == ProductType.PORTAL)
         ]
-        context.update({"subject": user, "refusal": refusal, "to_recall": to_recall,
-                        "cancel_url": user_url(user)})
+        context.update({"subject": user, "refusal": operations.portal_conversion_refusal(user),
+                        "to_recall": to_recall, "cancel_url": user_url(user)})
         return context
+
+    @cached_property
+    def products(self):
+        return {product.code: product for product in installed_products()}
 
 
 class SystemUsersViewSet(ViewSet):
