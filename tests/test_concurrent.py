@@ -186,7 +186,24 @@ def test_manager_without_a_free_slot_is_not_locked_out(occasional, manager, clie
     response = client.get(ADMIN)
     assert response.url == LICENSE_MANAGER
     assert any("are in use" in m for m in messages_of(response))
-    assert client.get(SESSIONS).status_code == 200
+    assert client.get(LICENSE_MANAGER).status_code == 200
+    # Not retried, nor said again, on every request: about once a minute.
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(SESSIONS)
+    assert response.status_code == 200
+    assert not any("concurrentsession" in q["sql"] and "INSERT" in q["sql"]
+                   for q in queries)
+    assert not any("are in use" in m for m in messages_of(response))
+    later = concurrent.time.time() + concurrent.refresh_seconds() + 1
+    with mock.patch.object(concurrent.time, "time", return_value=later):
+        response = client.get(SESSIONS)
+    assert any("are in use" in m for m in messages_of(response))
+    # A slot frees up: the manager gets the whole admin on the next try.
+    slots(occasional[0]).delete()
+    later += concurrent.refresh_seconds() + 1
+    with mock.patch.object(concurrent.time, "time", return_value=later):
+        assert client.get(ADMIN).status_code == 200
+    assert slots(manager).exists()
 
 
 def test_named_license_needs_no_slot(occasional):

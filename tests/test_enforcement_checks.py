@@ -50,3 +50,17 @@ def test_admin_products_and_notify_days(settings):
     assert ids(settings, ADMIN_PRODUCTS=["cms-editor"]) == []
     assert ids(settings, NOTIFY_DAYS=[30, -1]) == ["wagtail_licensing.E014"]
     assert ids(settings, NOTIFY_DAYS=7) == ["wagtail_licensing.E014"]
+
+
+def test_deploy_check_wants_a_shared_cache(settings, tmp_path):
+    def deploy_ids():
+        return sorted(m.id for m in run_checks(include_deployment_checks=True)
+                      if m.id.startswith("wagtail_licensing"))
+
+    assert "wagtail_licensing.W015" in deploy_ids()  # the tests' LocMemCache
+    assert "wagtail_licensing.W015" not in ids(settings)  # only with check --deploy
+    settings.CACHES = {**settings.CACHES, "shared": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(tmp_path)}}
+    settings.WAGTAIL_LICENSING = {**settings.WAGTAIL_LICENSING, "CACHE_ALIAS": "shared"}
+    assert "wagtail_licensing.W015" not in deploy_ids()

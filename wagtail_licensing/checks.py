@@ -150,3 +150,26 @@ def check_app_order(app_configs=None, **kwargs):
             id="wagtail_licensing.W020",
         )]
     return []
+
+
+PROCESS_LOCAL_CACHES = ("django.core.cache.backends.locmem.LocMemCache",
+                        "django.core.cache.backends.dummy.DummyCache")
+
+
+@register(Tags.caches, deploy=True)
+def check_shared_cache(app_configs=None, **kwargs):
+    """``check --deploy``: the license check needs a cache that every process shares."""
+    from django.conf import settings
+
+    alias = licensing_settings.CACHE_ALIAS
+    backend = (getattr(settings, "CACHES", {}).get(alias) or {}).get("BACKEND", "")
+    if backend in PROCESS_LOCAL_CACHES:
+        return [Warning(
+            f"The cache {alias!r} that wagtail-licensing keeps its per-user decisions in is "
+            f"{backend.rsplit('.', 1)[-1]}, which processes do not share: with several worker "
+            "processes, a grant or recall made in one reaches the others only at midnight.",
+            hint="Use Redis, Memcached or the database cache for this alias (or name another "
+                 "one in WAGTAIL_LICENSING['CACHE_ALIAS']).",
+            id="wagtail_licensing.W015",
+        )]
+    return []

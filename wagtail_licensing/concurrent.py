@@ -18,6 +18,7 @@ from .conf import licensing_settings
 from .exceptions import NoFreeSlot
 
 SESSION_KEY = "_wagtail_licensing_slot"
+REFUSED_SESSION_KEY = "_wagtail_licensing_slot_refused"  # [time, message] of the last refusal
 LOGIN_SESSION_KEY = "_wagtail_licensing_login"
 MAX_REFRESH_SECONDS = 60
 
@@ -49,10 +50,11 @@ def extra_cache_keys(request):
 
 
 class SlotRefused(Exception):
-    def __init__(self, message, released=False):
+    def __init__(self, message, released=False, repeated=False):
         super().__init__(message)
         self.message = str(message)
         self.released = released
+        self.repeated = repeated  # refused a moment ago already: not retried, not said again
 
 
 def ensure_slot(request, lookup):
@@ -67,6 +69,11 @@ def ensure_slot(request, lookup):
     cache = get_cache()
     token = session_token(request)
     now = time.time()
+    refused = request.session.get(REFUSED_SESSION_KEY)
+    if refused and not token and now - refused[0] < refresh_seconds():
+        # A license manager let into the licensing screens without a slot: try again about
+        # once a minute, not on every request.
+        raise SlotRefused(refused[1], repeated=True)
     if token:
         entry = lookup.values.get(slot_key(token))
         if (isinstance(entry, dict) and entry.get("version") == lookup.version
@@ -90,9 +97,11 @@ def ensure_slot(request, lookup):
                                                    token=token)
         except NoFreeSlot as exc:
             forget(request)
+            request.session[REFUSED_SESSION_KEY] = [now, exc.message]
             raise SlotRefused(exc.message) from exc
         code = slot.product_code
         request.session[SESSION_KEY] = token
+        request.session.pop(REFUSED_SESSION_KEY, None)
     cache.set(slot_key(token), {"code": code, "version": lookup.version, "checked": now},
               licensing_settings.CONCURRENT_IDLE_MINUTES * 60 or None)
     return code

@@ -11,7 +11,14 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.signals import setting_changed
 from django.http import JsonResponse
 from django.shortcuts import redirect
-from django.urls import Resolver404, get_script_prefix, get_urlconf, resolve, reverse
+from django.urls import (
+    NoReverseMatch,
+    Resolver404,
+    get_script_prefix,
+    get_urlconf,
+    resolve,
+    reverse,
+)
 from django.utils.translation import gettext as _
 
 from . import concurrent, enforcement
@@ -36,10 +43,14 @@ def admin_prefix(urlconf=None):
     urlconf = urlconf or get_urlconf() or settings.ROOT_URLCONF
     prefix = _admin_prefixes.get(urlconf)
     if prefix is None:
-        path = reverse("wagtailadmin_home", urlconf=urlconf)
-        script_prefix = get_script_prefix()
-        if path.startswith(script_prefix):
-            path = "/" + path[len(script_prefix):]
+        try:
+            path = reverse("wagtailadmin_home", urlconf=urlconf)
+        except NoReverseMatch:
+            path = ""  # this URLconf has no Wagtail admin: nothing to enforce
+        else:
+            script_prefix = get_script_prefix()
+            if path.startswith(script_prefix):
+                path = "/" + path[len(script_prefix):]
         prefix = _admin_prefixes[urlconf] = path
     return prefix
 
@@ -75,8 +86,8 @@ class LicenseEnforcementMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        urlconf = getattr(request, "urlconf", None)
-        if request.path_info.startswith(admin_prefix(urlconf)):
+        prefix = admin_prefix(getattr(request, "urlconf", None))
+        if prefix and request.path_info.startswith(prefix):
             request.wagtail_licensing_admin_path = True
             response = self.check(request)
             if response is not None:
@@ -105,7 +116,8 @@ class LicenseEnforcementMiddleware:
                 # License managers are never locked out: licensing screens only.
                 access = request.wagtail_licensing = enforcement.with_admin(
                     access, ADMIN_LICENSING, enforcement.REASON_UNLICENSED)
-                messages.warning(request, refusal.message)
+                if not refusal.repeated:
+                    messages.warning(request, refusal.message)
         elif concurrent.session_token(request):
             concurrent.release_own_slot(request)
 
