@@ -46,6 +46,7 @@ demo: seed
 benchmarks: install
 	$(BIN)/python benchmarks/enforcement.py
 	$(BIN)/python benchmarks/import_export.py
+	$(BIN)/python benchmarks/system_users.py
 
 clean:
 	rm -rf $(VENV) example_site/var

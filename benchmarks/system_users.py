@@ -1,0 +1,239 @@
+#!/usr/bin/env python
+"""Benchmark: the System users listing and bulk grants, small against large, in the same run.
+
+    .venv/bin/python benchmarks/system_users.py [--users 100000] [--bulk 10000]
+
+Builds a database (a temporary SQLite file, or the database named by ``DATABASE_URL``) with a
+signed license, then measures, through the Django test client with a license manager signed in
+(the enforcement middleware included):
+
+1. the first page of System users (50 users, with groups and license tags) and a filtered,
+   searched page, at 1,000 users (the baseline) and again at ``--users`` users, each user
+   holding one or two licenses and belonging to a group: the query counts must be equal and
+   the time must stay within a small factor (the page reads 50 users, not all of them);
+2. Grant licenses as the bulk action runs it (``operations.grant`` on a queryset) for 10 users
+   and for ``--bulk`` users: equal query counts, and the time against a raw ``bulk_create``
+   of the same assignments (the floor: no checks, no seat count, no audit).
+
+Targets (issue 4): equal query counts; the large page at most 5x the small one; the bulk grant
+at most 3x the raw insert.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+PRODUCTS = [("editor", "named", None), ("analytics", "named", None),
+            ("reports", "named", None), ("portal", "portal", None)]
+PAGE_REPEATS = 5
+
+
+def configure(db_path):
+    import django
+    from django.conf import settings
+
+    from tests import settings as test_settings
+
+    values = {name: getattr(test_settings, name) for name in dir(test_settings)
+              if name.isupper()}
+    if not os.environ.get("DATABASE_URL"):
+        values["DATABASES"] = {"default": {"ENGINE": "django.db.backends.sqlite3",
+                                           "NAME": str(db_path)}}
+    values["DEBUG"] = False
+    settings.configure(**values)
+    django.setup()
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()  # responses carry their context (to check the page's rows)
+
+
+def install_license():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from django.test import override_settings
+    from django.utils import timezone
+
+    from wagtail_licensing import operations
+    from wagtail_licensing.license_file import sign_payload
+
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    today = timezone.localdate()
+    payload = {
+        "format": 1, "license_id": "BENCH-USERS", "company_id": "BENCH", "instance_id": None,
+        "license_version": "1.0",
+        "issued_at": (datetime.now(UTC) - timedelta(minutes=1)).replace(
+            microsecond=0).isoformat(),
+        "products": [{"code": code, "name": code.title(), "type": kind, "seats": seats,
+                      "valid_from": (today - timedelta(days=1)).isoformat(),
+                      "valid_until": (today + timedelta(days=365)).isoformat()}
+                     for code, kind, seats in PRODUCTS],
+    }
+    override_settings(WAGTAIL_LICENSING={"COMPANY_ID": "BENCH",
+                                         "VENDOR_PUBLIC_KEYS": {"bench": public}}).enable()
+    operations.install_license_file(sign_payload(payload, key, "bench"))
+
+
+def add_users(prefix, start, stop, groups):
+    """Users ``prefix{start..stop}``: all hold editor, every other one analytics too, each in
+    one group. Rows are written directly: the data is the subject, not the grant."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from wagtail_licensing.models import LicenseAssignment
+
+    User = get_user_model()
+    batch = 5000
+    now = timezone.now()
+    for low in range(start, stop, batch):
+        high = min(low + batch, stop)
+        users = User.objects.bulk_create(
+            User(username=f"{prefix}{i:07d}", email=f"{prefix}{i:07d}@example.com",
+                 first_name="Bench", last_name=f"{i:07d}", last_login=now)
+            for i in range(low, high))
+        if users[0].pk is None:  # backends that do not return keys
+            users = list(User.objects.filter(username__gte=f"{prefix}{low:07d}",
+                                             username__lt=f"{prefix}{high:07d}"))
+        LicenseAssignment.objects.bulk_create(
+            [LicenseAssignment(user=user, product_code="editor", granted_at=now)
+             for user in users]
+            + [LicenseAssignment(user=user, product_code="analytics", granted_at=now)
+               for index, user in enumerate(users) if index % 2 == 0])
+        through = User.groups.through
+        through.objects.bulk_create(
+            through(user_id=user.pk, group_id=groups[index % len(groups)].pk)
+            for index, user in enumerate(users))
+
+
+def measure(function, repeats=1, setup=None):
+    """(median seconds, queries of one run); ``setup`` runs untimed before each run."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if setup:
+        setup()
+    function()  # warm
+    times = []
+    for _ in range(repeats):
+        if setup:
+            setup()
+        with CaptureQueriesContext(connection) as queries:
+            start = time.perf_counter()
+            function()
+            times.append(time.perf_counter() - start)
+    times.sort()
+    return times[len(times) // 2], len(queries.captured_queries)
+
+
+def page_timer(client, params):
+    from django.urls import reverse
+
+    url = reverse("wagtail_licensing_users:index")
+
+    def get():
+        response = client.get(url, params)
+        assert response.status_code == 200, response.status_code
+        assert len(response.context["object_list"]) == 50
+
+    return get
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=100_000,
+                        help="users in the large listing (default 100000)")
+    parser.add_argument("--bulk", type=int, default=10_000,
+                        help="users in the large bulk grant (default 10000)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        configure(Path(tmp) / "bench.sqlite3")
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group
+        from django.core.management import call_command
+        from django.db import connection
+        from django.test import Client
+        from django.utils import timezone
+
+        from wagtail_licensing import operations
+        from wagtail_licensing.models import AssignmentSource, LicenseAssignment
+
+        call_command("migrate", verbosity=0)
+        install_license()
+        User = get_user_model()
+        admin = User.objects.create_superuser("bench-admin", "admin@example.com", "pw")
+        operations.grant([admin], ["analytics"])
+        groups = [Group.objects.create(name=f"Bench group {i}") for i in range(5)]
+        client = Client()
+        client.force_login(admin)
+        pages = {"first page": {},
+                 "filtered and searched": {"q": "bench", "product": "analytics",
+                                           "is_active": "true", "ordering": "-last_login"}}
+
+        add_users("u", 0, 1000, groups)
+        small = {name: measure(page_timer(client, params), PAGE_REPEATS)
+                 for name, params in pages.items()}
+        add_users("u", 1000, args.users, groups)
+        large = {name: measure(page_timer(client, params), PAGE_REPEATS)
+                 for name, params in pages.items()}
+
+        add_users("g", 0, args.bulk, groups)
+
+        def reset():
+            LicenseAssignment.objects.filter(product_code="reports").delete()
+
+        def grant(users):
+            return lambda: operations.grant(users, ["reports"], by=admin,
+                                            source=AssignmentSource.BULK)
+
+        few = list(User.objects.filter(username__startswith="g").order_by("pk")[:10]
+                   .values_list("pk", flat=True))
+        grant_small = measure(grant(User.objects.filter(pk__in=few)), 3, reset)
+        grant_large = measure(grant(User.objects.filter(username__startswith="g")), 3, reset)
+        assert LicenseAssignment.objects.filter(product_code="reports").count() == args.bulk
+
+        ids = list(User.objects.filter(username__startswith="g").values_list("pk", flat=True))
+        LicenseAssignment.objects.filter(product_code="reports").delete()
+        now = timezone.now()
+        start = time.perf_counter()
+        LicenseAssignment.objects.bulk_create(
+            [LicenseAssignment(user_id=pk, product_code="reports", granted_at=now,
+                               source="bulk") for pk in ids], batch_size=2000)
+        raw = time.perf_counter() - start
+        vendor = connection.vendor
+
+    print(f"Database: {vendor}.")
+    print()
+    print("System users listing (median of 5, 50 users a page):")
+    ok = True
+    for name in pages:
+        (t_small, q_small), (t_large, q_large) = small[name], large[name]
+        ratio = t_large / t_small
+        ok = ok and q_small == q_large and ratio <= 5
+        print(f"  {name:<22}  1,000 users {t_small * 1000:7.1f} ms {q_small:3d} queries   "
+              f"{args.users:,} users {t_large * 1000:7.1f} ms {q_large:3d} queries   "
+              f"ratio {ratio:5.2f}x")
+    (g_small, gq_small), (g_large, gq_large) = grant_small, grant_large
+    print()
+    print("Grant licenses (operations.grant on a queryset):")
+    print(f"  10 users {g_small * 1000:8.1f} ms {gq_small:3d} queries   {args.bulk:,} users "
+          f"{g_large * 1000:8.1f} ms {gq_large:3d} queries")
+    print(f"  raw bulk_create of {args.bulk:,} assignments {raw * 1000:8.1f} ms; "
+          f"grant / raw: {g_large / raw:5.2f}x   (target <= 3x)")
+    ok = ok and gq_small == gq_large and g_large / raw <= 3
+    print()
+    print("Targets met." if ok else "Targets NOT met.")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
