@@ -337,7 +337,12 @@ def test_manager_logging_in_with_an_expired_product_lands_on_the_license_manager
     assert response.status_code == 302
     assert response.url == LICENSE_MANAGER
     assert any("expired on" in m for m in messages_of(response))
-    assert client.get(ADMIN).status_code == 200  # only the first request after logging in
+    # The License manager shows it as a message, not a second time among the warnings.
+    content = client.get(LICENSE_MANAGER).content.decode()
+    assert 'data-wagtail-licensing-alert="expired"' not in content
+    response = client.get(ADMIN)
+    assert response.status_code == 200  # only the first request after logging in
+    assert 'data-wagtail-licensing-alert="expired"' in response.content.decode()
 
 
 def test_manager_login_respects_next_to_a_licensing_page(client, manager, install):

@@ -45,6 +45,10 @@ def test_wellformed_features(settings):
         "menu_items": ["forms"], "label": "Forms"}}) == []
 
 
+def test_idle_minutes_must_be_at_least_one(settings):
+    assert ids(settings, CONCURRENT_IDLE_MINUTES=0) == ["wagtail_licensing.E016"]
+
+
 def test_admin_products_and_notify_days(settings):
     assert ids(settings, ADMIN_PRODUCTS="cms-editor") == ["wagtail_licensing.E013"]
     assert ids(settings, ADMIN_PRODUCTS=["cms-editor"]) == []

@@ -123,6 +123,13 @@ def check_enforcement(app_configs=None, **kwargs):
             f"{admin_products!r}.",
             id="wagtail_licensing.E013",
         ))
+    if licensing_settings.CONCURRENT_IDLE_MINUTES == 0:
+        messages.append(Error(
+            "WAGTAIL_LICENSING['CONCURRENT_IDLE_MINUTES'] is 0: every concurrent slot would "
+            "count as idle at once.",
+            hint="Use at least 1 (the default is 30 minutes).",
+            id="wagtail_licensing.E016",
+        ))
     notify_days = licensing_settings.NOTIFY_DAYS
     if not _is_list_of(notify_days, int) or any(days < 0 for days in notify_days):
         messages.append(Error(

@@ -7,6 +7,7 @@
 import json
 
 from django import template
+from django.contrib.messages import get_messages
 
 from .. import enforcement
 
@@ -36,9 +37,13 @@ def licensing_banner(context):
     """License warnings for license managers, shown as Wagtail messages on every admin page."""
     request = context.get("request")
     access = getattr(request, "wagtail_licensing", None)
-    alerts = [
+    alerts = enforcement.banner_alerts(access)
+    if alerts:
+        # Not twice on one page: the same text may be a message already (e.g. at login).
+        shown = {str(message) for message in get_messages(request)}
+        alerts = [alert for alert in alerts if str(alert.message) not in shown]
+    return {"alerts": [
         {"kind": alert.kind,
          "detail": json.dumps({"type": alert.level, "text": str(alert.message)})}
-        for alert in enforcement.banner_alerts(access)
-    ]
-    return {"alerts": alerts}
+        for alert in alerts
+    ]}
