@@ -129,6 +129,20 @@ def time_ours(content):
     return elapsed, result
 
 
+def time_exports(rows):
+    """Seconds to export every assignment in each format (rows are checked in CSV)."""
+    from wagtail_licensing.resources import EXPORT_FORMATS, export_assignments
+
+    times = {}
+    for name in EXPORT_FORMATS:
+        start = time.perf_counter()
+        content, _type, _ext = export_assignments(name)
+        times[name] = time.perf_counter() - start
+        if name == "csv":
+            assert content.count(b"\n") == rows + 1
+    return times
+
+
 def time_stock(content):
     from django.contrib.auth import get_user_model
     from import_export import fields, resources, widgets
@@ -200,6 +214,7 @@ def main():
         # Importing the same file again changes nothing: every row is "unchanged".
         again, again_result = time_ours(content)
         assert again_result.unchanged_count == args.rows and count() == args.rows
+        exports = time_exports(args.rows)
         reset()
 
         ours_small, _result = time_ours(small)
@@ -229,6 +244,8 @@ def main():
     else:
         print(f"  stock ModelResource        {args.rows:>8,} rows  {stock:8.2f} s")
     print(f"  raw bulk_create            {args.rows:>8,} rows  {raw:8.2f} s")
+    print(f"  export {args.rows:,} assignments: "
+          + ", ".join(f"{name.upper()} {seconds:.2f} s" for name, seconds in exports.items()))
     print()
     speedup = stock / ours
     print(f"  stock import / ours:  {speedup:6.1f}x   (target >= 20x)"

@@ -48,10 +48,25 @@ _AMBIGUOUS = object()
 
 
 def batch_size(model=LicenseAssignment):
-    """Rows per batch: as many as one ``IN (...)`` list may hold on the database (SQLite
-    allows 999 parameters per query; the e-mail look-up uses each value twice)."""
-    limit = connections[router.db_for_read(model)].features.max_query_params
-    return min(2000, (limit // 2 - 50)) if limit else 2000
+    """Rows per batch: as many as one ``IN (...)`` list may hold on the database (the e-mail
+    look-up uses each value twice), at most 2,000."""
+    return min(2000, max_query_params(router.db_for_read(model)) // 2 - 50)
+
+
+def max_query_params(alias):
+    """Parameters one query may take. Django assumes 999 for SQLite, the limit of SQLite
+    before 3.32; the library in use says what it really allows (usually 32,766 or more)."""
+    connection = connections[alias]
+    limit = connection.features.max_query_params
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        connection.ensure_connection()
+        try:
+            limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        except (AttributeError, sqlite3.Error):  # Python < 3.11
+            pass
+    return limit or 65535
 
 
 @dataclass

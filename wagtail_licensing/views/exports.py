@@ -22,39 +22,17 @@ FORMAT_LABELS = {"csv": gettext_lazy("CSV (Excel, LibreOffice)"),
                  "xlsx": gettext_lazy("Excel workbook (.xlsx)"),
                  "json": gettext_lazy("JSON")}
 # Query-string keys that are never filters.
-NON_FILTER_PARAMS = {*FORMAT_PARAMS, "p", "ordering"}
+NON_FILTER_PARAMS = {*FORMAT_PARAMS, "p", "ordering", "_w_filter_fragment"}
 
 
-def _user_filterset_class():
-    """The System users listing's filterset, when that screen is installed (imported lazily:
-    it reads the user model and products when used, not at import time)."""
+def _system_users_filters():
+    """``(SystemUserFilterSet, search_users)`` of the System users listing, or ``(None, None)``
+    when that module is absent (imported lazily: it reads products when used)."""
     try:
-        from ..filters import SystemUserFilterSet
+        from ..filters import SystemUserFilterSet, search_users
     except ImportError:  # pragma: no cover - shipped together
-        return None
-    return SystemUserFilterSet
-
-
-def _search(queryset, query):
-    """The listing's search box: username, e-mail or name containing the words."""
-    from django.core.exceptions import FieldDoesNotExist
-    from django.db.models import Q
-
-    User = queryset.model
-    fields = [User.USERNAME_FIELD, User.get_email_field_name(), "first_name", "last_name"]
-    names = []
-    for name in fields:
-        try:
-            User._meta.get_field(name)
-        except FieldDoesNotExist:
-            continue
-        names.append(name)
-    for word in query.split():
-        condition = Q()
-        for name in dict.fromkeys(names):
-            condition |= Q(**{f"{name}__icontains": word})
-        queryset = queryset.filter(condition)
-    return queryset
+        return None, None
+    return SystemUserFilterSet, search_users
 
 
 class ExportView(LicensingViewMixin, TemplateView):
@@ -74,12 +52,12 @@ class ExportView(LicensingViewMixin, TemplateView):
         User = get_user_model()
         users = User._default_manager.all()
         filterset = None
-        filterset_class = _user_filterset_class()
+        filterset_class, search_users = _system_users_filters()
         if filterset_class is not None:
             filterset = filterset_class(self.request.GET, queryset=users, request=self.request)
             users = filterset.qs
-        if self.request.GET.get("q", "").strip():
-            users = _search(users, self.request.GET["q"].strip())
+            # The listing's search box, the same database search as the listing's.
+            users = search_users(users, self.request.GET.get("q", ""))
         products = None
         if filterset is not None and filterset.is_valid():
             products = filterset.form.cleaned_data.get("product") or None

@@ -134,7 +134,12 @@ class ImportPreviewView(LicensingViewMixin, FormView):
         self.pending = self.get_pending(kwargs["token"])
         if self.pending is None:
             return self.expired()
-        return self.render_preview()
+        try:
+            return self.render_preview()
+        except InvalidImportFile as error:  # e.g. the limits were lowered since the upload
+            self.pending.delete()
+            messages.error(request, error.message)
+            return redirect(import_url())
 
     def post(self, request, *args, **kwargs):
         form = self.form_class(request.POST)

@@ -213,8 +213,9 @@ class Command(BaseCommand):
             self.stdout.write("Dry run: nothing was imported.")
             return
         try:
-            result = operations.import_assignments(assignments)
-        except ImportRefused as exc:  # licensing changed since the preview above
+            # What is applied is what was just shown: if licensing changed meanwhile, stop.
+            result = operations.import_assignments(assignments, expected_version=plan.version)
+        except ImportRefused as exc:  # pragma: no cover - the version check comes first
             self._print_plan(exc.plan)
             raise CommandError(f"{exc.message} Nothing was imported.") from exc
         self._report(result.messages())
