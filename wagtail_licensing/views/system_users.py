@@ -10,7 +10,7 @@ from django import forms
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, path, reverse
@@ -274,6 +274,13 @@ class IndexView(LicenseManagerRequiredMixin, generic.IndexView):
             sign = "-" if self.ordering.startswith("-") else ""
             return queryset.order_by(f"{sign}last_name", f"{sign}first_name",
                                      f"{sign}{self.model.USERNAME_FIELD}", "pk")
+        if self.ordering in ("last_login", "-last_login"):
+            # Users who never logged in count as the oldest, on every database (PostgreSQL
+            # would put them first when sorting the most recent first).
+            last_login = F("last_login")
+            order = (last_login.desc(nulls_last=True) if self.ordering.startswith("-")
+                     else last_login.asc(nulls_first=True))
+            return queryset.order_by(order, "pk")
         queryset = super().order_queryset(queryset)
         # A unique last key keeps pagination stable when many users share a value.
         if queryset.query.order_by:
