@@ -143,6 +143,18 @@ def test_shown_on_wagtails_user_listing_for_managers_only(client, site):
     assert reverse("wagtail_bulk_action", args=["auth", "user", "delete"]) in html
 
 
+def test_licenses_entry_in_wagtails_user_listing_rows(client, site, staff):
+    url = reverse("wagtail_licensing_users:user", args=[staff[0].pk])
+    admin = User.objects.create_user("useradmin", password="pw")
+    admin.groups.add(user_admins_group())
+    give_license(admin)
+    client.force_login(admin)
+    assert url not in client.get(reverse("wagtailusers_users:index")).content.decode()
+    admin.groups.add(user_admins_group(manage=True))
+    client.force_login(User.objects.get(pk=admin.pk))
+    assert url in client.get(reverse("wagtailusers_users:index")).content.decode()
+
+
 def test_wagtails_generic_bulk_url_works_too(client, site, staff, manager):
     client.force_login(manager)
     response = client.post(wagtail_url("grant_licenses", *staff), {"products": ["editor"]})

@@ -112,6 +112,13 @@ def save_licenses_tab(request, user):
     save_licenses_tab(request, user)
 
 
+@hooks.register("register_user_listing_buttons")
+def user_licenses_listing_button(user, request_user):
+    from .views.system_users import user_listing_buttons
+
+    return user_listing_buttons(user, request_user)
+
+
 # Enforcement and concurrent sessions (issue 5) -----------------------------------------------
 
 

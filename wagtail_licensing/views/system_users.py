@@ -29,7 +29,7 @@ from wagtail.admin.ui.tables import (
 from wagtail.admin.utils import get_user_display_name
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.base import ViewSet
-from wagtail.admin.widgets.button import HeaderButton
+from wagtail.admin.widgets.button import Button, HeaderButton
 from wagtail.admin.widgets.button import MenuItem as ListingMenuItem
 from wagtail.permissions import policy_registry
 
@@ -37,7 +37,7 @@ from .. import operations
 from ..exceptions import LicensingError
 from ..filters import SystemUserFilterSet, groups_relation, search_fields, search_users
 from ..models import LicenseAssignment, ProductType, is_portal_user_expression
-from ..permissions import LicenseManagerRequiredMixin
+from ..permissions import LicenseManagerRequiredMixin, can_manage_licenses
 from ..status import installed_products
 from ..user_forms import PortalUserForm, UserLicensesForm
 from .feedback import report
@@ -66,6 +66,13 @@ def wagtail_user_edit_url(request, user):
         return None
 
 
+def user_listing_buttons(user, request_user):
+    """A "Licenses" entry in each row's menu of Settings > Users, for license managers."""
+    if not can_manage_licenses(request_user):
+        return []
+    return [Button(_("Licenses"), url=user_url(user), icon_name="key", priority=50)]
+
+
 def has_field(model, name):
     try:
         model._meta.get_field(name)
@@ -74,7 +81,7 @@ def has_field(model, name):
     return True
 
 
-def with_licensing(queryset, products=None):
+def with_licensing(queryset):
     """Prefetch what the listing shows of each user: assignments, groups, portal flag.
 
     A constant number of queries for a page of users, however many they hold.
