@@ -26,6 +26,7 @@ from functools import wraps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import FieldError
 from django.core.signals import setting_changed
 from django.db import transaction
 from django.db.models import Q
@@ -581,8 +582,11 @@ def license_managers():
                                            codename=codename)
     active = User._default_manager.filter(is_active=True).exclude(
         licensing_portal_user__isnull=False)
-    managers = active.filter(Q(groups__permissions__in=permission)
-                             | Q(user_permissions__in=permission)).distinct()
+    try:
+        managers = active.filter(Q(groups__permissions__in=permission)
+                                 | Q(user_permissions__in=permission)).distinct()
+    except FieldError:  # a custom user model without Django's groups and permissions
+        managers = active.none()
     if not managers.exists():
         managers = active.filter(is_superuser=True)
     return managers
