@@ -328,3 +328,15 @@ def test_portal_marker_in_export(installed, make_users):
     PortalUser.objects.create(user=user)
     operations.grant([user], ["portal"])
     assert LicenseAssignmentResource().export().dict[0]["User type"] == "portal"
+
+
+@pytest.mark.parametrize(("fmt", "content"), [
+    (AssignmentCSV, b"username,product\nann,editor\nbob\n"),
+    (AssignmentJSON, b'[{"username": "ann", "product": "editor"}, {"username": "bob"}]'),
+    (AssignmentXLSX, xlsx_bytes([["username", "product"], ["ann", "editor"], ["bob"]])),
+])
+def test_formats_still_give_import_export_datasets(fmt, content):
+    dataset = fmt().create_dataset(content)
+    assert dataset.headers == ["username", "product"]
+    assert dataset.dict == [{"username": "ann", "product": "editor"},
+                            {"username": "bob", "product": ""}]

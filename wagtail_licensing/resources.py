@@ -81,9 +81,11 @@ class ImportRow(NamedTuple):
 class _AssignmentFormatMixin:
     """Export with escaping always on; import row by row, keeping row numbers.
 
-    ``iter_rows`` streams ``(number, cells)`` so that a large file is never held as a table of
-    every column: ``read_assignments`` keeps only the three columns it needs.
-    ``create_dataset`` (the import_export API) is built on it.
+    ``read`` streams ``(number, cells)`` so that a large file is never held as a table of every
+    column: ``read_assignments`` keeps only the three columns it needs. ``create_dataset``
+    (the import_export API, for code that wants a ``tablib.Dataset``) is built on it. tablib's
+    own readers drop blank lines (shifting row numbers) and misalign JSON records whose keys
+    come in another order.
     """
 
     escape_formulae = True
