@@ -6,7 +6,7 @@ PORT ?= 8000
 KEYS_DIR ?= example_site/var/vendor-keys
 MANAGE := $(BIN)/python example_site/manage.py
 
-.PHONY: demo test install lint serve seed migrate keys benchmarks clean
+.PHONY: demo test install lint serve seed migrate keys benchmarks screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ benchmarks: install
 	$(BIN)/python benchmarks/enforcement.py
 	$(BIN)/python benchmarks/import_export.py
 	$(BIN)/python benchmarks/system_users.py
+
+# Re-take the README's screenshots (docs/images/) from the browser tests.
+screenshots: install
+	UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/browser
 
 clean:
 	rm -rf $(VENV) example_site/var

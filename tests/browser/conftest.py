@@ -13,7 +13,7 @@ import pytest
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "images"
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 # Playwright's sync API runs an event loop in this thread; the test database is used from the
 # same thread on purpose.
@@ -65,11 +65,18 @@ def login(page):
 
 
 @pytest.fixture
-def screenshot(page):
-    """Save a screenshot for the docs: screenshot("license-manager")."""
+def screenshot(page, tmp_path):
+    """Take a screenshot: screenshot("license-manager").
+
+    With UPDATE_SCREENSHOTS=1 it replaces docs/images/NAME.png (the README's pictures);
+    otherwise it goes to the test's temporary folder, so test runs leave the tree clean.
+    """
+    folder = DOCS_IMAGES if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
 
     def do(name):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 0
 
     return do
