@@ -40,3 +40,11 @@ def test_actions_are_offered_in_the_action_filter(client, manager, history):
     for label in ("Upload license file", "Grant licenses", "Recall licenses",
                   "Delete licenses", "Generate license request"):
         assert label in content, label
+
+
+def test_reports_menu_offers_site_history_to_managers(client, manager, editor, history):
+    # The sidebar menu is rendered from JSON; the item's URL appears in it when it is shown.
+    client.force_login(manager)
+    assert "/admin/reports/site-history/" in client.get("/admin/").content.decode()
+    client.force_login(editor)
+    assert "/admin/reports/site-history/" not in client.get("/admin/").content.decode()

@@ -19,11 +19,14 @@ def register_log_actions(actions):
         actions.register_action(action)(formatter)
 
 
-
-
 @hooks.register("register_admin_menu_item")
 def register_licensing_menu():
     return menu.licensing_menu_item()
+
+
+@hooks.register("construct_reports_menu")
+def offer_site_history_to_managers(request, menu_items):
+    menu.offer_site_history_to_managers(request, menu_items)
 
 
 # License manager (issue 3) ------------------------------------------------------------------

@@ -93,6 +93,8 @@ MEDIA_ROOT = VAR_DIR / "media"
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 WAGTAIL_SITE_NAME = "wagtail-licensing demo"
+# No avatars from an outside service: the demo works offline.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAILADMIN_BASE_URL = "http://127.0.0.1:8000"
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 

@@ -80,6 +80,7 @@ class ProductTitleColumn(TitleColumn):
 
     def __init__(self, name="name", **kwargs):
         kwargs.setdefault("label", _("Product"))
+        kwargs.setdefault("classname", "wl-product-title")
         super().__init__(name, get_url=product_url, **kwargs)
 
 

@@ -57,9 +57,9 @@ class Command(BaseCommand):
             text = self._license(Path(keys_dir), kid, state)
             operations.install_license_file(text, user=admin)
             self.stdout.write("Installed the demo license.")
-        # The superuser holds a license like everybody else; "manager" holds none, so it
-        # shows how license managers without one are limited to the licensing screens.
-        seats = [("cms-editor", [admin, *editors[:30]]), ("cms-marketing", editors[:8]),
+        # The superuser and the license manager hold a license like everybody else. Recall the
+        # manager's to see how a license manager without one is limited to licensing screens.
+        seats = [("cms-editor", [admin, manager, *editors[:30]]), ("cms-marketing", editors[:8]),
                  ("cms-occasional", editors[30:45]), ("analytics", editors[:20]),
                  ("customer-portal", portal[:3])]
         for code, users in seats:
