@@ -13,77 +13,28 @@ cache; with Redis the check adds one round trip (a single ``get_many``) per admi
 """
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-# benchmarks/import_export.py would shadow the django-import-export package: drop this folder
-# from the path, and put the repository (for the test settings) first.
-sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
+import _support
 
 MIDDLEWARE = "wagtail_licensing.middleware.LicenseEnforcementMiddleware"
 URLS = ["/admin/", "/admin/users/", "/admin/pages/"]
 TARGET = 1.05
 
 
-def configure(db_path):
-    import django
-    from django.conf import settings
-
-    from tests import settings as test_settings
-
-    values = {name: getattr(test_settings, name) for name in dir(test_settings)
-              if name.isupper()}
-    if not os.environ.get("DATABASE_URL"):
-        values["DATABASES"] = {"default": {"ENGINE": "django.db.backends.sqlite3",
-                                           "NAME": str(db_path)}}
-    values["DEBUG"] = False
-    values["ALLOWED_HOSTS"] = ["*"]
-    settings.configure(**values)
-    django.setup()
-
-
 def build(user_count):
     """A license with a named admin product, users holding it, and a licensed superuser."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
-    from django.utils import timezone
 
     from wagtail_licensing import operations
-    from wagtail_licensing.conf import licensing_settings
-    from wagtail_licensing.license_file import sign_payload
 
-    call_command("migrate", verbosity=0)
-    key = Ed25519PrivateKey.generate()
-    public_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    settings.WAGTAIL_LICENSING = {**settings.WAGTAIL_LICENSING,
-                                  "VENDOR_PUBLIC_KEYS": {"bench": public_pem}}
-    licensing_settings.reload()
-    today = timezone.localdate()
-    payload = {
-        "format": 1, "license_id": f"BENCH-{time.time_ns()}", "company_id": "ACME",
-        "instance_id": None, "license_version": "1.0",
-        "issued_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "products": [
-            {"code": "cms-editor", "name": "CMS editor", "type": "named",
-             "seats": user_count + 10, "valid_from": (today - timedelta(days=1)).isoformat(),
-             "valid_until": (today + timedelta(days=365)).isoformat()},
-            {"code": "analytics", "name": "Analytics", "type": "named", "seats": None,
-             "valid_from": (today - timedelta(days=1)).isoformat(),
-             "valid_until": (today + timedelta(days=365)).isoformat()},
-        ],
-    }
-    operations.install_license_file(sign_payload(payload, key, "bench"))
+    _support.install_license([("cms-editor", "named", user_count + 10),
+                              ("analytics", "named", None)],
+                             license_id=f"BENCH-{time.time_ns()}", company_id="ACME")
     User = get_user_model()
     User.objects.bulk_create(
         User(username=f"user{i}", email=f"user{i}@example.com", first_name="User",
@@ -158,7 +109,7 @@ def main():
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="wagtail-licensing-bench-") as tmp:
-        configure(Path(tmp) / "bench.sqlite3")
+        _support.setup_django(Path(tmp) / "bench.sqlite3")
         import django
         import wagtail
         from django.conf import settings

@@ -22,66 +22,15 @@ Targets (issue 6): at least 20x faster than the stock import, at most 3x the raw
 """
 
 import argparse
-import os
 import resource
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-# This script's name would shadow the django-import-export package: drop its folder from the
-# path, and put the repository (for the test settings) first.
-sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
+import _support
 
 PRODUCTS = ["alpha", "beta", "gamma", "delta"]
-
-
-def configure(db_path):
-    import django
-    from django.conf import settings
-
-    from tests import settings as test_settings
-
-    values = {name: getattr(test_settings, name) for name in dir(test_settings)
-              if name.isupper()}
-    if not os.environ.get("DATABASE_URL"):
-        values["DATABASES"] = {"default": {"ENGINE": "django.db.backends.sqlite3",
-                                           "NAME": str(db_path)}}
-    values["DEBUG"] = False
-    settings.configure(**values)
-    django.setup()
-
-
-def install_license():
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from django.test import override_settings
-    from django.utils import timezone
-
-    from wagtail_licensing import operations
-    from wagtail_licensing.license_file import sign_payload
-
-    key = Ed25519PrivateKey.generate()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    today = timezone.localdate()
-    payload = {
-        "format": 1, "license_id": "BENCH-1", "company_id": "BENCH", "instance_id": None,
-        "license_version": "1.0",
-        "issued_at": (datetime.now(UTC) - timedelta(minutes=1)).replace(
-            microsecond=0).isoformat(),
-        "products": [{"code": code, "name": code.title(), "type": "named", "seats": None,
-                      "valid_from": (today - timedelta(days=1)).isoformat(),
-                      "valid_until": (today + timedelta(days=365)).isoformat()}
-                     for code in PRODUCTS],
-    }
-    keys = {"COMPANY_ID": "BENCH", "VENDOR_PUBLIC_KEYS": {"bench": public}}
-    override = override_settings(WAGTAIL_LICENSING=keys)
-    override.enable()  # for the rest of the run
-    operations.install_license_file(sign_payload(payload, key, "bench"))
 
 
 def build(rows):
@@ -194,12 +143,10 @@ def main():
     stock_rows = min(args.stock_rows, args.rows)
 
     with tempfile.TemporaryDirectory() as tmp:
-        configure(Path(tmp) / "bench.sqlite3")
-        from django.core.management import call_command
+        _support.setup_django(Path(tmp) / "bench.sqlite3")
         from django.db import connection
 
-        call_command("migrate", verbosity=0)
-        install_license()
+        _support.install_license([(code, "named", None) for code in PRODUCTS])
         pairs = build(args.rows)
         content = csv_of(pairs)
         small = csv_of(pairs[:stock_rows])

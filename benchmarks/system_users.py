@@ -20,67 +20,16 @@ at most 3x the raw insert.
 """
 
 import argparse
-import os
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
+import _support
 
 PRODUCTS = [("editor", "named", None), ("analytics", "named", None),
             ("reports", "named", None), ("portal", "portal", None)]
 PAGE_REPEATS = 5
-
-
-def configure(db_path):
-    import django
-    from django.conf import settings
-
-    from tests import settings as test_settings
-
-    values = {name: getattr(test_settings, name) for name in dir(test_settings)
-              if name.isupper()}
-    if not os.environ.get("DATABASE_URL"):
-        values["DATABASES"] = {"default": {"ENGINE": "django.db.backends.sqlite3",
-                                           "NAME": str(db_path)}}
-    values["DEBUG"] = False
-    settings.configure(**values)
-    django.setup()
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()  # responses carry their context (to check the page's rows)
-
-
-def install_license():
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from django.test import override_settings
-    from django.utils import timezone
-
-    from wagtail_licensing import operations
-    from wagtail_licensing.license_file import sign_payload
-
-    key = Ed25519PrivateKey.generate()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    today = timezone.localdate()
-    payload = {
-        "format": 1, "license_id": "BENCH-USERS", "company_id": "BENCH", "instance_id": None,
-        "license_version": "1.0",
-        "issued_at": (datetime.now(UTC) - timedelta(minutes=1)).replace(
-            microsecond=0).isoformat(),
-        "products": [{"code": code, "name": code.title(), "type": kind, "seats": seats,
-                      "valid_from": (today - timedelta(days=1)).isoformat(),
-                      "valid_until": (today + timedelta(days=365)).isoformat()}
-                     for code, kind, seats in PRODUCTS],
-    }
-    override_settings(WAGTAIL_LICENSING={"COMPANY_ID": "BENCH",
-                                         "VENDOR_PUBLIC_KEYS": {"bench": public}}).enable()
-    operations.install_license_file(sign_payload(payload, key, "bench"))
 
 
 def add_users(prefix, start, stop, groups):
@@ -156,10 +105,9 @@ def main():
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        configure(Path(tmp) / "bench.sqlite3")
+        _support.setup_django(Path(tmp) / "bench.sqlite3", test_environment=True)
         from django.contrib.auth import get_user_model
         from django.contrib.auth.models import Group
-        from django.core.management import call_command
         from django.db import connection
         from django.test import Client
         from django.utils import timezone
@@ -167,8 +115,7 @@ def main():
         from wagtail_licensing import operations
         from wagtail_licensing.models import AssignmentSource, LicenseAssignment
 
-        call_command("migrate", verbosity=0)
-        install_license()
+        _support.install_license(PRODUCTS, license_id="BENCH-USERS")
         User = get_user_model()
         admin = User.objects.create_superuser("bench-admin", "admin@example.com", "pw")
         operations.grant([admin], ["analytics"])

@@ -1,0 +1,69 @@
+"""What the benchmark scripts share: a configured, migrated Django project and a signed license.
+
+Imported by the scripts in this folder before anything else (``import _support``).
+"""
+
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+def setup_django(db_path, test_environment=False):
+    """Configure Django from the test settings on ``db_path`` (a SQLite file), or on the
+    database named by ``DATABASE_URL``, and migrate it."""
+    # benchmarks/import_export.py would shadow the django-import-export package: drop this
+    # folder from the path, and put the repository (for the test settings) first.
+    sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
+    import django
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from tests import settings as test_settings
+
+    values = {name: getattr(test_settings, name) for name in dir(test_settings)
+              if name.isupper()}
+    if not os.environ.get("DATABASE_URL"):
+        values["DATABASES"] = {"default": {"ENGINE": "django.db.backends.sqlite3",
+                                           "NAME": str(db_path)}}
+    values["DEBUG"] = False
+    settings.configure(**values)
+    django.setup()
+    if test_environment:
+        from django.test.utils import setup_test_environment
+
+        setup_test_environment()  # responses carry their context
+    call_command("migrate", verbosity=0)
+
+
+def install_license(products, license_id="BENCH-1", company_id="BENCH"):
+    """Sign a license of ``products`` ((code, type, seats) triples) with a fresh vendor key,
+    trust that key for the rest of the run and install the file through the real operation."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from django.test import override_settings
+    from django.utils import timezone
+
+    from wagtail_licensing import operations
+    from wagtail_licensing.license_file import sign_payload
+
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    today = timezone.localdate()
+    payload = {
+        "format": 1, "license_id": license_id, "company_id": company_id, "instance_id": None,
+        "license_version": "1.0",
+        "issued_at": (datetime.now(UTC) - timedelta(minutes=1)).replace(
+            microsecond=0).isoformat(),
+        "products": [{"code": code, "name": code.replace("-", " ").title(), "type": kind,
+                      "seats": seats, "valid_from": (today - timedelta(days=1)).isoformat(),
+                      "valid_until": (today + timedelta(days=365)).isoformat()}
+                     for code, kind, seats in products],
+    }
+    override_settings(WAGTAIL_LICENSING={"COMPANY_ID": company_id,
+                                         "VENDOR_PUBLIC_KEYS": {"bench": public}}).enable()
+    return operations.install_license_file(sign_payload(payload, key, "bench")).license_file
