@@ -271,6 +271,42 @@ def test_deleting_through_wagtail_removes_assignments(client, site, superuser, b
     assert entry.data["event"] == "deleted" and entry.data["products"] == ["editor"]
 
 
+
+@pytest.mark.parametrize("active", [False, True])
+def test_wagtails_set_active_state_bulk_action_moves_seats_at_once(client, install, superuser,
+                                                                    make_users, active):
+    """Settings > Users' own bulk action updates is_active without saving each user (no
+    signals): seats, the audit log and the license check must follow all the same."""
+    install(products=[product("editor", "named", 6, name="CMS editor"),
+                      product("analytics", "named", None, name="Analytics")])
+    give_license(superuser)
+    users = make_users(6, prefix="seat")
+    operations.grant(users, ["editor"])
+    install(products=[product("editor", "named", 5, name="CMS editor"),
+                      product("analytics", "named", None, name="Analytics")])
+    waiting = users[5]
+    assert LicenseAssignment.objects.get(user=waiting).has_seat is False
+    if active:  # reactivating takes the seat back from the most recently granted holder
+        User.objects.filter(pk=users[0].pk).update(is_active=False)
+        operations.user_status_changed(User.objects.get(pk=users[0].pk))
+        assert LicenseAssignment.objects.get(user=waiting).has_seat is True
+    version = LicensingState.get().version
+    client.force_login(superuser)
+    client.get(reverse("wagtailadmin_home"))  # first request: sent to the License manager
+    url = reverse("wagtail_bulk_action", args=["auth", "user", "set_active_state"])
+    response = client.post(f"{url}?id={users[0].pk}&next=/admin/users/",
+                           {"mark_as_active": str(active)})
+    assert response.status_code == 302
+    assert User.objects.get(pk=users[0].pk).is_active is active
+    assert LicenseAssignment.objects.get(user=waiting).has_seat is not active
+    assert LicensingState.get().version > version  # the license check sees it at once
+    entry = ModelLogEntry.objects.filter(action="wagtail_licensing.user_status").latest(
+        "timestamp")
+    assert entry.data["event"] == ("activated" if active else "deactivated")
+    assert entry.data["user"] == "seat0" and entry.data["products"] == ["editor"]
+    assert entry.user_id == superuser.pk
+
+
 # A project's own user viewset and templates ---------------------------------------------------
 
 

@@ -693,6 +693,32 @@ def user_status_changed(user, *, by=None, deleted_codes=None):
         })
 
 
+def users_status_changed(users, *, by=None):
+    """Many users were activated or deactivated by one ``UPDATE`` (Wagtail's "Set active
+    state" bulk action), so no ``post_save`` reached ``user_status_changed``: seats follow at
+    once all the same. One reallocation and one version bump for all of them; an audit log
+    entry for each user who holds a license, as ``user_status_changed`` writes."""
+    with transaction.atomic():
+        state = LicensingState.lock()
+        user_qs = _user_queryset(users)
+        held = {}
+        for user_id, code in LicenseAssignment.objects.filter(
+                user_id__in=user_qs.values("pk")).values_list("user_id", "product_code"):
+            held.setdefault(user_id, []).append(code)
+        if not held:
+            return
+        if state.installed_file_id:
+            _reallocate(state.installed_file_id, {c for codes in held.values() for c in codes})
+        state.bump_version()
+        for user in user_qs.order_by("pk"):
+            if user.pk in held:
+                _log(state, ACTION_USER_STATUS, by, {
+                    "event": "activated" if user.is_active else "deactivated",
+                    "user": user.get_username(), "user_id": str(user.pk),
+                    "products": held[user.pk],
+                })
+
+
 # Portal users ------------------------------------------------------------------------------
 
 

@@ -42,6 +42,25 @@ def _deleted(sender, instance, **kwargs):
         user_status_changed(instance, deleted_codes=codes)
 
 
+
+def after_set_active_state(request, action_type, objects, action):
+    """Wagtail's "Set active state" bulk action on users (Settings > Users) changes
+    ``is_active`` with one ``UPDATE``, so the ``post_save`` above never runs: move the seats of
+    the users whose state changed. ``objects`` were loaded before the update, so their
+    ``is_active`` is the old one."""
+    User = get_user_model()
+    if action_type != "set_active_state" or getattr(action, "model", None) is not User:
+        return
+    form = getattr(action, "cleaned_form", None)
+    if form is None or "mark_as_active" not in form.cleaned_data:
+        return
+    active = form.cleaned_data["mark_as_active"]
+    changed = [user.pk for user in objects if user.is_active != active]
+    if changed:
+        from .operations import users_status_changed
+
+        users_status_changed(User._default_manager.filter(pk__in=changed), by=request.user)
+
 def register_signal_handlers():
     User = get_user_model()
     pre_save.connect(_remember_active, sender=User, dispatch_uid=f"{DISPATCH_PREFIX}.pre_save")

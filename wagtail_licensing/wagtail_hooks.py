@@ -115,6 +115,13 @@ def save_licenses_tab(request, user):
     save_licenses_tab(request, user)
 
 
+@hooks.register("after_bulk_action")
+def seats_follow_set_active_state(request, action_type, objects, action):
+    from .signal_handlers import after_set_active_state
+
+    after_set_active_state(request, action_type, objects, action)
+
+
 @hooks.register("register_user_listing_buttons")
 def user_licenses_listing_button(user, request_user):
     from .views.system_users import user_listing_buttons
