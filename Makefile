@@ -39,7 +39,8 @@ demo: seed
 	@echo "  wagtail-licensing demo: http://127.0.0.1:$(PORT)/admin/"
 	@echo "  superuser:        admin / admin"
 	@echo "  license manager:  manager / manager"
-	@echo "  licensed editor:  editor1 / editor   (editor1 .. editor50)"
+	@echo "  editors:          editor1 / editor   (editor1 .. editor50; 1-30 named, 31-45 concurrent, 46-49 none)"
+	@echo "  portal users:     portal1 / portal   (portal1 .. portal5; no admin access)"
 	@echo
 	WAGTAIL_LICENSING_VENDOR_KEYS_DIR=$(KEYS_DIR) $(MANAGE) runserver 127.0.0.1:$(PORT)
 

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from wagtail_licensing import operations
+from wagtail_licensing.exceptions import LicensingError
 from wagtail_licensing.license_file import sign_payload
 from wagtail_licensing.models import AssignmentSource, LicensingState, PortalUser
 from wagtail_licensing.vendor import keygen, load_private_key
@@ -55,7 +56,15 @@ class Command(BaseCommand):
         state = LicensingState.get()
         if state.installed_file_id is None:
             text = self._license(Path(keys_dir), kid, state)
-            operations.install_license_file(text, user=admin)
+            try:
+                operations.install_license_file(text, user=admin)
+            except LicensingError as exc:
+                # Typically: the key pair was just created, and this process loaded the
+                # vendor keys before it existed. `make demo` creates the keys first.
+                raise CommandError(
+                    f"{exc.message} The site must load the demo public key: set "
+                    f"WAGTAIL_LICENSING_VENDOR_KEYS_DIR={keys_dir} (as `make demo` does) and "
+                    "run seed_demo again.") from exc
             self.stdout.write("Installed the demo license.")
         # The superuser and the license manager hold a license like everybody else. Recall the
         # manager's to see how a license manager without one is limited to licensing screens.
