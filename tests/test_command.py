@@ -35,13 +35,30 @@ def test_status_lists_products(install, make_users):
                                if line.startswith("analytics"))
 
 
-def test_status_json(install):
-    install(license_id="LIC-J")
+def test_status_json(install, superuser, state):
+    license_file = install(license_id="LIC-J", company_id="ACME-J", user=superuser)
     data = json.loads(run("status", "--json"))
-    assert data["license"]["license_id"] == "LIC-J"
+    assert data["company_id"] == "ACME-J"
+    assert data["instance_id"] == str(state.instance_id)
     assert data["demo_mode"] is False
+    assert data["license"] == {
+        "license_id": "LIC-J", "license_version": license_file.license_version,
+        "issued_at": license_file.issued_at.isoformat(),
+        "installed_at": license_file.installed_at.isoformat(), "installed_by": "admin"}
     editor = next(p for p in data["products"] if p["code"] == "editor")
-    assert editor == {**editor, "seats": 5, "used": 0, "available": 5, "state": "active"}
+    assert editor == {**editor, "type": "named", "seats": 5, "used": 0, "available": 5,
+                      "state": "active", "valid_from": license_file.products.get(
+                          code="editor").valid_from.isoformat(),
+                      "valid_until": license_file.products.get(
+                          code="editor").valid_until.isoformat()}
+    analytics = next(p for p in data["products"] if p["code"] == "analytics")
+    assert analytics["seats"] is None and analytics["available"] is None
+
+
+def test_status_json_in_demo_mode(state):
+    data = json.loads(run("status", "--json"))
+    assert data == {"company_id": "ACME", "instance_id": str(state.instance_id),
+                    "demo_mode": True, "license": None, "products": []}
 
 
 def test_upload_dry_run_changes_nothing_then_upload_installs(make_license, tmp_path):

@@ -1,10 +1,11 @@
 """The license request (.tlr) a manager sends to the vendor."""
 
 import json
+from datetime import datetime
 
 import pytest
 from django.utils import timezone
-from wagtail.models import ModelLogEntry
+from wagtail.models import ModelLogEntry, Site
 
 from wagtail_licensing import __version__, operations
 from wagtail_licensing.exceptions import InvalidLicenseRequest
@@ -59,3 +60,24 @@ def test_company_id_is_made_safe_for_the_file_name(db):
     request = operations.create_license_request(company_id="ACME/../Ltd Co")
     assert "/" not in request.filename and " " not in request.filename
     assert request.data["company_id"] == "ACME/../Ltd Co"
+
+
+def test_request_has_every_field_of_the_format(install, superuser, make_users):
+    install(company_id="ACME", license_id="LIC-T")
+    make_users(2, active=False)
+    Site.objects.filter(is_default_site=True).update(site_name="Acme intranet",
+                                                     hostname="intranet.example")
+    before = timezone.now().replace(microsecond=0)
+    request = operations.create_license_request(user=superuser, license_version="4.2")
+    data = json.loads(request.content.decode("utf-8"))
+    assert set(data) == {"type", "format", "company_id", "instance_id", "license_version",
+                         "generated_at", "generated_by", "site", "installed_license_id",
+                         "usage", "active_users", "software"}
+    generated_at = datetime.fromisoformat(data["generated_at"])
+    assert generated_at.tzinfo is not None and generated_at >= before
+    assert request.filename == f"LicenseRequest-ACME-{generated_at.strftime('%Y%m%d')}.tlr"
+    assert data["site"] == {"name": "Acme intranet", "hostname": "intranet.example"}
+    assert data["active_users"] == 1  # the two inactive users are not counted
+    assert {"wagtail-licensing", "wagtail", "django"} <= set(data["software"])
+    assert {tuple(sorted(row)) for row in data["usage"]} == {("code", "seats", "type", "used")}
+    assert request.content_type == "application/json"

@@ -1,5 +1,7 @@
 """Upload a license file in the admin: choose, preview, confirm or cancel; refusals in the form."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -7,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from wagtail import hooks
 
-from tests.conftest import product
+from tests.conftest import Vendor, product, today
 from wagtail_licensing import operations
 from wagtail_licensing.exceptions import LicenseRefused
 from wagtail_licensing.models import LicenseFile, LicensingState, PendingUpload
@@ -262,3 +264,36 @@ def test_file_text_is_escaped_in_preview_and_messages(manager_client, make_licen
     content = response.content.decode()
     assert "installed." in content
     assert xss not in content and "&lt;script&gt;" in content
+
+
+def _expired_products():
+    until = today() - timedelta(days=1)
+    return [product("editor", "named", 5, valid_from=until - timedelta(days=30),
+                    valid_until=until)]
+
+
+@pytest.mark.parametrize("overrides,reason", [
+    (lambda: {"issued_at": "2000-01-01T00:00:00Z"}, "would be a downgrade"),
+    (lambda: {"products": _expired_products()}, "has already expired"),
+], ids=["downgrade", "every-product-expired"])
+def test_more_rule_refusals_are_shown_in_the_form(manager_client, installed, make_license,
+                                                  overrides, reason):
+    before = snapshot()
+    response = upload(manager_client, make_license(**overrides()))
+    assert response.status_code == 200
+    assert reason in " ".join(response.context["form"].errors["license_file"])
+    assert reason in response.content.decode()
+    assert not PendingUpload.objects.exists()
+    assert snapshot() == before
+
+
+def test_unknown_key_and_foreign_signature_are_refused_in_the_form(manager_client, installed,
+                                                                    make_payload):
+    before = snapshot()
+    response = upload(manager_client, Vendor(kid="other-vendor").sign(make_payload()))
+    assert "signed with the key &#x27;other-vendor&#x27;, which this site does not know" in (
+        response.content.decode())
+    response = upload(manager_client, Vendor(kid=installed.kid).sign(make_payload()))
+    assert "signature does not match its content" in response.content.decode()
+    assert not PendingUpload.objects.exists()
+    assert snapshot() == before
