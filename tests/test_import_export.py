@@ -604,6 +604,17 @@ def test_export_honours_the_system_users_filters(people, manager_client):
     assert "Some filters are not valid" in response.content.decode()
 
 
+def test_system_users_export_button_carries_the_listing_filters(people, manager_client):
+    url = reverse("wagtail_licensing_users:index")
+    page = manager_client.get(f"{url}?product=analytics&q=user1&p=1").content.decode()
+    assert "Export licenses" in page
+    href = EXPORT_URL + page.split(f'href="{EXPORT_URL}', 1)[1].split('"', 1)[0]
+    query = href.replace("&amp;", "&").partition("?")[2]
+    assert sorted(query.split("&")) == ["product=analytics", "q=user1"]  # not the page
+    page = manager_client.get(url).content.decode()
+    assert f'href="{EXPORT_URL}"' in page  # unfiltered: everything
+
+
 def test_license_manager_actions_link_import_and_export(installed, manager_client):
     try:
         url = reverse("wagtail_licensing:license_manager")
