@@ -169,3 +169,17 @@ def test_make_demo_steps(tmp_path):
         assert any(login in line for line in lines), login
     # The demo database and keys live in a git-ignored folder.
     assert "example_site/var/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_test_steps(tmp_path):
+    """`make test`: venv if missing, install, ruff, then the whole suite."""
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "pyproject.toml").touch()
+    done = subprocess.run(["make", "-n", "-B", "test"], cwd=tmp_path, capture_output=True,
+                          text=True, check=True)
+    lines = [line.strip() for line in done.stdout.splitlines()]
+    steps = [lines.index("python3 -m venv .venv"),
+             next(i for i, line in enumerate(lines) if "pip install --quiet -e '.[dev]'" in line),
+             lines.index(".venv/bin/ruff check ."), lines.index(".venv/bin/pytest")]
+    assert steps == sorted(steps)
