@@ -365,6 +365,24 @@ def test_select_all_honours_wagtails_user_listing_filters(client, site, make_use
     assert holders("editor") == {"keep0", "keep1", "keep2"}
 
 
+def test_select_all_uses_filters_only_wagtails_user_listing_has(client, site, make_users):
+    """Settings > Users filters on "Administrator" (is_superuser), which System users lacks:
+    "select all" there takes that listing's own queryset, not the System users filters."""
+    make_users(3, prefix="keep")
+    User.objects.create_superuser("keepboss", "keepboss@example.com", "pw")
+    both = User.objects.create_user("both", password="pw")
+    both.groups.add(user_admins_group(manage=True))
+    give_license(both)
+    client.force_login(both)
+    listing = reverse("wagtailusers_users:index") + "?q=keep&is_superuser=false"
+    url = (reverse("wagtail_licensing_users:bulk_action", args=["grant_licenses"]) + "?"
+           + urlencode([("q", "keep"), ("is_superuser", "false"), ("id", "all"),
+                        ("next", listing)]))
+    assert client.get(url).context["count"] == 3
+    client.post(url, {"products": ["editor"]})
+    assert holders("editor") == {"keep0", "keep1", "keep2"}
+
+
 def test_select_all_without_a_known_listing_uses_the_query_string(client, site, manager,
                                                                  make_users):
     make_users(2, prefix="keep")

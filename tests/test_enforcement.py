@@ -327,6 +327,33 @@ def test_site_date_ignores_the_users_time_zone(settings):
             timezone=timezone.get_default_timezone())
 
 
+def test_valid_until_ends_at_midnight_in_the_sites_time_zone(editor, install, settings):
+    """Not at midnight UTC, nor at midnight in the time zone a view activated (a user's)."""
+    from datetime import UTC, datetime
+
+    from django.utils import timezone
+
+    settings.TIME_ZONE = "Asia/Tokyo"  # UTC+9 all year
+    last_day = enforcement.site_today()
+    install(products=[product("editor", "named", 5, valid_from=last_day - timedelta(days=9),
+                              valid_until=last_day)])
+    grant(editor, "editor")
+
+    def admin_at(hour, minute, grace=0):
+        settings.WAGTAIL_LICENSING = {**settings.WAGTAIL_LICENSING, "GRACE_DAYS": grace}
+        instant = datetime.combine(last_day, datetime.min.time(), tzinfo=UTC).replace(
+            hour=hour, minute=minute)
+        with mock.patch("django.utils.timezone.now", return_value=instant), \
+                timezone.override("America/New_York"):
+            return enforcement.get_access(editor).admin
+
+    assert admin_at(14, 59) == ADMIN_FULL  # 23:59 in Tokyo, the last day
+    assert admin_at(15, 1) == ADMIN_DENIED  # 00:01 in Tokyo, the next day (UTC: still the last)
+    assert admin_at(15, 1, grace=1) == ADMIN_FULL
+    assert admin_at(23, 59, grace=1) == ADMIN_FULL
+    assert admin_at(23, 59, grace=0) == ADMIN_DENIED
+
+
 def test_manager_logging_in_with_an_expired_product_lands_on_the_license_manager(
         client, manager, install):
     install()

@@ -194,6 +194,15 @@ def test_add_portal_user_page(client, site, manager):
     assert "CMS editor" not in page.split("Portal products")[1]  # only portal products
 
 
+
+def test_add_portal_user_from_the_license_manager(client, site, manager):
+    """The License manager's Actions menu offers it too, as System users' header does."""
+    client.force_login(manager)
+    html = client.get(reverse("wagtail_licensing:license_manager")).content.decode()
+    actions = html[html.index("data-license-manager-actions"):]
+    assert f'href="{reverse(ADD)}"' in actions
+    assert "Add portal user" in text(actions)
+
 def test_add_portal_user(client, site, manager):
     client.force_login(manager)
     response = client.post(reverse(ADD), {"email": "pat@example.com", "first_name": "Pat",

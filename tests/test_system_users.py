@@ -391,6 +391,28 @@ def test_user_page_shows_products(client, site, manager):
     assert disabled == {"portal"}
 
 
+def test_user_page_disables_products_not_valid_today(client, site, manager, install):
+    from datetime import timedelta
+
+    from .conftest import today
+
+    install(products=[
+        product("analytics", "named", None, name="Analytics"),
+        product("old", "named", 5, name="Old product", valid_from=today() - timedelta(days=9),
+                valid_until=today() - timedelta(days=1)),
+        product("soon", "named", 5, name="Next product", valid_from=today() + timedelta(days=1),
+                valid_until=today() + timedelta(days=9)),
+    ])
+    client.force_login(manager)
+    response = client.get(user_url(site["dave"]))
+    reasons = {option.code: str(option.reason) for option in response.context["form"].options
+               if option.disabled}
+    assert set(reasons) == {"old", "soon"}
+    assert reasons["old"].startswith("Expired on ")
+    assert reasons["soon"].startswith("Valid from ")
+    assert reasons["old"] in text(response.content.decode())
+
+
 def test_user_page_grants_and_recalls(client, site, manager):
     client.force_login(manager)
     bob = site["bob"]

@@ -115,6 +115,13 @@ def save_licenses_tab(request, user):
     save_licenses_tab(request, user)
 
 
+@hooks.register("register_license_manager_action")
+def register_add_portal_user_action(request):
+    from .views.system_users import license_manager_actions
+
+    return license_manager_actions(request)
+
+
 @hooks.register("after_bulk_action")
 def seats_follow_set_active_state(request, action_type, objects, action):
     from .signal_handlers import after_set_active_state

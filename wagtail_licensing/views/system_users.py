@@ -73,6 +73,11 @@ def user_listing_buttons(user, request_user):
     return [Button(_("Licenses"), url=user_url(user), icon_name="key", priority=50)]
 
 
+def license_manager_actions(request):
+    """"Add portal user" in the License manager's Actions dropdown (also in System users)."""
+    return [Button(_("Add portal user"), url=reverse(url_name("add_portal_user")),
+                   icon_name="user", priority=70)]
+
 def has_field(model, name):
     try:
         model._meta.get_field(name)
