@@ -307,6 +307,23 @@ def test_wagtails_set_active_state_bulk_action_moves_seats_at_once(client, insta
     assert entry.user_id == superuser.pk
 
 
+
+def test_wagtails_bulk_delete_frees_seats(client, install, superuser, make_users):
+    install(products=[product("editor", "named", 3, name="CMS editor"),
+                      product("analytics", "named", None, name="Analytics")])
+    give_license(superuser)
+    users = make_users(3, prefix="gone")
+    operations.grant(users, ["editor"])
+    client.force_login(superuser)
+    url = reverse("wagtail_bulk_action", args=["auth", "user", "delete"])
+    ids = "&".join(f"id={user.pk}" for user in users[:2])
+    assert client.post(f"{url}?{ids}&next=/admin/users/").status_code == 302
+    assert holders("editor") == {"gone2"}
+    deleted = ModelLogEntry.objects.filter(action="wagtail_licensing.user_status",
+                                           data__event="deleted")
+    assert sorted(entry.data["user"] for entry in deleted) == ["gone0", "gone1"]
+
+
 # A project's own user viewset and templates ---------------------------------------------------
 
 
