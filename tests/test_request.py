@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def test_request_in_demo_mode(superuser):
     request = operations.create_license_request(user=superuser, company_id="ACME",
                                                 license_version="2.0")
-    today = timezone.now().strftime("%Y%m%d")
+    today = timezone.localdate().strftime("%Y%m%d")  # the site's date, in its time zone
     assert request.filename == f"LicenseRequest-ACME-{today}.tlr"
     data = json.loads(request.content)
     assert data["type"] == "wagtail-licensing/license-request"
@@ -75,9 +75,22 @@ def test_request_has_every_field_of_the_format(install, superuser, make_users):
                          "usage", "active_users", "software"}
     generated_at = datetime.fromisoformat(data["generated_at"])
     assert generated_at.tzinfo is not None and generated_at >= before
-    assert request.filename == f"LicenseRequest-ACME-{generated_at.strftime('%Y%m%d')}.tlr"
+    local_day = timezone.localdate(generated_at).strftime("%Y%m%d")
+    assert request.filename == f"LicenseRequest-ACME-{local_day}.tlr"
     assert data["site"] == {"name": "Acme intranet", "hostname": "intranet.example"}
     assert data["active_users"] == 1  # the two inactive users are not counted
     assert {"wagtail-licensing", "wagtail", "django"} <= set(data["software"])
     assert {tuple(sorted(row)) for row in data["usage"]} == {("code", "seats", "type", "used")}
     assert request.content_type == "application/json"
+
+
+def test_file_name_carries_the_sites_local_date(db, settings):
+    from datetime import UTC
+    from datetime import datetime as dt
+    from unittest import mock
+
+    settings.TIME_ZONE = "Pacific/Kiritimati"  # UTC+14: already the next day at 20:00 UTC
+    with mock.patch("wagtail_licensing.operations.timezone.now",
+                    return_value=dt(2026, 11, 28, 20, 0, tzinfo=UTC)):
+        request = operations.create_license_request(company_id="ACME")
+    assert request.filename == "LicenseRequest-ACME-20261129.tlr"

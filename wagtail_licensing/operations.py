@@ -1084,7 +1084,8 @@ def create_license_request(*, user=None, company_id=None, license_version=None, 
         }
         safe_company = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in company_id)
         request = LicenseRequest(
-            filename=f"LicenseRequest-{safe_company}-{now.strftime('%Y%m%d')}.tlr", data=data)
+            filename=f"LicenseRequest-{safe_company}-{timezone.localdate(now):%Y%m%d}.tlr",
+            data=data)
         _log(state, ACTION_REQUEST, user, {"company_id": company_id,
                                            "license_version": license_version,
                                            "filename": request.filename})
