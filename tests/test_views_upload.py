@@ -297,3 +297,14 @@ def test_unknown_key_and_foreign_signature_are_refused_in_the_form(manager_clien
     assert "signature does not match its content" in response.content.decode()
     assert not PendingUpload.objects.exists()
     assert snapshot() == before
+
+
+def test_a_vendor_header_in_another_encoding_is_accepted(manager_client, vendor, make_payload):
+    # Text outside the markers is ignored by the format, whatever its encoding.
+    text = vendor.sign(make_payload(license_id="LIC-LATIN1"))
+    content = "Société Générale, licence annuelle\n".encode("latin-1") + text.encode()
+    response = upload(manager_client, content)
+    assert response.status_code == 302
+    pending = PendingUpload.objects.get()
+    manager_client.post(preview_url(pending.token), {"token": pending.token, "action": "confirm"})
+    assert LicensingState.get().installed_file.license_id == "LIC-LATIN1"

@@ -29,16 +29,9 @@ class UploadLicenseFileForm(forms.Form):
                 params={"size": filesizeformat(upload.size),
                         "max": filesizeformat(LICENSE_FILE_MAX_SIZE)},
             )
-        content = upload.read()
-        try:
-            content.decode("utf-8")
-        except UnicodeDecodeError:
-            raise forms.ValidationError(
-                _("This is not a license file: a license file is text, and this file is not. "
-                  "Check that you chose the .lic file your vendor sent."),
-                code="binary",
-            ) from None
-        self.content = content
+        # Any bytes are accepted here: the format ignores what lies outside its markers (a
+        # vendor's header may be in any encoding), and the operations say what is wrong.
+        self.content = upload.read()
         return upload
 
 
