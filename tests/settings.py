@@ -64,7 +64,9 @@ if os.environ.get("DATABASE_URL"):
     import dj_database_url
 
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"])}
-    DATABASES["default"].setdefault("TEST", {})["NAME"] = "test_wagtail_licensing"
+    # TEST_DATABASE_NAME lets two runs share one server without clashing.
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get(
+        "TEST_DATABASE_NAME", "test_wagtail_licensing")
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 

@@ -230,3 +230,20 @@ def test_query_count_does_not_grow_with_users(install, make_users, op):
     assert small_count == large_count
     expected = {"grant": len(small) + len(large), "recall": 0}[op]
     assert LicenseAssignment.objects.filter(product_code="editor").count() == expected
+
+
+def test_validity_days_are_the_sites_whatever_time_zone_the_manager_uses(install, make_users):
+    """Wagtail activates each admin user's time zone; licensing days stay the site's."""
+    from datetime import UTC, date, datetime
+    from unittest import mock
+
+    from django.utils import timezone as django_timezone
+
+    now = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)  # London: the 28th; Kiritimati: the 29th
+    with mock.patch("django.utils.timezone.now", return_value=now):
+        install(products=[product("editor", valid_from=date(2026, 11, 1),
+                                  valid_until=date(2026, 11, 28))])
+        with django_timezone.override("Pacific/Kiritimati"):
+            result = operations.grant(make_users(1), ["editor"])
+            assert usage("editor").status == "expiring"
+    assert result.granted == {"editor": ["user0"]}

@@ -20,7 +20,7 @@ effect on the next request everywhere.
 import hashlib
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from functools import wraps
 
 from django.contrib.auth import get_user_model
@@ -33,7 +33,6 @@ from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponseForbidden
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -41,6 +40,7 @@ from django.utils.translation import ngettext
 from . import __version__
 from .cache import VERSION_KEY, get_cache
 from .conf import licensing_settings
+from .dates import seconds_until_midnight, site_today
 from .models import (
     MANAGE_PERMISSION,
     LicenseAssignment,
@@ -81,19 +81,6 @@ def site_key(version, day, fingerprint):
 
 
 # Time -----------------------------------------------------------------------------------------
-
-
-def site_today():
-    """Today in the site's time zone (``TIME_ZONE``), whatever time zone a view activated."""
-    return timezone.localdate(timezone=timezone.get_default_timezone())
-
-
-def seconds_until_midnight(now=None):
-    """Seconds until the next local midnight of the site: cache entries expire with the day."""
-    tz = timezone.get_default_timezone()
-    now = (now or timezone.now()).astimezone(tz)
-    midnight = datetime.combine(now.date() + timedelta(days=1), time.min, tzinfo=tz)
-    return max(int((midnight - now).total_seconds()), 1)
 
 
 # Settings -------------------------------------------------------------------------------------

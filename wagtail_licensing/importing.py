@@ -18,10 +18,10 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, router
 from django.db.models import Q
 from django.db.models.functions import Lower
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from .dates import site_today
 from .models import LicenseAssignment, LicensedProduct, ProductType, is_portal_user_expression
 
 GRANT = "grant"
@@ -270,7 +270,7 @@ def build_plan(rows, state, *, filename="", format="", today=None):
         filename = filename or rows.filename
         format = format or rows.format
         rows = rows.rows
-    today = today or timezone.localdate()
+    today = today or site_today()
     plan = ImportPlan(filename=filename, format=format, rows=len(rows), version=state.version,
                       demo_mode=state.demo_mode)
     installed = {}

@@ -11,6 +11,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from .conf import licensing_settings
+from .dates import site_today
 
 MANAGE_PERMISSION = "wagtail_licensing.can_manage_lic_users"
 
@@ -213,7 +214,7 @@ class LicensedProduct(models.Model):
 
     @cached_property
     def today(self):
-        return timezone.localdate()
+        return site_today()
 
     @property
     def status(self):

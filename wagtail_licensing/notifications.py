@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .conf import licensing_settings
-from .enforcement import license_manager_url, license_managers, site_today
+from .dates import site_today
+from .enforcement import license_manager_url, license_managers
 from .models import LicenseNotice, LicensingState, ProductType
 from .status import installed_products
 

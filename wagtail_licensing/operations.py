@@ -40,7 +40,7 @@ from wagtail.log_actions import log
 
 from . import __version__, keys
 from .conf import licensing_settings
-from .enforcement import site_today
+from .dates import site_date, site_today
 from .exceptions import (
     AlreadyInstalled,
     GrantError,
@@ -211,7 +211,7 @@ def _check_installable(signed, state, today):
 def _build_preview(content, state):
     content = _decode(content)
     signed = read_license_file(content, keys.public_keys())
-    today = timezone.localdate()
+    today = site_today()
     _check_installable(signed, state, today)
 
     current = {}
@@ -552,7 +552,7 @@ def grant(users, product_codes, *, by=None, source=AssignmentSource.MANUAL, toda
         if state.demo_mode:
             raise GrantError(_("No license is installed (demo mode), so there is nothing to "
                                "grant. Upload a license file first."))
-        today = today or timezone.localdate()
+        today = today or site_today()
         products = {
             p.code: p
             for p in LicensedProduct.objects.filter(
@@ -1084,7 +1084,7 @@ def create_license_request(*, user=None, company_id=None, license_version=None, 
         }
         safe_company = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in company_id)
         request = LicenseRequest(
-            filename=f"LicenseRequest-{safe_company}-{timezone.localdate(now):%Y%m%d}.tlr",
+            filename=f"LicenseRequest-{safe_company}-{site_date(now):%Y%m%d}.tlr",
             data=data)
         _log(state, ACTION_REQUEST, user, {"company_id": company_id,
                                            "license_version": license_version,

@@ -11,12 +11,12 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count
-from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import operations
+from .dates import site_today
 from .models import AssignmentSource, LicenseAssignment, PortalUser, ProductType
 from .status import installed_products
 
@@ -70,7 +70,7 @@ class ProductOption:
 def user_license_options(user, today=None):
     """The Licenses tab of one user: a ProductOption per installed product, then any product
     the user holds that the installed license lacks. Three queries."""
-    today = today or timezone.localdate()
+    today = today or site_today()
     held = dict(LicenseAssignment.objects.filter(user_id=user.pk).values_list(
         "product_code", "has_seat"))
     is_portal = PortalUser.objects.filter(user_id=user.pk).exists()
@@ -195,7 +195,7 @@ class UserLicensesForm(forms.Form):
 
 def grant_options(today=None):
     """Products of the installed license valid today, with their availability. One query."""
-    today = today or timezone.localdate()
+    today = today or site_today()
     options = []
     for product in installed_products():
         if validity_problem(product, today):

@@ -6,7 +6,6 @@ from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,6 +16,7 @@ from wagtail.admin.views.generic.base import BaseListingView
 from wagtail.admin.widgets.button import HeaderButton, ListingButton
 
 from .. import operations
+from ..dates import site_today
 from ..exceptions import LicensingError
 from ..forms import UserSelectionForm
 from ..models import (
@@ -109,7 +109,7 @@ class ProductMixin:
         if product is None:
             return _("%(code)s is not a product of the installed license, so it cannot be "
                      "granted.") % {"code": self.code}
-        if not product.is_valid_on(timezone.localdate()):
+        if not product.is_valid_on(site_today()):
             return _("%(name)s is valid from %(from)s until %(until)s, so it cannot be granted "
                      "today.") % {"name": product.name, "from": product.valid_from,
                                   "until": product.valid_until}

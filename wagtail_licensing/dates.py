@@ -1,0 +1,28 @@
+"""Licensing days are the site's days: ``TIME_ZONE``, whatever time zone a request activated.
+
+Validity dates are inclusive calendar dates, so granting, previews, status tags and enforcement
+must all agree on what "today" is; Wagtail activates each admin user's own time zone, which
+would otherwise move the end of a product's last day from one manager to the next.
+"""
+
+from datetime import datetime, time, timedelta
+
+from django.utils import timezone
+
+
+def site_today():
+    """Today in the site's time zone (``TIME_ZONE``)."""
+    return timezone.localdate(timezone=timezone.get_default_timezone())
+
+
+def site_date(value):
+    """The site's calendar date of an aware datetime."""
+    return timezone.localdate(value, timezone=timezone.get_default_timezone())
+
+
+def seconds_until_midnight(now=None):
+    """Seconds until the next local midnight of the site: cache entries expire with the day."""
+    tz = timezone.get_default_timezone()
+    now = (now or timezone.now()).astimezone(tz)
+    midnight = datetime.combine(now.date() + timedelta(days=1), time.min, tzinfo=tz)
+    return max(int((midnight - now).total_seconds()), 1)
