@@ -28,6 +28,7 @@ from ..models import (
 )
 from .base import LicensingViewMixin
 from .columns import SelectColumn, ToneTagColumn, UserTitleColumn, product_status, product_usage
+from .feedback import report
 
 # Names of selected users listed on a confirmation page before "and N more".
 NAMES_LISTED = 50
@@ -39,12 +40,6 @@ def user_search_fields(prefix=""):
     names = [User.USERNAME_FIELD, "first_name", "last_name", "email"]
     available = {f.name for f in User._meta.get_fields()}
     return [prefix + name for name in dict.fromkeys(names) if name in available]
-
-
-def show_messages(request, pairs):
-    """Show an operation's ``[(level, text)]`` messages."""
-    for level, text in pairs:
-        getattr(messages, level)(request, text)
 
 
 def seat_tag(assignment):
@@ -224,7 +219,7 @@ class ProductRecallView(LicensingViewMixin, ProductMixin, TemplateView):
         except LicensingError as error:
             messages.error(request, error.message)
         else:
-            show_messages(request, result.messages())
+            report(request, result.messages())
         return redirect(self.product_url)
 
 
@@ -313,7 +308,7 @@ class ProductGrantView(LicensingViewMixin, ProductMixin, BaseListingView):
         except LicensingError as error:
             messages.error(request, error.message)
             return redirect(self.get_index_url())
-        show_messages(request, result.messages())
+        report(request, result.messages())
         if result.granted_count:
             return redirect(self.product_url)
         return redirect(self.get_index_url())
