@@ -32,7 +32,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponseForbidden
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -600,18 +600,12 @@ def license_contact():
 
 # URLs ------------------------------------------------------------------------------------------
 
-LICENSE_MANAGER_URL_NAMES = ("wagtail_licensing:index", "wagtail_licensing:license_manager")
-SESSIONS_URL_NAME = "wagtail_licensing_sessions:index"
+LICENSE_MANAGER_URL_NAME = "wagtail_licensing:license_manager"
 
 
 def license_manager_url():
-    """The License manager's URL (resolved lazily: the screen lives in another module)."""
-    for name in (*LICENSE_MANAGER_URL_NAMES, SESSIONS_URL_NAME):
-        try:
-            return reverse(name)
-        except NoReverseMatch:
-            continue
-    return reverse("wagtailadmin_home")
+    """The License manager's URL; this app's wagtail_hooks always registers it."""
+    return reverse(LICENSE_MANAGER_URL_NAME)
 
 
 # Views and front-end pages ---------------------------------------------------------------------

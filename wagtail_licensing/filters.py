@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.widgets.boolean_radio_select import BooleanRadioSelect
 
-from .models import LicenseAssignment, LicensedProduct, LicensingState, PortalUser
+from .models import LicenseAssignment, LicensedProduct, PortalUser, has_field
 
 LICENSED = "licensed"
 UNLICENSED = "unlicensed"
@@ -36,11 +36,8 @@ def product_choices():
 
     Two queries, however many users and assignments there are.
     """
-    installed = LicensingState.objects.filter(pk=LicensingState.SINGLETON_PK).values(
-        "installed_file_id")[:1]
     products = list(
-        LicensedProduct.objects.filter(license_file_id__in=installed)
-        .order_by("name", "code").values_list("code", "name")
+        LicensedProduct.objects.installed().order_by("name", "code").values_list("code", "name")
     )
     known = {code for code, _name in products}
     held = (
@@ -89,9 +86,7 @@ class SystemUserFilterSet(WagtailFilterSet):
         super().__init__(data, queryset, request=request, prefix=prefix)
         model = self._meta.model
         # Custom user models may lack is_active or groups: drop the filters they cannot use.
-        try:
-            model._meta.get_field("is_active")
-        except FieldDoesNotExist:
+        if not has_field(model, "is_active"):
             del self.filters["is_active"]
         if groups_relation(model) is None:
             del self.filters["group"]
@@ -139,14 +134,7 @@ def search_fields(user_model):
     """The user fields the listing searches: username, e-mail, first and last name."""
     names = [user_model.USERNAME_FIELD, user_model.get_email_field_name(), "first_name",
              "last_name"]
-    found = []
-    for name in dict.fromkeys(names):
-        try:
-            user_model._meta.get_field(name)
-        except FieldDoesNotExist:
-            continue
-        found.append(name)
-    return found
+    return [name for name in dict.fromkeys(names) if has_field(user_model, name)]
 
 
 def search_users(queryset, query):

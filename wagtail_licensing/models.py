@@ -2,7 +2,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models, transaction
 from django.db.models import Count, Exists, F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -14,6 +14,15 @@ from .conf import licensing_settings
 from .dates import site_today
 
 MANAGE_PERMISSION = "wagtail_licensing.can_manage_lic_users"
+
+
+def has_field(model, name):
+    """Whether ``model`` has a field ``name`` (custom user models may lack some)."""
+    try:
+        model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return True
 
 
 class ProductType(models.TextChoices):
@@ -61,6 +70,15 @@ class LicensingState(models.Model):
     @classmethod
     def get(cls):
         state, _created = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
+        return state
+
+    @classmethod
+    def get_with_installed_file(cls):
+        """The singleton with its installed file and that file's installer, in one query."""
+        queryset = cls.objects.select_related("installed_file__installed_by")
+        state = queryset.filter(pk=cls.SINGLETON_PK).first()
+        if state is None:  # a fresh site: create the singleton once
+            state = queryset.get(pk=cls.get().pk)
         return state
 
     @classmethod

@@ -15,7 +15,7 @@ import django
 import wagtail
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connections, router, transaction
 from django.db.models import (
     BooleanField,
@@ -61,6 +61,7 @@ from .models import (
     LicensingState,
     PortalUser,
     ProductType,
+    has_field,
     is_portal_user_expression,
 )
 
@@ -805,7 +806,7 @@ def create_portal_user(*, email, first_name="", last_name="", username=None, pro
                                   % {"username": username})
         fields = {username_field: username, email_field: email}
         for name, value in (("first_name", first_name), ("last_name", last_name)):
-            if _has_field(User, name):
+            if has_field(User, name):
                 fields[name] = (value or "").strip()
         user = User(**fields)
         user.set_unusable_password()
@@ -878,14 +879,6 @@ def convert_to_portal_user(user, *, by=None):
         })
         _run_hooks(AFTER_PORTAL_USER_CREATED, user=by, portal_user=user, result=result)
     return result
-
-
-def _has_field(model, name):
-    try:
-        model._meta.get_field(name)
-    except FieldDoesNotExist:
-        return False
-    return True
 
 
 # Import ------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from django.utils.translation import ngettext
 from wagtail.admin.ui.components import Component
 
 from .conf import licensing_settings
+from .enforcement import license_manager_url
 from .models import LicensingState
 from .permissions import can_manage_licenses
 from .status import installed_products
@@ -39,7 +40,7 @@ class LicensingSummaryPanel(Component):
             "demo_mode": state.demo_mode,
             "rows": rows,
             "warnings": warnings,
-            "license_manager_url": reverse("wagtail_licensing:license_manager"),
+            "license_manager_url": license_manager_url(),
             "upload_url": reverse("wagtail_licensing:upload"),
         }
 

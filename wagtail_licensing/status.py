@@ -14,8 +14,7 @@ def installed_products(state=None):
 
 
 def site_status():
-    state = LicensingState.objects.select_related("installed_file__installed_by").get(
-        pk=LicensingState.get().pk)
+    state = LicensingState.get_with_installed_file()
     installed = state.installed_file
     products = []
     for product in installed_products(state):

@@ -1,18 +1,12 @@
 """What every License manager screen shares: the permission check, breadcrumbs and the state."""
 
-from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.views.generic import WagtailAdminTemplateMixin
 
+from ..enforcement import license_manager_url
 from ..models import LicensingState
 from ..permissions import LicenseManagerRequiredMixin
-
-LICENSE_MANAGER_URL_NAME = "wagtail_licensing:license_manager"
-
-
-def license_manager_url():
-    return reverse(LICENSE_MANAGER_URL_NAME)
 
 
 class LicensingViewMixin(LicenseManagerRequiredMixin, WagtailAdminTemplateMixin):
@@ -40,11 +34,7 @@ class LicensingViewMixin(LicenseManagerRequiredMixin, WagtailAdminTemplateMixin)
     @cached_property
     def state(self):
         """The licensing singleton with its installed file and installer, in one query."""
-        queryset = LicensingState.objects.select_related("installed_file__installed_by")
-        state = queryset.filter(pk=LicensingState.SINGLETON_PK).first()
-        if state is None:  # a fresh site: create the singleton once
-            state = queryset.get(pk=LicensingState.get().pk)
-        return state
+        return LicensingState.get_with_installed_file()
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -10,9 +10,10 @@ from wagtail.admin.views.generic.base import BaseListingView
 from wagtail.admin.widgets.button import BaseButton, Button, ButtonWithDropdown
 
 from ..conf import licensing_settings
+from ..enforcement import LICENSE_MANAGER_URL_NAME
 from ..models import LicenseAssignment, LicensedProduct
 from ..status import installed_products
-from .base import LICENSE_MANAGER_URL_NAME, LicensingViewMixin
+from .base import LicensingViewMixin
 from .columns import (
     CalendarDateColumn,
     ProductStatusColumn,

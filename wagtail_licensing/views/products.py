@@ -18,12 +18,14 @@ from wagtail.admin.widgets.button import HeaderButton, ListingButton
 from .. import operations
 from ..dates import site_today
 from ..exceptions import LicensingError
+from ..filters import search_fields
 from ..forms import UserSelectionForm
 from ..models import (
     AssignmentSource,
     LicenseAssignment,
     LicensedProduct,
     ProductType,
+    has_field,
     is_portal_user_expression,
 )
 from .base import LicensingViewMixin
@@ -35,11 +37,8 @@ NAMES_LISTED = 50
 
 
 def user_search_fields(prefix=""):
-    """The user model's fields a search looks in (a custom user model may lack some)."""
-    User = get_user_model()
-    names = [User.USERNAME_FIELD, "first_name", "last_name", "email"]
-    available = {f.name for f in User._meta.get_fields()}
-    return [prefix + name for name in dict.fromkeys(names) if name in available]
+    """System users' search fields, reached from another model through ``prefix``."""
+    return [prefix + name for name in search_fields(get_user_model())]
 
 
 def seat_tag(assignment):
@@ -259,9 +258,9 @@ class ProductGrantView(LicensingViewMixin, ProductMixin, BaseListingView):
             UserTitleColumn("user", accessor=lambda user: user, label=_("Name")),
             Column("username", accessor=username, label=_("Username"), sort_key=username),
         ]
-        if "email" in {f.name for f in User._meta.get_fields()}:
+        if has_field(User, "email"):
             columns.append(Column("email", label=_("Email")))
-        if "last_login" in {f.name for f in User._meta.get_fields()}:
+        if has_field(User, "last_login"):
             columns.append(DateColumn("last_login", label=_("Last login"),
                                       sort_key="last_login"))
         return columns

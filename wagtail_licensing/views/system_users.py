@@ -9,7 +9,7 @@ license manager who may not edit accounts still distributes licenses.
 from django import forms
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.auth import get_user_model
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import F, Prefetch
 from django.http import Http404
 from django.shortcuts import redirect
@@ -36,7 +36,7 @@ from wagtail.permissions import policy_registry
 from .. import operations
 from ..exceptions import LicensingError
 from ..filters import SystemUserFilterSet, groups_relation, search_fields, search_users
-from ..models import LicenseAssignment, ProductType, is_portal_user_expression
+from ..models import LicenseAssignment, ProductType, has_field, is_portal_user_expression
 from ..permissions import LicenseManagerRequiredMixin, can_manage_licenses
 from ..status import installed_products
 from ..user_forms import PortalUserForm, UserLicensesForm
@@ -77,14 +77,6 @@ def license_manager_actions(request):
     """"Add portal user" in the License manager's Actions dropdown (also in System users)."""
     return [Button(_("Add portal user"), url=reverse(url_name("add_portal_user")),
                    icon_name="user", priority=70)]
-
-def has_field(model, name):
-    try:
-        model._meta.get_field(name)
-    except FieldDoesNotExist:
-        return False
-    return True
-
 
 def with_licensing(queryset):
     """Prefetch what the listing shows of each user: assignments, groups, portal flag.
@@ -303,18 +295,14 @@ class IndexView(LicenseManagerRequiredMixin, generic.IndexView):
     def header_buttons(self):
         buttons = [HeaderButton(_("Add portal user"), url=reverse(url_name("add_portal_user")),
                                 icon_name="plus")]
-        try:
-            export_url = reverse(ASSIGNMENTS_EXPORT_URL_NAME)
-        except NoReverseMatch:
-            export_url = None
-        if export_url:
-            params = self.request.GET.copy()
-            for key in ("p", "export", "_w_filter_fragment"):
-                params.pop(key, None)
-            query = params.urlencode()
-            buttons.append(HeaderButton(
-                _("Export licenses"), url=f"{export_url}?{query}" if query else export_url,
-                icon_name="download", priority=20))
+        export_url = reverse(ASSIGNMENTS_EXPORT_URL_NAME)
+        params = self.request.GET.copy()
+        for key in ("p", "export", "_w_filter_fragment"):
+            params.pop(key, None)
+        query = params.urlencode()
+        buttons.append(HeaderButton(
+            _("Export licenses"), url=f"{export_url}?{query}" if query else export_url,
+            icon_name="download", priority=20))
         return buttons
 
     # Spreadsheet export of the listing (CSV / XLSX), honouring filters, search and ordering.
