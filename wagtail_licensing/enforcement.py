@@ -352,9 +352,8 @@ def compute_access(user, stamp, snapshot):
         return Access(admin=admin, reason=reason, demo=True, demo_grants=allowed,
                       features=frozenset(feature_specs) if allowed else frozenset(), **common)
 
-    held = set(LicenseAssignment.objects.filter(
-        user_id=user.pk, has_seat=True, user__is_active=True,
-        product_code__in=list(snapshot.granting),
+    held = set(LicenseAssignment.objects.with_seat().filter(
+        user_id=user.pk, product_code__in=list(snapshot.granting),
     ).values_list("product_code", flat=True))
     products = frozenset(held)
     openers = admin_product_codes(snapshot)

@@ -165,14 +165,11 @@ class LicensedProductQuerySet(models.QuerySet):
             product_code=OuterRef("code"), last_seen__gte=idle_since
         ).order_by()
         return self.annotate(
-            used=count(assignments.filter(has_seat=True, user__is_active=True)),
+            used=count(assignments.with_seat()),
             holders=count(assignments),
             active_holders=count(assignments.filter(user__is_active=True)),
             slots_used=count(slots),
         )
-
-    def valid_on(self, day):
-        return self.filter(valid_from__lte=day, valid_until__gte=day)
 
 
 class LicensedProduct(models.Model):
@@ -255,6 +252,7 @@ class LicensedProduct(models.Model):
 
 class LicenseAssignmentQuerySet(models.QuerySet):
     def with_seat(self):
+        """Assignments that take a seat: granted within the seats, to an active user."""
         return self.filter(has_seat=True, user__is_active=True)
 
 

@@ -1124,15 +1124,14 @@ def take_concurrent_slot(user, product_codes, *, token, now=None):
                 type=ProductType.CONCURRENT)
             if p.valid_from <= today <= p.valid_until + grace
         }
-        held = set(LicenseAssignment.objects.filter(
-            user_id=user.pk, user__is_active=True, has_seat=True, product_code__in=codes,
+        held = set(LicenseAssignment.objects.with_seat().filter(
+            user_id=user.pk, product_code__in=codes,
         ).values_list("product_code", flat=True))
         ConcurrentSession.objects.filter(
             Q(last_seen__lt=_idle_since(now)) | Q(session_key=token)).delete()
         ConcurrentSession.objects.filter(product_code__in=codes).exclude(Exists(
-            LicenseAssignment.objects.filter(user_id=OuterRef("user_id"),
-                                             product_code=OuterRef("product_code"),
-                                             has_seat=True, user__is_active=True))).delete()
+            LicenseAssignment.objects.with_seat().filter(
+                user_id=OuterRef("user_id"), product_code=OuterRef("product_code")))).delete()
         used = dict(ConcurrentSession.objects.filter(product_code__in=codes).order_by()
                     .values_list("product_code").annotate(n=Count("pk")))
         full = []

@@ -291,7 +291,6 @@ class AssignmentJSON(_AssignmentFormatMixin, base_formats.JSON):
 #: Formats by the name used in URLs, commands and file extensions.
 FORMATS = {"csv": AssignmentCSV, "xlsx": AssignmentXLSX, "json": AssignmentJSON}
 EXPORT_FORMATS = FORMATS
-IMPORT_FORMATS = FORMATS
 
 _UNSUPPORTED = {"xls", "ods", "numbers", "tsv", "yaml", "yml", "html"}
 

@@ -162,10 +162,6 @@ class UserLicensesForm(forms.Form):
         field.widget = ProductCheckboxes(options=self.options)
         field.widget.choices = field.choices
 
-    @property
-    def can_select_any(self):
-        return any(not option.disabled for option in self.options)
-
     def changes(self):
         """(codes to grant, codes to recall) from the cleaned data."""
         before = {code for code in self.cleaned_data["held"].split(",") if code}
