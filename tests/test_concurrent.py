@@ -217,6 +217,7 @@ def test_recall_frees_the_slot(occasional):
     client, _ = sign_in(occasional[0])
     assert slots().exists()
     operations.recall([occasional[0]], ["occasional"])
+    assert not slots().exists()  # at once: the seat counts are right before any request
     assert client.get(ADMIN).status_code == 403
     assert not slots().exists()
 

@@ -658,6 +658,10 @@ def recall(users, product_codes, *, by=None, source=AssignmentSource.MANUAL):
                 license_file_id=state.installed_file_id, code__in=list(result.recalled)
             ).values_list("code", "name"))
         assignments.delete()
+        # A recalled concurrent license frees the slots its sessions held, so the seat counts
+        # a manager sees are right at once, not after those users' next request.
+        ConcurrentSession.objects.filter(user_id__in=user_qs.values("pk"),
+                                         product_code__in=list(result.recalled)).delete()
         if state.installed_file_id:
             _reallocate(state.installed_file_id, result.recalled)
         state.bump_version()
