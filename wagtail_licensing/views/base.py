@@ -1,11 +1,14 @@
-"""What every License manager screen shares: the permission check, breadcrumbs and the state."""
+"""What every License manager screen shares: the permission check, breadcrumbs, the state,
+and the confirmation step of uploads."""
 
+from django.shortcuts import redirect
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin import messages
 from wagtail.admin.views.generic import WagtailAdminTemplateMixin
 
 from ..enforcement import license_manager_url
-from ..models import LicensingState
+from ..models import LicensingState, PendingUpload
 from ..permissions import LicenseManagerRequiredMixin
 
 
@@ -40,3 +43,52 @@ class LicensingViewMixin(LicenseManagerRequiredMixin, WagtailAdminTemplateMixin)
         context = super().get_context_data(**kwargs)
         context["license_manager_url"] = license_manager_url()
         return context
+
+
+class PendingUploadMixin:
+    """Step 2 of a two-step upload (license file, assignments): the file waits server-side as
+    a ``PendingUpload`` of ``pending_kind``, and the confirmation form carries only its token.
+
+    POST with ``action=cancel`` drops the file; any other POST calls ``confirm(form)``. A
+    token that is unknown, foreign, spent or expired changes nothing and says so.
+    """
+
+    pending_kind = None
+    expired_message = None  # shown when the token no longer names a waiting file
+    cancelled_message = None  # "%(file)s" is the uploaded file's name
+    unnamed_file = _("the file")
+
+    def get_restart_url(self):
+        """Where the manager uploads again."""
+        raise NotImplementedError
+
+    def get_cancel_url(self):
+        return self.get_restart_url()
+
+    def get_pending(self, token):
+        return PendingUpload.fetch(kind=self.pending_kind, user=self.request.user, token=token)
+
+    def expired(self):
+        messages.error(self.request, self.expired_message)
+        return redirect(self.get_restart_url())
+
+    def post(self, request, *args, **kwargs):
+        form = self.form_class(request.POST)
+        if not form.is_valid() or str(form.cleaned_data["token"]) != str(kwargs["token"]):
+            return self.expired()
+        self.pending = self.get_pending(form.cleaned_data["token"])
+        if self.pending is None:
+            return self.expired()
+        if request.POST.get("action") == "cancel":
+            return self.cancel()
+        return self.confirm(form)
+
+    def cancel(self):
+        filename = self.pending.filename
+        self.pending.delete()
+        messages.info(self.request, self.cancelled_message
+                      % {"file": filename or self.unnamed_file})
+        return redirect(self.get_cancel_url())
+
+    def confirm(self, form):
+        raise NotImplementedError

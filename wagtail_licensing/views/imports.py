@@ -23,7 +23,7 @@ from ..conf import licensing_settings
 from ..exceptions import ImportOutdated, ImportRefused, InvalidImportFile
 from ..models import PendingUpload
 from ..resources import check_file_size, read_assignments
-from .base import LicensingViewMixin
+from .base import LicensingViewMixin, PendingUploadMixin
 
 URL_NAMESPACE = "wagtail_licensing_assignments"
 #: Errors listed on the preview page (the plan counts them all).
@@ -97,7 +97,7 @@ class ImportView(LicensingViewMixin, FormView):
         return context
 
 
-class ImportPreviewView(LicensingViewMixin, FormView):
+class ImportPreviewView(PendingUploadMixin, LicensingViewMixin, FormView):
     """Step 2: the dry run of the waiting file, with Confirm (when it has no error) and Cancel.
 
     GET shows the preview; POST confirms (``action=confirm``) or cancels (``action=cancel``).
@@ -105,6 +105,11 @@ class ImportPreviewView(LicensingViewMixin, FormView):
 
     template_name = "wagtail_licensing/assignments/import_preview.html"
     form_class = ConfirmImportForm
+    pending_kind = PendingUpload.Kind.ASSIGNMENTS
+    expired_message = gettext_lazy(
+        "That import is no longer waiting for confirmation (it was confirmed, cancelled or has "
+        "expired). Nothing was changed; upload the file again.")
+    cancelled_message = gettext_lazy("Import of %(file)s cancelled. Nothing was changed.")
     page_title = gettext_lazy("Import license assignments")
     page_subtitle = gettext_lazy("Preview")
     header_icon = "upload"
@@ -117,15 +122,8 @@ class ImportPreviewView(LicensingViewMixin, FormView):
         items[-1] = {"url": "", "label": self.page_subtitle}
         return items
 
-    def get_pending(self, token):
-        return PendingUpload.fetch(kind=PendingUpload.Kind.ASSIGNMENTS, user=self.request.user,
-                                   token=token)
-
-    def expired(self):
-        messages.error(self.request, _(
-            "That import is no longer waiting for confirmation (it was confirmed, cancelled or "
-            "has expired). Nothing was changed; upload the file again."))
-        return redirect(import_url())
+    def get_restart_url(self):
+        return import_url()
 
     def read(self):
         return read_assignments(bytes(self.pending.content), filename=self.pending.filename)
@@ -141,22 +139,8 @@ class ImportPreviewView(LicensingViewMixin, FormView):
             messages.error(request, error.message)
             return redirect(import_url())
 
-    def post(self, request, *args, **kwargs):
-        form = self.form_class(request.POST)
-        if not form.is_valid() or str(form.cleaned_data["token"]) != str(kwargs["token"]):
-            return self.expired()
-        self.pending = self.get_pending(form.cleaned_data["token"])
-        if self.pending is None:
-            return self.expired()
-        if request.POST.get("action") == "cancel":
-            filename = self.pending.filename
-            self.pending.delete()
-            messages.info(request, _("Import of %(file)s cancelled. Nothing was changed.")
-                          % {"file": filename or _("the file")})
-            return redirect(import_url())
-        return self.confirm(form.cleaned_data["version"])
-
-    def confirm(self, version):
+    def confirm(self, form):
+        version = form.cleaned_data["version"]
         here = reverse(f"{URL_NAMESPACE}:import_preview", kwargs={"token": self.pending.token})
         try:
             result = operations.import_assignments(self.read(), by=self.request.user,

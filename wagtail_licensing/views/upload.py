@@ -20,7 +20,7 @@ from .. import operations
 from ..exceptions import LicensingError
 from ..forms import ConfirmUploadForm, UploadLicenseFileForm
 from ..models import PendingUpload, ProductType
-from .base import LicensingViewMixin, license_manager_url
+from .base import LicensingViewMixin, PendingUploadMixin, license_manager_url
 from .columns import format_date
 
 
@@ -102,7 +102,7 @@ class UploadView(LicensingViewMixin, FormView):
         return redirect("wagtail_licensing:upload_preview", token=pending.token)
 
 
-class UploadPreviewView(LicensingViewMixin, FormView):
+class UploadPreviewView(PendingUploadMixin, LicensingViewMixin, FormView):
     """Step 2: what installing the file would change, with Confirm and Cancel.
 
     GET shows the preview of the waiting file; POST confirms (``action=confirm``) or cancels
@@ -111,6 +111,12 @@ class UploadPreviewView(LicensingViewMixin, FormView):
 
     template_name = "wagtail_licensing/upload_preview.html"
     form_class = ConfirmUploadForm
+    pending_kind = PendingUpload.Kind.LICENSE_FILE
+    expired_message = gettext_lazy(
+        "That upload is no longer waiting for confirmation (it was confirmed, cancelled or has "
+        "expired). Nothing was changed; upload the file again.")
+    cancelled_message = gettext_lazy("Upload of %(file)s cancelled. Nothing was changed.")
+    unnamed_file = gettext_lazy("the license file")
     page_title = gettext_lazy("Upload license file")
     page_subtitle = gettext_lazy("Preview upload")
 
@@ -122,15 +128,11 @@ class UploadPreviewView(LicensingViewMixin, FormView):
             {"url": "", "label": self.page_subtitle},
         ]
 
-    def get_pending(self, token):
-        return PendingUpload.fetch(kind=PendingUpload.Kind.LICENSE_FILE, user=self.request.user,
-                                   token=token)
+    def get_restart_url(self):
+        return reverse("wagtail_licensing:upload")
 
-    def expired(self):
-        messages.error(self.request, _("That upload is no longer waiting for confirmation (it was "
-                              "confirmed, cancelled or has expired). Nothing was changed; "
-                              "upload the file again."))
-        return redirect("wagtail_licensing:upload")
+    def get_cancel_url(self):
+        return license_manager_url()
 
     def get(self, request, *args, **kwargs):
         self.pending = self.get_pending(kwargs["token"])
@@ -138,24 +140,6 @@ class UploadPreviewView(LicensingViewMixin, FormView):
             return self.expired()
         form = self.form_class(initial={"token": self.pending.token})
         return self.render_preview(form)
-
-    def post(self, request, *args, **kwargs):
-        form = self.form_class(request.POST)
-        if not form.is_valid() or str(form.cleaned_data["token"]) != str(kwargs["token"]):
-            return self.expired()
-        self.pending = self.get_pending(form.cleaned_data["token"])
-        if self.pending is None:
-            return self.expired()
-        if request.POST.get("action") == "cancel":
-            return self.cancel()
-        return self.confirm(form)
-
-    def cancel(self):
-        filename = self.pending.filename
-        self.pending.delete()
-        messages.info(self.request, _("Upload of %(file)s cancelled. Nothing was changed.")
-                      % {"file": filename or _("the license file")})
-        return redirect(license_manager_url())
 
     def confirm(self, form):
         try:
