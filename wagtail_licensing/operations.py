@@ -457,8 +457,13 @@ class GrantResult:
         return out
 
     def _label(self, code):
-        name = self.names.get(code)
-        return f"{name} ({code})" if name else code
+        return _product_label(self.names, code)
+
+
+def _product_label(names, code):
+    """"Name (code)" for messages, or the bare code of a product no installed file names."""
+    name = names.get(code)
+    return f"{name} ({code})" if name else code
 
 
 @dataclass
@@ -473,7 +478,7 @@ class RecallResult:
     def messages(self):
         out = []
         for code, users in self.recalled.items():
-            label = f"{self.names[code]} ({code})" if self.names.get(code) else code
+            label = _product_label(self.names, code)
             out.append(("success", ngettext(
                 "Recalled %(product)s from %(count)d user: %(names)s.",
                 "Recalled %(product)s from %(count)d users: %(names)s.", len(users),
