@@ -6,7 +6,7 @@ PORT ?= 8000
 KEYS_DIR ?= example_site/var/vendor-keys
 MANAGE := $(BIN)/python example_site/manage.py
 
-.PHONY: demo test install lint serve seed migrate keys benchmarks screenshots clean
+.PHONY: demo test test-wagtail7 install lint serve seed migrate keys benchmarks screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,17 @@ lint: install
 
 test: install lint
 	$(BIN)/pytest
+
+# The same suite on the Wagtail 7 LTS, in a virtualenv of its own.
+VENV7 ?= .venv-wagtail7
+$(VENV7)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV7)
+	$(VENV7)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV7)/bin/python -m pip install --quiet -e '.[dev]' 'wagtail>=7.0,<7.1'
+	touch $@
+
+test-wagtail7: $(VENV7)/.installed
+	$(VENV7)/bin/pytest --ignore=tests/test_packaging.py
 
 keys: install
 	@test -f $(KEYS_DIR)/demo.pem || $(BIN)/wagtail-licensing-vendor keygen --kid demo --out $(KEYS_DIR)
@@ -54,4 +65,4 @@ screenshots: install
 	UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/browser
 
 clean:
-	rm -rf $(VENV) example_site/var
+	rm -rf $(VENV) $(VENV7) example_site/var

@@ -2,7 +2,9 @@
 
 from django import template
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin.utils import get_valid_next_url_from_request
 from wagtail.admin.views.bulk_action.registry import bulk_action_registry
 from wagtail.admin.widgets.button import Button, ButtonWithDropdown, ListingButton
 
@@ -34,14 +36,20 @@ def licensing_bulk_action_choices(context, app_label, model_name, licensing_only
     actions.sort(key=lambda action: action.action_priority)
     shown, more = actions[:4], actions[4:]
 
+    # Wagtail 7's bulk-actions script appends the selection to the URL after a "?next=" it
+    # expects there; Wagtail 8's replaces the whole query string. Carrying "next" serves both.
+    next_url = get_valid_next_url_from_request(request) or request.path
+
     def url(action):
         if getattr(action, "licensing_action", False):
             from ..views.bulk_actions.base import licensing_bulk_action_url
 
-            return licensing_bulk_action_url(action.action_type)
-        return reverse("wagtail_bulk_action", args=[app_label, model_name, action.action_type])
+            base = licensing_bulk_action_url(action.action_type)
+        else:
+            base = reverse("wagtail_bulk_action",
+                           args=[app_label, model_name, action.action_type])
+        return f"{base}?{urlencode({'next': next_url})}"
 
-    # As in Wagtail: no "next" parameter, the bulk-actions script adds it.
     buttons = [
         ListingButton(
             action.display_name, url(action),

@@ -7,8 +7,9 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic.base import BaseListingView
-from wagtail.admin.widgets.button import BaseButton, Button, ButtonWithDropdown
+from wagtail.admin.widgets.button import Button
 
+from ..compat import BaseButton, ButtonWithDropdown
 from ..conf import licensing_settings
 from ..enforcement import LICENSE_MANAGER_URL_NAME
 from ..models import LicenseAssignment, LicensedProduct
