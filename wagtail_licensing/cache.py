@@ -5,6 +5,7 @@ per-user decisions are cached under keys that include the version, so a change t
 the next request in every process that shares the cache.
 """
 
+from django.conf import settings
 from django.core.cache import caches
 
 from .conf import licensing_settings
@@ -31,3 +32,21 @@ def current_version():
         # add(), not set(): never overwrite a newer version published meanwhile.
         cache.add(VERSION_KEY, version, None)
     return version
+
+
+def slot_key(token):
+    """Where a session's confirmed concurrent slot is remembered between database checks."""
+    return f"wagtail_licensing:slot:{token}"
+
+
+def released_key(token):
+    return f"wagtail_licensing:released:{token}"
+
+
+def mark_released(tokens):
+    """Remember that a license manager released these sessions' slots, so that they are signed
+    out rather than silently given another slot."""
+    cache = get_cache()
+    cache.set_many({released_key(token): True for token in tokens},
+                   settings.SESSION_COOKIE_AGE)
+    cache.delete_many([slot_key(token) for token in tokens])

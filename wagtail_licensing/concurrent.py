@@ -9,11 +9,10 @@ themselves are operations (``take_concurrent_slot``, ``touch_concurrent_slot``, 
 import secrets
 import time
 
-from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 
 from . import operations
-from .cache import get_cache
+from .cache import get_cache, released_key, slot_key
 from .conf import licensing_settings
 from .exceptions import NoFreeSlot
 
@@ -21,14 +20,6 @@ SESSION_KEY = "_wagtail_licensing_slot"
 REFUSED_SESSION_KEY = "_wagtail_licensing_slot_refused"  # [time, message] of the last refusal
 LOGIN_SESSION_KEY = "_wagtail_licensing_login"
 MAX_REFRESH_SECONDS = 60
-
-
-def slot_key(token):
-    return f"wagtail_licensing:slot:{token}"
-
-
-def released_key(token):
-    return f"wagtail_licensing:released:{token}"
 
 
 def refresh_seconds():
@@ -121,13 +112,6 @@ def release_own_slot(request):
     if token:
         operations.end_concurrent_session(token)
         forget(request)
-
-
-def mark_released(tokens):
-    cache = get_cache()
-    cache.set_many({released_key(token): True for token in tokens},
-                   settings.SESSION_COOKIE_AGE)
-    cache.delete_many([slot_key(token) for token in tokens])
 
 
 def _logged_in(sender, request, user, **kwargs):

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .conf import licensing_settings
 from .dates import site_today
+from .rules.labels import product_label
 
 MANAGE_PERMISSION = "wagtail_licensing.can_manage_lic_users"
 
@@ -160,10 +161,7 @@ class LicensedProductQuerySet(models.QuerySet):
                 Value(0),
             )
 
-        idle_since = timezone.now() - timedelta(minutes=licensing_settings.CONCURRENT_IDLE_MINUTES)
-        slots = ConcurrentSession.objects.filter(
-            product_code=OuterRef("code"), last_seen__gte=idle_since
-        ).order_by()
+        slots = ConcurrentSession.objects.live().filter(product_code=OuterRef("code")).order_by()
         return self.annotate(
             used=count(assignments.with_seat()),
             holders=count(assignments),
@@ -196,7 +194,12 @@ class LicensedProduct(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.name} ({self.code})"
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """"Name (code)", as every surface names a product."""
+        return product_label(self.name, self.code)
 
     @property
     def unlimited(self):
@@ -319,6 +322,25 @@ def is_portal_user_expression(outer="pk"):
     return Exists(PortalUser.objects.filter(user_id=OuterRef(outer)))
 
 
+def idle_cutoff(now=None):
+    """Sessions with no request since this moment are idle: their slots are free.
+
+    The one definition of the idle window (``CONCURRENT_IDLE_MINUTES``).
+    """
+    now = now or timezone.now()
+    return now - timedelta(minutes=licensing_settings.CONCURRENT_IDLE_MINUTES)
+
+
+class ConcurrentSessionQuerySet(models.QuerySet):
+    def live(self, now=None):
+        """Sessions holding a slot now (a request within the idle window)."""
+        return self.filter(last_seen__gte=idle_cutoff(now))
+
+    def idle(self, now=None):
+        """Sessions whose slot the idle window has freed."""
+        return self.filter(last_seen__lt=idle_cutoff(now))
+
+
 class ConcurrentSession(models.Model):
     """A concurrent-license slot held by a logged-in user's session."""
 
@@ -328,6 +350,8 @@ class ConcurrentSession(models.Model):
     session_key = models.CharField(max_length=64, unique=True)
     started_at = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = ConcurrentSessionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("concurrent session")

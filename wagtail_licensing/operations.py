@@ -38,7 +38,7 @@ from django.utils.translation import ngettext
 from wagtail import hooks
 from wagtail.log_actions import log
 
-from . import __version__, keys
+from . import __version__, cache, keys
 from .conf import licensing_settings
 from .dates import site_date, site_today
 from .exceptions import (
@@ -64,6 +64,7 @@ from .models import (
     has_field,
     is_portal_user_expression,
 )
+from .rules.labels import product_label
 
 # Hooks other apps register with ``@hooks.register(NAME)``; documented in docs/hooks.md.
 BEFORE_LICENSE_FILE_INSTALL = "before_license_file_install"
@@ -461,9 +462,7 @@ class GrantResult:
 
 
 def _product_label(names, code):
-    """"Name (code)" for messages, or the bare code of a product no installed file names."""
-    name = names.get(code)
-    return f"{name} ({code})" if name else code
+    return product_label(names.get(code), code)
 
 
 @dataclass
@@ -1116,10 +1115,6 @@ def default_license_version():
 # state version (the released session must notice at once).
 
 
-def _idle_since(now):
-    return now - timedelta(minutes=licensing_settings.CONCURRENT_IDLE_MINUTES)
-
-
 def take_concurrent_slot(user, product_codes, *, token, now=None):
     """Give the session ``token`` a slot of the first of ``product_codes`` with one free.
 
@@ -1144,8 +1139,8 @@ def take_concurrent_slot(user, product_codes, *, token, now=None):
         held = set(LicenseAssignment.objects.with_seat().filter(
             user_id=user.pk, product_code__in=codes,
         ).values_list("product_code", flat=True))
-        ConcurrentSession.objects.filter(
-            Q(last_seen__lt=_idle_since(now)) | Q(session_key=token)).delete()
+        (ConcurrentSession.objects.idle(now)
+         | ConcurrentSession.objects.filter(session_key=token)).delete()
         ConcurrentSession.objects.filter(product_code__in=codes).exclude(Exists(
             LicenseAssignment.objects.with_seat().filter(
                 user_id=OuterRef("user_id"), product_code=OuterRef("product_code")))).delete()
@@ -1182,9 +1177,9 @@ def touch_concurrent_slot(token, *, user, product_codes, now=None):
     """Record that the session ``token`` is still in use; the code of its slot, or None when
     the slot is gone (idle, released, or no longer one of ``product_codes``)."""
     now = now or timezone.now()
-    slot = ConcurrentSession.objects.filter(
+    slot = ConcurrentSession.objects.live(now).filter(
         session_key=token, user_id=user.pk, product_code__in=_codes(product_codes),
-        last_seen__gte=_idle_since(now)).values_list("pk", "product_code").first()
+    ).values_list("pk", "product_code").first()
     if slot is None:
         return None
     ConcurrentSession.objects.filter(pk=slot[0]).update(last_seen=now)
@@ -1217,15 +1212,8 @@ def release_concurrent_slots(sessions, *, by=None):
             "released": [{"user": name, "product": code} for name, code in released],
         })
         tokens = [token for token, _name, _code in rows]
-        transaction.on_commit(lambda: mark_released(tokens))
+        transaction.on_commit(lambda: cache.mark_released(tokens))
         _run_hooks(AFTER_CONCURRENT_SLOTS_RELEASED, user=by, released=released)
     return released
 
-
-def mark_released(tokens):
-    """Remember in the cache that these sessions' slots were released by a manager, so that
-    they are signed out rather than silently given another slot."""
-    from .concurrent import mark_released as mark
-
-    mark(tokens)
 

@@ -1,10 +1,8 @@
 """Concurrent sessions: who holds the concurrent-license slots, and releasing one."""
 
-from datetime import timedelta
 
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
@@ -26,8 +24,7 @@ def index_url():
 
 def active_sessions():
     """Sessions holding a slot now: idle ones (no request for CONCURRENT_IDLE_MINUTES) are free."""
-    idle_since = timezone.now() - timedelta(minutes=licensing_settings.CONCURRENT_IDLE_MINUTES)
-    return (ConcurrentSession.objects.filter(last_seen__gte=idle_since)
+    return (ConcurrentSession.objects.live()
             .select_related("user", "user__wagtail_userprofile")
             .order_by("product_code", "started_at", "pk"))
 
