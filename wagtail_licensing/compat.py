@@ -30,3 +30,11 @@ class ButtonWithDropdown(_ButtonWithDropdown):
 
 
 __all__ = ["BaseButton", "ButtonWithDropdown", "ListingMenuItem"]
+
+
+try:  # Wagtail 8.0 and later: a registry of permission policies per model.
+    from wagtail.permissions import register_permission_policy
+except ImportError:  # Wagtail 7.0 LTS: no registry; our code asks permissions.permission_policy.
+
+    def register_permission_policy(model, policy=None, exact_class=False):  # noqa: ARG001
+        return None

@@ -4,6 +4,12 @@ from django.contrib.auth.models import Permission
 from wagtail import hooks
 
 from . import log_formatters, menu
+from .compat import register_permission_policy
+from .models import LicensingState
+from .permissions import permission_policy
+
+# At the top, before anything asks the registry for a fallback policy (Wagtail's advice).
+register_permission_policy(LicensingState, permission_policy)
 
 
 @hooks.register("register_permissions")
