@@ -139,7 +139,7 @@ def main():
             LicenseAssignment.objects.filter(product_code="reports").delete()
 
         def grant(users):
-            return lambda: operations.grant(users, ["reports"], by=admin,
+            return lambda: operations.grant(users, ["reports"], user=admin,
                                             source=AssignmentSource.BULK)
 
         few = list(User.objects.filter(username__startswith="g").order_by("pk")[:10]

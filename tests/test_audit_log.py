@@ -10,8 +10,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def history(installed, make_users, superuser):
     users = make_users(2)
-    operations.grant(users, ["editor"], by=superuser)
-    operations.recall(users[:1], ["editor"], by=superuser)
+    operations.grant(users, ["editor"], user=superuser)
+    operations.recall(users[:1], ["editor"], user=superuser)
     operations.create_license_request(user=superuser)
     operations.delete_licenses(user=superuser)
 

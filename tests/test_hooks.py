@@ -90,8 +90,8 @@ def test_after_granted_and_recalled(installed, make_users, manager):
     granted, recalled = Recorder(), Recorder()
     with hooks.register_temporarily(operations.AFTER_LICENSES_GRANTED, granted), \
             hooks.register_temporarily(operations.AFTER_LICENSES_RECALLED, recalled):
-        operations.grant(users, ["editor"], by=manager)
-        operations.recall(users[:1], ["editor"], by=manager)
+        operations.grant(users, ["editor"], user=manager)
+        operations.recall(users[:1], ["editor"], user=manager)
     assert granted.calls[0]["user"] == manager
     assert granted.calls[0]["result"].granted == {"editor": ["user0", "user1"]}
     assert recalled.calls[0]["result"].recalled == {"editor": ["user0"]}

@@ -18,7 +18,7 @@ from django.urls import reverse
 from wagtail import hooks
 from wagtail.models import ModelLogEntry
 
-from wagtail_licensing import importing, operations
+from wagtail_licensing import importing, operations, wording
 from wagtail_licensing.exceptions import ImportOutdated, ImportRefused
 from wagtail_licensing.models import (
     AssignmentSource,
@@ -217,7 +217,7 @@ def test_import_grants_and_recalls_in_one_logged_change(people, manager):
     result = operations.import_assignments(
         csv_rows("user1,editor,", "user2,analytics,grant", "user0,editor,recall",
                  "user3,occasional,", "portal0,portal,", "user4,analytics,recall"),
-        by=manager)
+        user=manager)
     assert holdings() == {("user1", "editor"), ("user2", "analytics"),
                           ("user3", "occasional"), ("portal0", "portal")}
     assert result.granted == {"editor": 1, "analytics": 1, "occasional": 1, "portal": 1}
@@ -238,7 +238,7 @@ def test_import_grants_and_recalls_in_one_logged_change(people, manager):
     assert not ModelLogEntry.objects.filter(action__in=["wagtail_licensing.grant",
                                                         "wagtail_licensing.recall"],
                                             timestamp__gte=entry.timestamp).exists()
-    assert ("success", "Granted CMS editor (editor) to 1 user.") in result.messages()
+    assert ("success", "Granted CMS editor (editor) to 1 user.") in wording.messages(result)
 
 
 @pytest.mark.parametrize("bad_row", [
@@ -282,7 +282,7 @@ def test_hooks(people, manager):
             hooks.register_temporarily(operations.AFTER_LICENSES_IMPORTED,
                                        lambda user, result: calls.append(("imported", result))):
         result = operations.import_assignments(
-            csv_rows("user1,editor,", "user2,editor,", "user0,editor,recall"), by=manager)
+            csv_rows("user1,editor,", "user2,editor,", "user0,editor,recall"), user=manager)
         kinds = [kind for kind, _result in calls]
         assert kinds == ["recalled", "granted", "imported"]
         assert calls[0][1].recalled == {"editor": ["user0"]}
@@ -297,7 +297,7 @@ def test_an_import_that_changes_nothing_is_logged_without_a_new_version(people):
     version = LicensingState.get().version
     result = operations.import_assignments(csv_rows("user0,editor,", "user1,editor,recall"))
     assert not result.granted and not result.recalled and result.unchanged_count == 2
-    assert result.messages() == [
+    assert wording.messages(result) == [
         ("info", "2 rows unchanged: the assignments were already as the file says.")]
     assert LicensingState.get().version == version
     assert import_logs().get().message.startswith("Imported test.csv (2 rows): granted 0")
@@ -310,7 +310,7 @@ def test_an_import_that_changes_nothing_is_logged_without_a_new_version(people):
 def test_an_export_imported_back_changes_nothing(people, manager, fmt):
     User = get_user_model()
     users = people["users"]
-    operations.grant(users[1:4], ["analytics", "occasional"], by=manager)
+    operations.grant(users[1:4], ["analytics", "occasional"], user=manager)
     operations.grant([people["portal"]], ["portal"])
     # Awkward but valid data: formula-like usernames, an inactive holder, no e-mail.
     odd = User.objects.create_user("=1+1", "", first_name="@Odd")
@@ -328,7 +328,7 @@ def test_an_export_imported_back_changes_nothing(people, manager, fmt):
     assert not plan.has_errors, [str(e) for e in plan.errors]
     assert not plan.has_changes and plan.unchanged == len(before) == len(assignments)
     result = operations.import_assignments(assignments)
-    assert result.messages() == [("info", f"{len(before)} rows unchanged: the assignments "
+    assert wording.messages(result) == [("info", f"{len(before)} rows unchanged: the assignments "
                                           "were already as the file says.")]
     assert holdings() == before
     assert LicensingState.get().version == version

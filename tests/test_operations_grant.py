@@ -8,7 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from wagtail.models import ModelLogEntry
 
-from wagtail_licensing import operations
+from wagtail_licensing import operations, wording
+from wagtail_licensing.actions.results import GrantRefusalReason
 from wagtail_licensing.exceptions import GrantError
 from wagtail_licensing.models import AssignmentSource, LicenseAssignment, LicensingState
 from wagtail_licensing.status import installed_products
@@ -29,7 +30,7 @@ def usage(code):
 
 def test_grant_gives_seats_and_logs(installed, make_users, manager):
     users = make_users(3)
-    result = operations.grant(users, ["editor"], by=manager, source=AssignmentSource.BULK)
+    result = operations.grant(users, ["editor"], user=manager, source=AssignmentSource.BULK)
     assert result.granted == {"editor": [u.username for u in users]}
     assert not result.refused
     assert holders("editor") == {u.username for u in users}
@@ -42,7 +43,7 @@ def test_grant_gives_seats_and_logs(installed, make_users, manager):
     assert entry.message == "Granted licenses to 3 users: editor (3)"
     assert entry.data["granted"]["editor"]["users"] == [u.username for u in users]
     assert any("Granted CMS editor (editor) to 3 users" in text
-               for _level, text in result.messages())
+               for _level, text in wording.messages(result))
 
 
 def test_inactive_users_use_no_seat_and_keep_assignments(installed, make_users):
@@ -85,7 +86,10 @@ def test_all_or_nothing_per_product(installed, make_users):
     users = make_users(6)
     result = operations.grant(users, ["editor", "analytics"])
     assert "editor" in result.refused
-    reason = result.refused["editor"]
+    refusal = result.refused["editor"]
+    assert refusal.reason == GrantRefusalReason.NOT_ENOUGH_SEATS
+    assert (refusal.needed, refusal.available, refusal.seats) == (6, 5, 5)
+    reason = wording.refusal_text(refusal)
     assert "CMS editor (editor)" in reason
     assert "6 seats are needed" in reason and "5 of 5 are available" in reason
     assert holders("editor") == set()
@@ -98,7 +102,7 @@ def test_users_already_holding_are_skipped_and_need_no_seat(installed, make_user
     result = operations.grant(users, ["editor"])  # 1 new, 4 already: 1 seat left is enough
     assert result.granted == {"editor": [users[4].username]}
     assert result.already["editor"] == [u.username for u in users[:4]]
-    assert any("already hold" in text for _level, text in result.messages())
+    assert any("already hold" in text for _level, text in wording.messages(result))
 
 
 def test_inactive_users_are_skipped_and_reported(installed, make_users):
@@ -107,7 +111,7 @@ def test_inactive_users_are_skipped_and_reported(installed, make_users):
     result = operations.grant(active + inactive, ["editor"])
     assert result.granted["editor"] == [u.username for u in active]
     assert result.inactive == ["gone0", "gone1"]
-    assert any("inactive" in text and "gone0" in text for _level, text in result.messages())
+    assert any("inactive" in text and "gone0" in text for _level, text in wording.messages(result))
     assert holders("editor") == {"user0", "user1"}
 
 
@@ -119,7 +123,7 @@ def test_portal_products_only_for_portal_users_and_back(installed, make_users):
     assert result.wrong_type["portal"] == ["user0", "user1"]
     assert result.granted["editor"] == ["user0", "user1"]
     assert result.wrong_type["editor"] == ["customer0", "customer1"]
-    texts = " ".join(text for _level, text in result.messages())
+    texts = " ".join(text for _level, text in wording.messages(result))
     assert "only portal users can hold" in texts and "portal users cannot hold" in texts
 
 
@@ -131,13 +135,16 @@ def test_product_outside_validity_cannot_be_granted(install, make_users):
     ])
     users = make_users(1)
     result = operations.grant(users, ["later", "editor"])
-    assert "cannot be granted today" in result.refused["later"]
+    assert result.refused["later"].reason == GrantRefusalReason.NOT_GRANTABLE
+    assert "cannot be granted today" in wording.refusal_text(result.refused["later"])
     assert result.granted["editor"] == ["user0"]
 
 
 def test_unknown_product_is_refused(installed, make_users):
     result = operations.grant(make_users(1), ["nope"])
-    assert "not a product of the installed license" in result.refused["nope"]
+    assert result.refused["nope"].reason == GrantRefusalReason.NOT_INSTALLED
+    assert "not a product of the installed license" in wording.refusal_text(
+        result.refused["nope"])
     assert not LicenseAssignment.objects.exists()
 
 
@@ -163,7 +170,7 @@ def test_concurrent_products_are_not_limited_by_seats(installed, make_users):
 def test_recall_frees_seats_and_logs(installed, make_users, manager):
     users = make_users(5)
     operations.grant(users, ["editor"])
-    result = operations.recall(users[:2], ["editor"], by=manager)
+    result = operations.recall(users[:2], ["editor"], user=manager)
     assert result.recalled == {"editor": ["user0", "user1"]}
     assert usage("editor").available == 2
     entry = ModelLogEntry.objects.get(action="wagtail_licensing.recall")
@@ -178,7 +185,7 @@ def test_recall_of_what_is_not_held_changes_nothing(installed, make_users):
     assert result.recalled == {}
     assert LicensingState.get().version == version
     assert not ModelLogEntry.objects.filter(action="wagtail_licensing.recall").exists()
-    assert any("nothing was recalled" in text for _level, text in result.messages())
+    assert any("nothing was recalled" in text for _level, text in wording.messages(result))
 
 
 def test_recall_works_in_demo_mode_and_for_removed_products(install, make_users):

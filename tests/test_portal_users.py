@@ -39,7 +39,7 @@ def test_create_portal_user(installed, manager):
     version = LicensingState.get().version
     result = operations.create_portal_user(
         email=" Pat@Example.COM ", first_name="Pat", last_name="Portal",
-        product_codes=["portal"], by=manager)
+        product_codes=["portal"], user=manager)
     user = result.user
     assert user.username == "Pat@example.com"  # the domain is normalised, as Django does
     assert user.email == "Pat@example.com"
@@ -119,14 +119,14 @@ def test_after_portal_user_created_hook(installed, manager):
     calls = []
     with hooks.register_temporarily("after_portal_user_created",
                                     lambda **kwargs: calls.append(kwargs)):
-        result = operations.create_portal_user(email="h@example.com", by=manager)
+        result = operations.create_portal_user(email="h@example.com", user=manager)
     assert calls == [{"user": manager, "portal_user": result.user, "result": result}]
 
 
 def test_convert_recalls_what_portal_users_cannot_hold(installed, manager):
     user = User.objects.create_user("outsider", "o@example.com")
     operations.grant([user], ["editor", "analytics"])
-    result = operations.convert_to_portal_user(user, by=manager)
+    result = operations.convert_to_portal_user(user, user=manager)
     assert PortalUser.objects.get(user=user).created_by == manager
     assert LicenseAssignment.objects.filter(user=user).count() == 0
     assert result.recalled.recalled == {"analytics": ["outsider"], "editor": ["outsider"]}
@@ -339,7 +339,7 @@ def test_a_converted_user_loses_the_admin(client, site, manager, editors_group):
     assert outsider_client.get("/admin/").status_code == 200
     # Converting needs the admin access gone first; then the account is a portal user...
     user.groups.remove(editors_group)
-    operations.convert_to_portal_user(user, by=manager)
+    operations.convert_to_portal_user(user, user=manager)
     # ...and giving the admin back through a group does not open it.
     user.groups.add(editors_group)
     response = outsider_client.get("/admin/")

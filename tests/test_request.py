@@ -90,7 +90,7 @@ def test_file_name_carries_the_sites_local_date(db, settings):
     from unittest import mock
 
     settings.TIME_ZONE = "Pacific/Kiritimati"  # UTC+14: already the next day at 20:00 UTC
-    with mock.patch("wagtail_licensing.operations.timezone.now",
+    with mock.patch("wagtail_licensing.actions.request.timezone.now",
                     return_value=dt(2026, 11, 28, 20, 0, tzinfo=UTC)):
         request = operations.create_license_request(company_id="ACME")
     assert request.filename == "LicenseRequest-ACME-20261129.tlr"

@@ -140,7 +140,7 @@ def test_xlsx_export_replaces_control_characters():
 def test_export_columns(installed, make_users, manager, django_assert_max_num_queries):
     employees = make_users(2)
     portal = make_users(1, prefix="portal", portal=True)
-    operations.grant(employees, ["editor"], by=manager)
+    operations.grant(employees, ["editor"], user=manager)
     operations.grant(portal, ["portal"])
     employees[1].is_active = False
     employees[1].save()

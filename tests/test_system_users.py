@@ -32,11 +32,11 @@ def site(installed, make_users, manager):
     writers = Group.objects.create(name="Writers")
     writers.user_set.add(people["alice"], people["carol"])
     portal = make_users(2, prefix="portal", portal=True)
-    operations.grant([people["alice"], people["bob"], people["carol"]], ["editor"], by=manager)
-    operations.grant([people["alice"]], ["analytics"], by=manager)
-    operations.grant(portal[:1], ["portal"], by=manager)
+    operations.grant([people["alice"], people["bob"], people["carol"]], ["editor"], user=manager)
+    operations.grant([people["alice"]], ["analytics"], user=manager)
+    operations.grant(portal[:1], ["portal"], user=manager)
     # The manager holds a license too, so that enforcement lets them everywhere quietly.
-    operations.grant([manager], ["analytics"], by=manager)
+    operations.grant([manager], ["analytics"], user=manager)
     people["carol"].is_active = False
     people["carol"].save()
     return people

@@ -13,7 +13,7 @@ from wagtail_licensing.models import LicenseAssignment, LicensingState, PendingU
 def site(installed, make_users, manager, editor):
     # The editor holds a license, so that what refuses them is the License manager's own
     # permission check, not license enforcement.
-    operations.grant([editor, *make_users(3)], ["editor"], by=manager)
+    operations.grant([editor, *make_users(3)], ["editor"], user=manager)
     return installed
 
 

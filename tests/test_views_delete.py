@@ -23,7 +23,7 @@ def messages_of(response):
 def test_confirmation_explains_demo_mode_and_what_is_kept(manager_client, install, make_users,
                                                            manager):
     installed = install(products=[product("editor")])
-    operations.grant(make_users(3), ["editor"], by=manager)
+    operations.grant(make_users(3), ["editor"], user=manager)
     content = manager_client.get(URL).content.decode()
     assert f"Delete the installed license <strong>{installed.license_id}</strong>?" in content
     assert "The site will run in demo mode." in content
@@ -40,7 +40,7 @@ def test_demo_access_for_managers_only_is_explained(manager_client, installed, s
 
 def test_delete(manager_client, install, make_users, manager):
     installed = install(products=[product("editor")])
-    operations.grant(make_users(2), ["editor"], by=manager)
+    operations.grant(make_users(2), ["editor"], user=manager)
     response = manager_client.post(URL, follow=True)
     assert response.redirect_chain[-1][0] == "/admin/licensing/"
     assert LicensingState.get().demo_mode

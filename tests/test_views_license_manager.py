@@ -59,7 +59,7 @@ def test_overview_shows_license_and_products(manager_client, install, manager, m
         product("soon", "named", 3, name="Future product",
                 valid_from=today() + timedelta(days=3)),
     ])
-    operations.grant(make_users(2), ["editor", "analytics"], by=manager)
+    operations.grant(make_users(2), ["editor", "analytics"], user=manager)
     response = manager_client.get(URL)
     content = response.content.decode()
     assert "Demo mode" not in content
@@ -85,7 +85,7 @@ def test_overview_shows_license_and_products(manager_client, install, manager, m
 
 def test_over_allocated_product(manager_client, install, make_users, manager):
     install(products=[product("editor", "named", 5)])
-    operations.grant(make_users(5), ["editor"], by=manager)
+    operations.grant(make_users(5), ["editor"], user=manager)
     install(products=[product("editor", "named", 2)])
     response = manager_client.get(URL)
     html = response.context["table"].render_html({"request": response.wsgi_request})
@@ -96,7 +96,7 @@ def test_over_allocated_product(manager_client, install, make_users, manager):
 def test_assignments_of_products_not_installed_are_listed(manager_client, install, make_users,
                                                           manager):
     install(products=[product("editor"), product("legacy")])
-    operations.grant(make_users(2), ["legacy"], by=manager)
+    operations.grant(make_users(2), ["legacy"], user=manager)
     install(products=[product("editor")])
     content = manager_client.get(URL).content.decode()
     assert "Licenses held without an installed product" in content
@@ -128,7 +128,7 @@ def test_license_file_text_is_escaped(manager_client, install, manager, make_use
         product("editor", "named", 5, name=f"Editor {XSS}"),
         product("portal", "portal", 5, name=f"Portal {XSS}"),
     ])
-    operations.grant([manager, *make_users(1)], ["editor"], by=manager)  # may use the admin
+    operations.grant([manager, *make_users(1)], ["editor"], user=manager)  # may use the admin
     pages = [URL, reverse("wagtail_licensing:product", args=["editor"]),
              reverse("wagtail_licensing:product_grant", args=["editor"]),
              reverse("wagtail_licensing:history"), reverse("wagtail_licensing:activity"),
@@ -149,7 +149,7 @@ def test_query_count_does_not_grow_with_products(manager_client, install):
 
 def test_dashboard_panel_warnings(rf, install, manager, editor, make_users):
     install(products=[product("editor", "named", 5, name="CMS editor")])
-    operations.grant([editor, *make_users(4)], ["editor"], by=manager)
+    operations.grant([editor, *make_users(4)], ["editor"], user=manager)
     install(products=[
         product("editor", "named", 3, name="CMS editor"),
         product("portal", "portal", 10, name="Customer portal",
@@ -157,7 +157,7 @@ def test_dashboard_panel_warnings(rf, install, manager, editor, make_users):
         product("analytics", "named", 10, name="Analytics"),
         product("reports", "named", 10, name="Reports"),
     ])
-    operations.grant(make_users(9, prefix="analyst"), ["analytics"], by=manager)
+    operations.grant(make_users(9, prefix="analyst"), ["analytics"], user=manager)
     request = rf.get("/admin/")
     request.user = manager
     html = LicensingSummaryPanel().render_html({"request": request})
@@ -175,7 +175,7 @@ def test_dashboard_panel_warnings(rf, install, manager, editor, make_users):
 
 def test_dashboard_panel_on_the_home_page(client, install, manager, editor):
     install(products=[product("editor", "named", 5, name="CMS editor")])
-    operations.grant([manager, editor], ["editor"], by=manager)
+    operations.grant([manager, editor], ["editor"], user=manager)
     client.force_login(manager)
     content = client.get(reverse("wagtailadmin_home")).content.decode()
     assert 'id="licensing-summary-section"' in content

@@ -27,7 +27,7 @@ def site(install, make_users, manager):
                       product("portal", "portal", 3, name="Customer portal"),
                       product("analytics", "named", None, name="Analytics")])
     holders = make_users(3, prefix="holder")
-    operations.grant(holders, ["editor"], by=manager)
+    operations.grant(holders, ["editor"], user=manager)
     return holders
 
 
@@ -51,8 +51,8 @@ def test_product_page(manager_client, site):
 
 
 def test_holders_are_searchable_and_paginated(manager_client, make_users, site, manager):
-    operations.grant(make_users(25, prefix="bulk"), ["analytics"], by=manager)
-    operations.grant(make_users(1, prefix="zoe"), ["analytics"], by=manager)
+    operations.grant(make_users(25, prefix="bulk"), ["analytics"], user=manager)
+    operations.grant(make_users(1, prefix="zoe"), ["analytics"], user=manager)
     response = manager_client.get(url("product", "analytics"))
     assert len(response.context["object_list"]) == 20
     assert response.context["paginator"].count == 26
@@ -70,9 +70,9 @@ def test_holders_are_searchable_and_paginated(manager_client, make_users, site, 
 def test_holders_without_a_seat_are_marked(manager_client, install, make_users, manager):
     install(products=[product("editor", "named", 3)])
     users = make_users(4)
-    operations.grant(users[:3], ["editor"], by=manager)
+    operations.grant(users[:3], ["editor"], user=manager)
     install(products=[product("editor", "named", 4)])
-    operations.grant(users[3:], ["editor"], by=manager)
+    operations.grant(users[3:], ["editor"], user=manager)
     install(products=[product("editor", "named", 2)])  # over-allocated now
     users[0].is_active = False
     users[0].save()
@@ -158,7 +158,7 @@ def test_grant_beyond_seats_is_refused_and_changes_nothing(manager_client, site,
 
 
 def test_grant_is_disabled_when_no_seat_is_left(manager_client, site, make_users, manager):
-    operations.grant(make_users(2, prefix="more"), ["editor"], by=manager)  # 5 of 5
+    operations.grant(make_users(2, prefix="more"), ["editor"], user=manager)  # 5 of 5
     response = manager_client.get(url("product_grant"))
     content = response.content.decode()
     assert "All 5 seats of CMS editor are taken." in content
@@ -174,7 +174,7 @@ def test_product_missing_from_the_installed_license(manager_client, install, mak
                                                     manager):
     install(products=[product("editor"), product("legacy", name="Legacy")])
     holder = make_users(1)[0]
-    operations.grant([holder], ["legacy"], by=manager)
+    operations.grant([holder], ["legacy"], user=manager)
     install(products=[product("editor")])
     response = manager_client.get(url("product", "legacy"))
     assert response.status_code == 200
@@ -210,9 +210,9 @@ def test_product_page_queries_do_not_grow_with_holders(manager_client, install, 
     for user in users[:20]:  # avatars: some users have a profile
         from wagtail.users.models import UserProfile
         UserProfile.get_for_user(user)
-    operations.grant(users[:5], ["analytics"], by=manager)
+    operations.grant(users[:5], ["analytics"], user=manager)
     few = count_queries(manager_client, url("product", "analytics"))
-    operations.grant(users[5:], ["analytics"], by=manager)
+    operations.grant(users[5:], ["analytics"], user=manager)
     many = count_queries(manager_client, url("product", "analytics"))
     assert few == many
 

@@ -84,8 +84,8 @@ def test_preview_shows_changes_and_warnings(manager_client, install, make_licens
                                             manager):
     install(products=[product("editor", "named", 5, name="CMS editor"),
                       product("legacy", "named", 2, name="Legacy")])
-    operations.grant(make_users(4), ["editor"], by=manager)
-    operations.grant(make_users(1, prefix="old"), ["legacy"], by=manager)
+    operations.grant(make_users(4), ["editor"], user=manager)
+    operations.grant(make_users(1, prefix="old"), ["legacy"], user=manager)
     upload(manager_client, make_license(products=[
         product("editor", "named", 2, name="CMS editor"),
         product("analytics", "named", None, name="Analytics"),

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.cache import caches
 
 from .conf import licensing_settings
+from .models import LicensingState
 
 VERSION_KEY = "wagtail_licensing:state-version"
 
@@ -26,8 +27,6 @@ def current_version():
     cache = get_cache()
     version = cache.get(VERSION_KEY)
     if version is None:
-        from .models import LicensingState
-
         version = LicensingState.get().version
         # add(), not set(): never overwrite a newer version published meanwhile.
         cache.add(VERSION_KEY, version, None)

@@ -1,8 +1,11 @@
 """The errors a user can cause. Each carries a message written for that user.
 
-This module has no Django imports so that `license_file` (and the vendor's tool) can use it
-without a configured project.
+This module imports nothing from Django but its core exceptions, which need no configured
+project, so that `license_file` (and the vendor's tool) can use it anywhere.
 """
+
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
 
 
 class LicensingError(Exception):
@@ -58,3 +61,20 @@ class PortalUserError(LicensingError):
 
 class NoFreeSlot(LicensingError):
     """Every concurrent-license slot the user could take is in use."""
+
+
+class LicensingPermissionDenied(PermissionDenied):
+    """The acting user may not change licenses (no CanManageLicUsers). A ``PermissionDenied``,
+    so that Wagtail's admin answers with its usual "no permission" page or redirect."""
+
+    def __init__(self, user=None):
+        name = user.get_username() if user is not None else ""
+        self.user = user
+        self.message = str(
+            _("%(user)s may not manage licenses: that needs the CanManageLicUsers permission "
+              "(Can manage user licenses), given through a group in Settings > Groups.")
+            % {"user": name or _("This user")})
+        super().__init__(self.message)
+
+    def __str__(self):
+        return self.message

@@ -1,16 +1,20 @@
 """Planning an assignments import: what each row would do, and every reason it cannot.
 
-Read-only. ``operations.preview_import`` runs it as the dry run; ``operations.import_assignments``
+Read-only. ``actions.imports.PreviewImportAction`` runs it as the dry run; ``ImportAction``
 runs it again under the licensing lock and applies the plan only when it has no error. It reuses
-the seat arithmetic of ``LicensedProduct.with_usage()`` and the rules of ``operations.grant``
-(active users only, portal products to portal users only, validity dates, all-or-nothing per
-product), so an import can never do what a grant would refuse.
+the seat arithmetic of ``LicensedProduct.with_usage()`` and the eligibility rule of the models
+(``LicensedProduct.is_grantable_on`` and ``ineligibility``: active users only, portal products
+to portal users only, validity dates) with the all-or-nothing per product of a grant, so an
+import can never do what a grant would refuse.
 
 Rows are handled in batches with a fixed number of queries per batch (users by username, the
 misses by e-mail or case-insensitively, and the batch's users' assignments), so the query count
 grows with the number of batches, never with the number of rows in a batch.
 """
 
+from __future__ import annotations
+
+import sqlite3
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
@@ -22,7 +26,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .dates import site_today
-from .models import LicenseAssignment, LicensedProduct, ProductType, is_portal_user_expression
+from .models import Ineligibility, LicenseAssignment, LicensedProduct, is_portal_user_expression
+from .rules.labels import product_label
 
 GRANT = "grant"
 RECALL = "recall"
@@ -59,8 +64,6 @@ def max_query_params(alias):
     connection = connections[alias]
     limit = connection.features.max_query_params
     if connection.vendor == "sqlite":
-        import sqlite3
-
         connection.ensure_connection()
         try:
             limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
@@ -91,10 +94,10 @@ class ProductPlan:
 
     code: str
     product: LicensedProduct | None = None  # None: not in the installed license
-    grant_ids: list = field(default_factory=list)
-    grant_names: list = field(default_factory=list)
-    recall_ids: list = field(default_factory=list)
-    recall_names: list = field(default_factory=list)
+    grant_ids: list[int] = field(default_factory=list)
+    grant_names: list[str] = field(default_factory=list)
+    recall_ids: list[int] = field(default_factory=list)
+    recall_names: list[str] = field(default_factory=list)
     recall_active: int = 0  # recalled holders who are active (they free seats)
     unchanged: int = 0
     available_after: int | None = None
@@ -119,8 +122,8 @@ class ProductPlan:
         return self.product.available
 
     @property
-    def label(self):
-        return f"{self.name} ({self.code})" if self.name else self.code
+    def label(self) -> str:
+        return product_label(self.name, self.code)
 
     @property
     def to_grant(self):
@@ -138,8 +141,8 @@ class ImportPlan:
     filename: str = ""
     format: str = ""
     rows: int = 0
-    products: dict = field(default_factory=dict)  # code -> ProductPlan, in order of appearance
-    errors: list = field(default_factory=list)  # the first ERRORS_KEPT RowErrors
+    products: dict[str, ProductPlan] = field(default_factory=dict)  # in order of appearance
+    errors: list[RowError] = field(default_factory=list)  # the first ERRORS_KEPT
     error_count: int = 0
     version: int | None = None  # the licensing state version the plan was made against
     demo_mode: bool = False
@@ -371,28 +374,29 @@ def _plan_row(plan, row, users, seen, held, installed, known_codes, product_code
     if holds:
         product_plan().unchanged += 1
         return
-    label = f"{product.name} ({code})" if product else code
+    label = product.label if product else code
     values = {"user": username, "product": label}
+    problem = product.ineligibility(is_active=active, is_portal=portal) if product else None
     if product is None:
         message, error = _unknown_product(code, plan.demo_mode), UNKNOWN_PRODUCT
-    elif not product.is_valid_on(today):
+    elif not product.is_grantable_on(today):
         error = PRODUCT_NOT_VALID
         message = _("The product %(product)s is valid from %(from)s until %(until)s, so it "
                     "cannot be granted today.") % {
             "product": label, "from": product.valid_from.isoformat(),
             "until": product.valid_until.isoformat()}
-    elif not active:
+    elif problem is Ineligibility.INACTIVE:
         error = INACTIVE_USER
         message = _("The user %(user)s is inactive, so %(product)s cannot be granted. "
                     "Activate the account first, or remove the row.") % values
-    elif portal != (product.type == ProductType.PORTAL):
+    elif problem is Ineligibility.NOT_FOR_PORTAL:
         error = TYPE_MISMATCH
-        if portal:
-            message = _("The user %(user)s is a portal user, and %(product)s is for employees "
-                        "only.") % values
-        else:
-            message = _("The user %(user)s is an employee, and %(product)s is for portal users "
-                        "only.") % values
+        message = _("The user %(user)s is a portal user, and %(product)s is for employees "
+                    "only.") % values
+    elif problem is Ineligibility.PORTAL_ONLY:
+        error = TYPE_MISMATCH
+        message = _("The user %(user)s is an employee, and %(product)s is for portal users "
+                    "only.") % values
     else:
         target = product_plan()
         target.grant_ids.append(pk)
@@ -410,7 +414,7 @@ def _unknown_product(code, demo_mode):
 
 
 def _check_seats(plan):
-    """All-or-nothing per product, as ``operations.grant``: the product as a whole must have a
+    """All-or-nothing per product, as a grant: the product as a whole must have a
     seat for every user the file grants it to, counting the seats its recalls free."""
     for target in plan.products.values():
         product = target.product

@@ -1,9 +1,12 @@
+from __future__ import annotations
+
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Count, Exists, F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -39,6 +42,14 @@ class AssignmentSource(models.TextChoices):
     PORTAL = "portal", _("Portal account")
     COMMAND = "command", _("Management command")
     API = "api", _("API")
+
+
+class Ineligibility(models.TextChoices):
+    """Why a user cannot hold a product (``LicensedProduct.ineligibility``)."""
+
+    INACTIVE = "inactive", _("The user is inactive")
+    PORTAL_ONLY = "portal_only", _("Only portal users can hold the product")
+    NOT_FOR_PORTAL = "not_for_portal", _("Portal users cannot hold the product")
 
 
 class LicensingState(models.Model):
@@ -94,18 +105,15 @@ class LicensingState(models.Model):
     def demo_mode(self):
         return self.installed_file_id is None
 
-    def bump_version(self):
-        """Record a change of licensing state; caches keyed on the version see it after commit."""
+    def bump_version(self) -> int:
+        """Record a change of licensing state; returns the new version.
+
+        The actions publish it to the cache once the transaction commits
+        (``actions.base``), so that this model never depends on the cache.
+        """
         type(self).objects.filter(pk=self.pk).update(version=F("version") + 1)
         self.refresh_from_db(fields=["version"])
-        new_version = self.version
-
-        def publish():
-            from . import cache
-
-            cache.publish_version(new_version)
-
-        transaction.on_commit(publish)
+        return self.version
 
 
 class LicenseFile(models.Model):
@@ -229,6 +237,41 @@ class LicensedProduct(models.Model):
 
     def is_valid_on(self, day):
         return self.valid_from <= day <= self.valid_until
+
+    # Eligibility: the one definition of "can this product be granted to this user today",
+    # which grants, imports, the product page and the Licenses tab all ask.
+
+    def is_grantable_on(self, day: date) -> bool:
+        """Whether the product may be granted on ``day``: within its validity dates (the grace
+        period keeps access for holders, but never lets anyone new in)."""
+        return self.is_valid_on(day)
+
+    @property
+    def for_portal_users(self) -> bool:
+        """Portal products go to portal users only; every other product to non-portal users."""
+        return self.type == ProductType.PORTAL
+
+    def ineligibility(self, *, is_active: bool, is_portal: bool) -> Ineligibility | None:
+        """Why a user with these flags cannot hold the product, or None if they can.
+
+        The same rule as ``eligible_users``, for users already loaded as values.
+        """
+        if not is_active:
+            return Ineligibility.INACTIVE
+        if bool(is_portal) != self.for_portal_users:
+            if self.for_portal_users:
+                return Ineligibility.PORTAL_ONLY
+            return Ineligibility.NOT_FOR_PORTAL
+        return None
+
+    def eligible_users(self, users: models.QuerySet | None = None) -> models.QuerySet:
+        """The users of ``users`` (default: all) who may hold the product: active, and portal
+        users exactly when it is a portal product. The SQL form of ``ineligibility``."""
+        if users is None:
+            users = get_user_model()._default_manager.all()
+        return (users.filter(is_active=True)
+                .annotate(_portal=is_portal_user_expression())
+                .filter(_portal=self.for_portal_users))
 
     @cached_property
     def today(self):

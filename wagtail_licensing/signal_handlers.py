@@ -59,7 +59,7 @@ def after_set_active_state(request, action_type, objects, action):
     if changed:
         from .operations import users_status_changed
 
-        users_status_changed(User._default_manager.filter(pk__in=changed), by=request.user)
+        users_status_changed(User._default_manager.filter(pk__in=changed), user=request.user)
 
 def register_signal_handlers():
     User = get_user_model()

@@ -1,11 +1,16 @@
 """Forms that distribute licenses to users: the Licenses tab, the bulk actions, portal users.
 
-They validate what the manager asked for and hand it to ``operations``; the seat rules live
-there. Product choices carry what the manager needs to decide ("3 of 5 available", why a box
-is disabled), computed in a constant number of queries.
+They validate what the manager asked for and hand it to ``operations``: the seat rules live
+in the actions, eligibility on ``LicensedProduct``. Product choices carry what the manager
+needs to decide ("3 of 5 available", why a box is disabled), computed in a constant number of
+queries.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -15,9 +20,17 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import operations
+from . import operations, wording
 from .dates import site_today
-from .models import AssignmentSource, LicenseAssignment, PortalUser, ProductType
+from .models import (
+    AssignmentSource,
+    Ineligibility,
+    LicenseAssignment,
+    LicensedProduct,
+    PortalUser,
+    ProductType,
+)
+from .rules.labels import product_label
 from .status import installed_products
 
 
@@ -34,13 +47,21 @@ def availability_label(product):
         "available": product.available, "seats": product.seats}
 
 
-def validity_problem(product, today):
-    """Why a product cannot be granted today, or None."""
+def validity_problem(product: LicensedProduct, today: date) -> str | None:
+    """Why a product cannot be granted today (``LicensedProduct.is_grantable_on``), or None."""
+    if product.is_grantable_on(today):
+        return None
     if today < product.valid_from:
         return _("Valid from %(date)s.") % {"date": date_format(product.valid_from)}
-    if today > product.valid_until:
-        return _("Expired on %(date)s.") % {"date": date_format(product.valid_until)}
-    return None
+    return _("Expired on %(date)s.") % {"date": date_format(product.valid_until)}
+
+
+# What a disabled box says for each reason the eligibility rule gives.
+INELIGIBLE_REASONS = {
+    Ineligibility.INACTIVE: _("The user is inactive. Activate the account first."),
+    Ineligibility.PORTAL_ONLY: _("Only portal users can hold this product."),
+    Ineligibility.NOT_FOR_PORTAL: _("Portal users cannot hold this product."),
+}
 
 
 @dataclass
@@ -56,11 +77,11 @@ class ProductOption:
     installed: bool = True
     disabled: bool = False
     reason: str = ""
-    notes: list = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
-    def label(self):
-        return f"{self.name} ({self.code})" if self.name != self.code else self.code
+    def label(self) -> str:
+        return product_label(self.name if self.name != self.code else "", self.code)
 
     @property
     def type_label(self):
@@ -89,13 +110,8 @@ def user_license_options(user, today=None):
                 option.notes.append(_("No seat: the product is over-allocated. The user has "
                                       "no access until a seat is freed."))
         else:
-            wants_portal = product.type == ProductType.PORTAL
-            if not active:
-                option.reason = _("The user is inactive. Activate the account first.")
-            elif wants_portal and not is_portal:
-                option.reason = _("Only portal users can hold this product.")
-            elif not wants_portal and is_portal:
-                option.reason = _("Portal users cannot hold this product.")
+            if ineligible := product.ineligibility(is_active=active, is_portal=is_portal):
+                option.reason = INELIGIBLE_REASONS[ineligible]
             elif problem := validity_problem(product, today):
                 option.reason = problem
             elif product.counts_seats and product.available < 1:
@@ -174,18 +190,18 @@ class UserLicensesForm(forms.Form):
         to_recall = sorted((before - after) & offered)
         return to_grant, to_recall
 
-    def save(self, *, by):
+    def save(self, *, user: Any) -> list[wording.Message]:
         """Apply the changes in one transaction; returns ``(level, text)`` messages."""
         to_grant, to_recall = self.changes()
         users = get_user_model()._default_manager.filter(pk=self.user.pk)
         messages = []
         with transaction.atomic():
             if to_recall:
-                messages += operations.recall(users, to_recall, by=by,
-                                              source=AssignmentSource.MANUAL).messages()
+                messages += wording.recall_messages(operations.recall(
+                    users, to_recall, user=user, source=AssignmentSource.MANUAL))
             if to_grant:
-                messages += operations.grant(users, to_grant, by=by,
-                                             source=AssignmentSource.MANUAL).messages()
+                messages += wording.grant_messages(operations.grant(
+                    users, to_grant, user=user, source=AssignmentSource.MANUAL))
         return messages
 
 
@@ -194,7 +210,7 @@ def grant_options(today=None):
     today = today or site_today()
     options = []
     for product in installed_products():
-        if validity_problem(product, today):
+        if not product.is_grantable_on(today):
             continue
         option = ProductOption(code=product.code, name=product.name, type=product.type,
                                availability=availability_label(product))
@@ -268,8 +284,8 @@ class PortalUserForm(forms.Form):
         field.widget = ProductCheckboxes(options=self.options)
         field.widget.choices = field.choices
 
-    def save(self, *, by):
+    def save(self, *, user: Any) -> operations.PortalUserResult:
         data = self.cleaned_data
         return operations.create_portal_user(
             email=data["email"], first_name=data["first_name"], last_name=data["last_name"],
-            username=data.get("username") or None, product_codes=data["products"], by=by)
+            username=data.get("username") or None, product_codes=data["products"], user=user)

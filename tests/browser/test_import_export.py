@@ -23,7 +23,7 @@ def test_export_edit_import_confirm(page, login, installed, make_users, manager,
                                     screenshot):
     users = make_users(6)
     make_users(1, prefix="portal", portal=True)
-    operations.grant(users[:3], ["editor"], by=manager)
+    operations.grant(users[:3], ["editor"], user=manager)
 
     login("manager")
     page.goto(f"{page.base_url}/admin/licensing/")

@@ -42,10 +42,10 @@ def licensed_site(install, make_users, manager):
     ])
     editors = make_users(4, prefix="editor")
     portal = make_users(12, prefix="customer", portal=True)
-    operations.grant([manager, *editors], ["cms-editor"], by=manager)
-    operations.grant(editors[:2], ["occasional"], by=manager)
-    operations.grant(portal, ["customer-portal"], by=manager)
-    operations.grant(editors[:1], ["legacy-forms"], by=manager)
+    operations.grant([manager, *editors], ["cms-editor"], user=manager)
+    operations.grant(editors[:2], ["occasional"], user=manager)
+    operations.grant(portal, ["customer-portal"], user=manager)
+    operations.grant(editors[:1], ["legacy-forms"], user=manager)
 
 
 def open_action(page, label):

@@ -1,4 +1,4 @@
-"""Turn an operation's ``(level, text)`` messages into one Wagtail message.
+"""Turn ``(level, text)`` messages (from ``wagtail_licensing.wording``) into one Wagtail message.
 
 The first message is the headline; the others are listed under it. The message takes the most
 severe level among them, so that a refusal is never shown in green.
@@ -14,7 +14,7 @@ LEVELS = {"success": messages.SUCCESS, "info": messages.INFO, "warning": message
 
 
 def report(request, pairs):
-    """Show ``pairs`` (as returned by ``GrantResult.messages()`` and friends) as one message.
+    """Show ``pairs`` (as returned by ``wording.grant_messages`` and friends) as one message.
 
     Texts are escaped: they name users and products, which come from accounts and license
     files.

@@ -143,7 +143,7 @@ class ImportPreviewView(PendingUploadMixin, LicensingViewMixin, FormView):
         version = form.cleaned_data["version"]
         here = reverse(f"{URL_NAMESPACE}:import_preview", kwargs={"token": self.pending.token})
         try:
-            result = operations.import_assignments(self.read(), by=self.request.user,
+            result = operations.import_assignments(self.read(), user=self.request.user,
                                                    expected_version=version)
         except ImportOutdated as error:
             messages.warning(self.request, error.message)

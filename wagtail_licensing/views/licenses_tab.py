@@ -39,4 +39,4 @@ def save_licenses_tab(request, user):
         messages.error(request, _("The licenses were not changed: a product on the Licenses "
                                   "tab is not available any more. Open the tab and try again."))
         return
-    report(request, form.save(by=request.user))
+    report(request, form.save(user=request.user))

@@ -15,7 +15,7 @@ from wagtail.admin.ui.tables import Column, DateColumn, UserColumn
 from wagtail.admin.views.generic.base import BaseListingView
 from wagtail.admin.widgets.button import HeaderButton, ListingButton
 
-from .. import operations
+from .. import operations, wording
 from ..dates import site_today
 from ..exceptions import LicensingError
 from ..filters import search_fields
@@ -24,9 +24,7 @@ from ..models import (
     AssignmentSource,
     LicenseAssignment,
     LicensedProduct,
-    ProductType,
     has_field,
-    is_portal_user_expression,
 )
 from .base import LicensingViewMixin
 from .columns import SelectColumn, ToneTagColumn, UserTitleColumn, product_status, product_usage
@@ -103,7 +101,7 @@ class ProductMixin:
         if product is None:
             return _("%(code)s is not a product of the installed license, so it cannot be "
                      "granted.") % {"code": self.code}
-        if not product.is_valid_on(site_today()):
+        if not product.is_grantable_on(site_today()):
             return _("%(name)s is valid from %(from)s until %(until)s, so it cannot be granted "
                      "today.") % {"name": product.name, "from": product.valid_from,
                                   "until": product.valid_until}
@@ -213,12 +211,12 @@ class ProductRecallView(LicensingViewMixin, ProductMixin, TemplateView):
         if not form.is_valid():
             return self.invalid(form)
         try:
-            result = operations.recall(form.cleaned_data["user"], [self.code], by=request.user,
+            result = operations.recall(form.cleaned_data["user"], [self.code], user=request.user,
                                        source=AssignmentSource.MANUAL)
         except LicensingError as error:
             messages.error(request, error.message)
         else:
-            report(request, result.messages())
+            report(request, wording.messages(result))
         return redirect(self.product_url)
 
 
@@ -277,9 +275,7 @@ class ProductGrantView(LicensingViewMixin, ProductMixin, BaseListingView):
         if product is None:
             return get_user_model()._default_manager.none()
         return (
-            get_user_model()._default_manager.filter(is_active=True)
-            .annotate(_portal=is_portal_user_expression())
-            .filter(_portal=product.type == ProductType.PORTAL)
+            product.eligible_users()
             .exclude(Exists(LicenseAssignment.objects.filter(user_id=OuterRef("pk"),
                                                              product_code=self.code)))
             .select_related("wagtail_userprofile")
@@ -302,12 +298,12 @@ class ProductGrantView(LicensingViewMixin, ProductMixin, BaseListingView):
                 messages.error(request, error)
             return redirect(self.get_index_url())
         try:
-            result = operations.grant(form.cleaned_data["user"], [self.code], by=request.user,
+            result = operations.grant(form.cleaned_data["user"], [self.code], user=request.user,
                                       source=AssignmentSource.MANUAL)
         except LicensingError as error:
             messages.error(request, error.message)
             return redirect(self.get_index_url())
-        report(request, result.messages())
+        report(request, wording.messages(result))
         if result.granted_count:
             return redirect(self.product_url)
         return redirect(self.get_index_url())

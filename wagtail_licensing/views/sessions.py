@@ -109,7 +109,7 @@ class ReleaseSlotView(LicensingViewMixin, TemplateView):
 
     def post(self, request, *args, **kwargs):
         session = self.get_session()
-        released = operations.release_concurrent_slots([session], by=request.user)
+        released = operations.release_concurrent_slots([session], user=request.user)
         if released:
             messages.success(request, _(
                 "Released the %(product)s slot of %(user)s: that session is signed out on its "

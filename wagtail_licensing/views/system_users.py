@@ -31,7 +31,7 @@ from wagtail.admin.views import generic
 from wagtail.admin.viewsets.base import ViewSet
 from wagtail.admin.widgets.button import Button, HeaderButton
 
-from .. import operations
+from .. import operations, wording
 from ..compat import ListingMenuItem
 from ..exceptions import LicensingError
 from ..filters import SystemUserFilterSet, groups_relation, search_fields, search_users
@@ -400,7 +400,7 @@ class UserLicensesView(UserMixin, generic.WagtailAdminTemplateMixin, FormView):
         return kwargs
 
     def form_valid(self, form):
-        report(self.request, form.save(by=self.request.user) or [
+        report(self.request, form.save(user=self.request.user) or [
             ("info", _("No license was changed."))])
         return redirect(user_url(self.object))
 
@@ -453,14 +453,14 @@ class AddPortalUserView(LicenseManagerRequiredMixin, generic.WagtailAdminTemplat
 
     def form_valid(self, form):
         try:
-            result = form.save(by=self.request.user)
+            result = form.save(user=self.request.user)
         except LicensingError as error:
             form.add_error(None, error.message)
             return self.form_invalid(form)
         user = result.user
         report(self.request, [
             ("success", _("Portal user %(user)s created.") % {"user": user.get_username()}),
-            *result.messages(),
+            *wording.messages(result),
         ])
         return redirect(user_url(user))
 
@@ -491,14 +491,14 @@ class ConvertToPortalUserView(UserMixin, generic.WagtailAdminTemplateMixin, Form
 
     def form_valid(self, form):
         try:
-            result = operations.convert_to_portal_user(self.object, by=self.request.user)
+            result = operations.convert_to_portal_user(self.object, user=self.request.user)
         except LicensingError as error:
             messages.error(self.request, error.message)
             return redirect(self.request.path)
         report(self.request, [
             ("success", _("%(user)s is now a portal user.")
              % {"user": self.object.get_username()}),
-            *result.messages(),
+            *wording.messages(result),
         ])
         return redirect(user_url(self.object))
 

@@ -6,9 +6,11 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from wagtail_licensing import operations, status
-from wagtail_licensing.exceptions import AlreadyInstalled, LicensingError
+from wagtail_licensing import operations, status, wording
+from wagtail_licensing.exceptions import AlreadyInstalled, ImportRefused, LicensingError
 from wagtail_licensing.models import AssignmentSource
+from wagtail_licensing.notifications import send_notices
+from wagtail_licensing.resources import check_file_size, export_assignments, read_assignments
 
 
 class Command(BaseCommand):
@@ -140,14 +142,14 @@ class Command(BaseCommand):
     def handle_grant(self, products, usernames, **options):
         result = operations.grant(self._users(usernames), products,
                                   source=AssignmentSource.COMMAND)
-        self._report(result.messages())
+        self._report(wording.grant_messages(result))
         if result.refused:
             raise CommandError("Some products were refused: see above.")
 
     def handle_recall(self, products, usernames, **options):
         result = operations.recall(self._users(usernames), products,
                                    source=AssignmentSource.COMMAND)
-        self._report(result.messages())
+        self._report(wording.recall_messages(result))
 
     def handle_delete(self, yes=False, **options):
         if not yes:
@@ -159,8 +161,6 @@ class Command(BaseCommand):
             "mode. History and assignments are kept; upload a license file to restore them."))
 
     def handle_notify(self, dry_run=False, **options):
-        from wagtail_licensing.notifications import send_notices
-
         result = send_notices(dry_run=dry_run)
         due = result.sent or result.skipped_no_recipients
         if not due:
@@ -180,8 +180,6 @@ class Command(BaseCommand):
                 "managers."))
 
     def handle_export(self, format="csv", output=None, products=None, **options):
-        from wagtail_licensing.resources import export_assignments
-
         if format == "xlsx" and not output:
             raise CommandError("XLSX is binary: name the file to write with -o FILE.")
         content, _content_type, _ext = export_assignments(format, product_codes=products)
@@ -195,9 +193,6 @@ class Command(BaseCommand):
             self.stdout.write(content.decode("utf-8-sig"), ending="")
 
     def handle_import(self, file, dry_run=False, format=None, **options):
-        from wagtail_licensing.exceptions import ImportRefused
-        from wagtail_licensing.resources import check_file_size, read_assignments
-
         path = Path(file)
         try:
             check_file_size(path.stat().st_size)
@@ -218,7 +213,7 @@ class Command(BaseCommand):
         except ImportRefused as exc:  # pragma: no cover - the version check comes first
             self._print_plan(exc.plan)
             raise CommandError(f"{exc.message} Nothing was imported.") from exc
-        self._report(result.messages())
+        self._report(wording.import_messages(result))
         self.stdout.write(self.style.SUCCESS(
             f"Imported {path.name}: {result.granted_count} granted, {result.recalled_count} "
             f"recalled, {result.unchanged_count} unchanged."))

@@ -21,6 +21,7 @@ from wagtail.admin.views.bulk_action import BulkAction
 from wagtail.admin.views.bulk_action.registry import bulk_action_registry
 from wagtail.admin.views.generic.base import BaseListingView
 
+from ... import wording
 from ...filters import filter_users
 from ...permissions import can_manage_licenses
 from ..feedback import report
@@ -136,7 +137,7 @@ class LicensingUserBulkAction(BulkAction):
     # Submitting ------------------------------------------------------------------------------
 
     def run_operation(self, users, codes):
-        """Call the operation; returns its result (with ``messages()``)."""
+        """Call the operation; returns its result (worded by ``wording.messages``)."""
         raise NotImplementedError
 
     def form_valid(self, form):
@@ -155,7 +156,7 @@ class LicensingUserBulkAction(BulkAction):
                 response = hook(self.request, self.action_type, users, self)
                 if hasattr(response, "status_code"):
                     return response
-        report(self.request, result.messages())
+        report(self.request, wording.messages(result))
         return redirect(self.next_url)
 
 

@@ -18,5 +18,5 @@ class GrantLicensesBulkAction(LicensingUserBulkAction):
         return grant_options()
 
     def run_operation(self, users, codes):
-        return operations.grant(users, codes, by=self.request.user,
+        return operations.grant(users, codes, user=self.request.user,
                                 source=AssignmentSource.BULK)

@@ -18,5 +18,5 @@ class RecallLicensesBulkAction(LicensingUserBulkAction):
         return recall_options(self.selected_users)
 
     def run_operation(self, users, codes):
-        return operations.recall(users, codes, by=self.request.user,
+        return operations.recall(users, codes, user=self.request.user,
                                  source=AssignmentSource.BULK)

@@ -73,7 +73,7 @@ class Command(BaseCommand):
                  ("customer-portal", portal[:3])]
         for code, users in seats:
             operations.grant(User.objects.filter(pk__in=[u.pk for u in users]), [code],
-                             by=admin, source=AssignmentSource.COMMAND)
+                             user=admin, source=AssignmentSource.COMMAND)
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready: {User.objects.count()} users, license "
             f"{LicensingState.get().installed_file}."))

@@ -1,0 +1,298 @@
+"""Preview and install a license file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.db import models
+from django.db.models import Count
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from .. import keys
+from ..dates import site_today
+from ..exceptions import AlreadyInstalled, LicenseRefused
+from ..license_file import SignedLicense, read_license_file
+from ..models import LicenseAssignment, LicensedProduct, LicenseFile, LicensingState, ProductType
+from ..rules.labels import product_label
+from .base import LicensingAction, StateAccess
+from .seats import reallocate
+
+ACTION_UPLOAD = "wagtail_licensing.upload"
+BEFORE_LICENSE_FILE_INSTALL = "before_license_file_install"
+AFTER_LICENSE_FILE_INSTALL = "after_license_file_install"
+
+
+class ChangeKind(models.TextChoices):
+    ADDED = "added"
+    REMOVED = "removed"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+
+
+@dataclass
+class ProductChange:
+    """How one product changes when a file is installed."""
+
+    code: str
+    name: str
+    kind: ChangeKind
+    old: dict[str, Any] | None
+    new: dict[str, Any] | None
+    details: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class UploadPreview:
+    """What installing a license file would change; nothing has been changed yet."""
+
+    signed: SignedLicense
+    content: str
+    installed: LicenseFile | None
+    changes: list[ProductChange]
+    warnings: list[str]
+
+    @property
+    def payload(self) -> Any:
+        return self.signed.payload
+
+    @property
+    def has_changes(self) -> bool:
+        return any(change.kind != ChangeKind.UNCHANGED for change in self.changes)
+
+    def changes_of(self, kind: str) -> list[ProductChange]:
+        return [change for change in self.changes if change.kind == kind]
+
+
+@dataclass
+class InstallResult:
+    license_file: LicenseFile
+    preview: UploadPreview
+    changed: bool = True
+
+
+def _product_dict(product: Any) -> dict[str, Any]:
+    return {
+        "code": product.code,
+        "name": product.name,
+        "type": product.type,
+        "seats": product.seats,
+        "valid_from": product.valid_from.isoformat(),
+        "valid_until": product.valid_until.isoformat(),
+    }
+
+
+def _decode(content: str | bytes) -> str:
+    if isinstance(content, bytes):
+        return content.decode("utf-8", errors="replace")
+    return content
+
+
+def _check_installable(signed: SignedLicense, state: LicensingState, today: date) -> None:
+    payload = signed.payload
+    installed = state.installed_file
+    if payload.instance_id is not None and payload.instance_id != str(state.instance_id):
+        raise LicenseRefused(
+            _("This license file was issued for another site (instance ID %(theirs)s); this "
+              "site's instance ID is %(ours)s. Send your vendor a license request from this "
+              "site and upload the file they send back.")
+            % {"theirs": payload.instance_id, "ours": state.instance_id}
+        )
+    if installed is not None:
+        if payload.license_id == installed.license_id:
+            raise AlreadyInstalled(
+                _("The license file %(id)s is already installed. Nothing was changed.")
+                % {"id": payload.license_id}
+            )
+        if payload.company_id != installed.company_id:
+            raise LicenseRefused(
+                _("This license file is for the company %(theirs)s, but the installed license "
+                  "is for %(ours)s. Check that the file is yours, or delete the installed "
+                  "licenses first if the company really changed.")
+                % {"theirs": payload.company_id, "ours": installed.company_id}
+            )
+        if payload.issued_at < installed.issued_at:
+            raise LicenseRefused(
+                _("This license file was issued on %(theirs)s, before the installed one "
+                  "(%(ours)s): installing it would be a downgrade. Upload the newest file "
+                  "your vendor sent.")
+                % {"theirs": payload.issued_at.isoformat(),
+                   "ours": installed.issued_at.isoformat()}
+            )
+    if all(product.valid_until < today for product in payload.products):
+        raise LicenseRefused(
+            _("Every product in this license file has already expired (the last on "
+              "%(until)s). Ask your vendor for a renewed license file.")
+            % {"until": max(p.valid_until for p in payload.products).isoformat()}
+        )
+
+
+def build_preview(content: str | bytes, state: LicensingState) -> UploadPreview:
+    """Verify ``content`` and compare it with the installed file. Reads only."""
+    content = _decode(content)
+    signed = read_license_file(content, keys.public_keys())
+    today = site_today()
+    _check_installable(signed, state, today)
+
+    current: dict[str, LicensedProduct] = {}
+    if state.installed_file_id:
+        current = {
+            p.code: p
+            for p in LicensedProduct.objects.filter(
+                license_file_id=state.installed_file_id
+            ).with_usage()
+        }
+    changes = []
+    for product in signed.payload.products:
+        new = _product_dict(product)
+        old_product = current.get(product.code)
+        details = []
+        if old_product is None:
+            kind = ChangeKind.ADDED
+        else:
+            old = _product_dict(old_product)
+            for key, label in (("name", _("name")), ("type", _("type")), ("seats", _("seats")),
+                               ("valid_from", _("valid from")),
+                               ("valid_until", _("valid until"))):
+                if old[key] != new[key]:
+                    details.append({"field": key, "label": str(label), "old": old[key],
+                                    "new": new[key]})
+            kind = ChangeKind.CHANGED if details else ChangeKind.UNCHANGED
+        changes.append(ProductChange(code=product.code, name=product.name, kind=kind,
+                                     old=_product_dict(old_product) if old_product else None,
+                                     new=new, details=details))
+    new_codes = {p.code for p in signed.payload.products}
+    removed = [old for code, old in current.items() if code not in new_codes]
+    for old_product in removed:
+        changes.append(ProductChange(code=old_product.code, name=old_product.name,
+                                     kind=ChangeKind.REMOVED, old=_product_dict(old_product),
+                                     new=None))
+    return UploadPreview(signed=signed, content=content, installed=state.installed_file,
+                         changes=changes,
+                         warnings=preview_warnings(signed.payload.products, removed, today))
+
+
+def preview_warnings(products: Sequence[Any], removed: Sequence[LicensedProduct],
+                     today: date) -> list[str]:
+    """What to warn the manager about before a file is installed: products that grant no
+    access today, holders of removed products, over-allocation.
+
+    The one place the upload preview's warnings are made (the product status and alert rules
+    of ``rules.status`` are meant to take this over).
+    """
+    warnings = []
+    for product in products:
+        label = product_label(product.name, product.code)
+        if product.valid_until < today:
+            warnings.append(_("%(product)s expired on %(until)s and grants no access.")
+                            % {"product": label, "until": product.valid_until.isoformat()})
+        elif product.valid_from > today:
+            warnings.append(_("%(product)s is not valid before %(from)s.")
+                            % {"product": label, "from": product.valid_from.isoformat()})
+    for old_product in removed:
+        if old_product.holders:
+            warnings.append(
+                ngettext(
+                    "%(product)s is not in the new file: its %(n)d holder keeps the "
+                    "assignment but loses access until a file grants it again.",
+                    "%(product)s is not in the new file: its %(n)d holders keep "
+                    "their assignments but lose access until a file grants it again.",
+                    old_product.holders,
+                ) % {"product": old_product.label, "n": old_product.holders}
+            )
+    limited = [p for p in products if p.seats is not None and p.type != ProductType.CONCURRENT]
+    if limited:
+        holders = dict(
+            LicenseAssignment.objects.filter(
+                product_code__in=[p.code for p in limited], user__is_active=True
+            ).order_by().values_list("product_code").annotate(n=Count("pk"))
+        )
+        for product in limited:
+            in_use = holders.get(product.code, 0)
+            if in_use > product.seats:
+                warnings.append(
+                    _("%(product)s has %(seats)d seats but %(in_use)d active users hold it: "
+                      "it will be over-allocated. The %(seats)d earliest-granted users keep "
+                      "their seat; the %(lose)d most recently granted lose access until seats "
+                      "are freed.")
+                    % {"product": product_label(product.name, product.code),
+                       "seats": product.seats, "in_use": in_use,
+                       "lose": in_use - product.seats}
+                )
+    return warnings
+
+
+class PreviewUploadAction(LicensingAction[UploadPreview]):
+    """Validate a license file and say what installing it would change. Changes nothing, so
+    it takes no lock and opens no transaction; the install validates again under the lock."""
+
+    state_access = StateAccess.READ
+    atomic = False
+
+    def __init__(self, content: str | bytes, *, user: Any = None) -> None:
+        super().__init__(user=user)
+        self.content = content
+
+    def _run(self) -> UploadPreview:
+        return build_preview(self.content, self.state)
+
+
+class InstallAction(LicensingAction[InstallResult]):
+    """Install a license file, replacing the installed entitlement (the old file stays in
+    history). Validates everything again under the lock, whatever a preview said."""
+
+    log_action = ACTION_UPLOAD
+
+    def __init__(self, content: str | bytes, *, user: Any = None) -> None:
+        super().__init__(user=user)
+        self.content = content
+        self.previous: LicenseFile | None = None
+
+    def _run(self) -> InstallResult:
+        state = self.state
+        preview = build_preview(self.content, state)
+        self.run_hook(BEFORE_LICENSE_FILE_INSTALL, preview=preview)
+        payload = preview.payload
+        license_file = LicenseFile.objects.create(
+            license_id=payload.license_id,
+            company_id=payload.company_id,
+            instance_id=payload.instance_id,
+            license_version=payload.license_version,
+            issued_at=payload.issued_at,
+            kid=preview.signed.kid,
+            content=preview.content,
+            payload=json.loads(preview.signed.payload_bytes.decode("utf-8")),
+            installed_by=self.user,
+        )
+        LicensedProduct.objects.bulk_create(
+            LicensedProduct(license_file=license_file, code=p.code, name=p.name, type=p.type,
+                            seats=p.seats, valid_from=p.valid_from, valid_until=p.valid_until)
+            for p in payload.products
+        )
+        self.previous = state.installed_file
+        state.installed_file = license_file
+        state.save(update_fields=["installed_file"])
+        reallocate(license_file.pk)
+        return InstallResult(license_file=license_file, preview=preview)
+
+    def log_data(self, result: InstallResult) -> dict[str, Any]:
+        preview = result.preview
+        payload = preview.payload
+        return {
+            "license_id": payload.license_id,
+            "previous_license_id": self.previous.license_id if self.previous else None,
+            "company_id": payload.company_id,
+            "products": [c.code for c in preview.changes if c.kind != ChangeKind.REMOVED],
+            "added": [c.code for c in preview.changes_of(ChangeKind.ADDED)],
+            "removed": [c.code for c in preview.changes_of(ChangeKind.REMOVED)],
+            "changed": [c.code for c in preview.changes_of(ChangeKind.CHANGED)],
+            "warnings": [str(w) for w in preview.warnings],
+        }
+
+    def hooks(self, result: InstallResult) -> list[tuple[str, dict[str, Any]]]:
+        return [(AFTER_LICENSE_FILE_INSTALL, {"license_file": result.license_file,
+                                              "preview": result.preview})]

@@ -1,0 +1,69 @@
+"""Recall products from users."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from ..models import AssignmentSource, ConcurrentSession, LicenseAssignment, LicensedProduct
+from .base import NAMES_LOGGED, LicensingAction, product_codes, user_queryset
+from .results import RecallResult
+from .seats import reallocate
+
+ACTION_RECALL = "wagtail_licensing.recall"
+AFTER_LICENSES_RECALLED = "after_licenses_recalled"
+
+
+class RecallAction(LicensingAction[RecallResult]):
+    """Never fails for seat reasons; recalling what a user does not hold changes nothing.
+    Freed seats go to over-allocated holders without one."""
+
+    log_action = ACTION_RECALL
+
+    def __init__(self, users: Any, codes: str | Iterable[str], *, user: Any = None,
+                 source: AssignmentSource = AssignmentSource.MANUAL) -> None:
+        super().__init__(user=user)
+        self.users = users
+        self.codes = product_codes(codes)
+        self.source = source
+
+    def _run(self) -> RecallResult:
+        state = self.state
+        result = RecallResult()
+        User = get_user_model()
+        user_qs = user_queryset(self.users)
+        assignments = LicenseAssignment.objects.filter(
+            user_id__in=user_qs.values("pk"), product_code__in=self.codes
+        )
+        pairs = list(assignments.order_by("product_code", "user_id").values_list(
+            "product_code", f"user__{User.USERNAME_FIELD}"))
+        if not pairs:
+            return result
+        for code, name in pairs:
+            result.recalled.setdefault(code, []).append(name)
+        if state.installed_file_id:
+            result.names = dict(LicensedProduct.objects.filter(
+                license_file_id=state.installed_file_id, code__in=list(result.recalled)
+            ).values_list("code", "name"))
+        assignments.delete()
+        # A recalled concurrent license frees the slots its sessions held, so the seat counts
+        # a manager sees are right at once, not after those users' next request.
+        ConcurrentSession.objects.filter(user_id__in=user_qs.values("pk"),
+                                         product_code__in=list(result.recalled)).delete()
+        if state.installed_file_id:
+            reallocate(state.installed_file_id, result.recalled)
+        return result
+
+    def log_data(self, result: RecallResult) -> dict[str, Any]:
+        return {
+            "source": str(self.source),
+            "recalled": {code: {"count": len(names), "users": names[:NAMES_LOGGED]}
+                         for code, names in result.recalled.items()},
+        }
+
+    def hooks(self, result: RecallResult) -> list[tuple[str, dict[str, Any]]]:
+        if not result.changed:
+            return []
+        return [(AFTER_LICENSES_RECALLED, {"result": result})]
