@@ -524,3 +524,18 @@ def test_admin_json_requests_get_a_403_not_a_page(client, manager, installed):
 def test_front_end_is_not_affected(client, editor, installed):
     login(client, editor)
     assert client.get("/").status_code in (200, 404)
+
+
+def test_cached_access_keeps_its_enums(manager, installed):
+    """The cache pickles ``Access`` with its enums as values; they come back as enums."""
+    import pickle
+
+    from wagtail_licensing.enforcement import Reason
+    from wagtail_licensing.rules.status import AlertKind
+
+    access = enforcement.get_access(manager)  # a manager without a license: with alerts
+    again = pickle.loads(pickle.dumps(access))  # noqa: S301 - our own value
+    assert again == access
+    assert type(again.admin) is AdminAccess and again.admin == AdminAccess.LICENSING
+    assert type(again.reason) is Reason and again.reason == Reason.UNLICENSED
+    assert all(type(alert.kind) is AlertKind for alert in again.alerts)

@@ -116,9 +116,22 @@ class Access:
     def has_feature(self, name: str) -> bool:
         return name in self.features
 
+    # Read from the cache on every admin request: the enums travel as their values and come
+    # back by dict lookup, which keeps the warm check as cheap as with bare strings.
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "admin": self.admin.value, "reason": self.reason.value}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, admin=_ADMIN_BY_VALUE[state["admin"]],
+                             reason=_REASON_BY_VALUE[state["reason"]])
+
     def with_admin(self, admin: AdminAccess, reason: Reason = Reason.NONE) -> Access:
         """A copy with another admin level (e.g. a manager without a free concurrent slot)."""
         return replace(self, admin=admin, reason=reason or self.reason)
+
+
+_ADMIN_BY_VALUE: dict[str, AdminAccess] = {member.value: member for member in AdminAccess}
+_REASON_BY_VALUE: dict[str, Reason] = {member.value: member for member in Reason}
 
 
 def admin_product_codes(snapshot: SiteSnapshot) -> set[str]:

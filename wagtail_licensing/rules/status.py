@@ -191,6 +191,13 @@ class Alert:
     product: ProductFacts | None = None
     days: int = 0  # days left, for EXPIRING
 
+    # Cached inside every license manager's access (see ``enforcement.access.Access``).
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "kind": self.kind.value}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, kind=_KIND_BY_VALUE[state["kind"]])
+
     @property
     def is_problem(self) -> bool:
         return self.kind in PROBLEMS
@@ -205,6 +212,9 @@ class Alert:
 
     def __str__(self) -> str:
         return self.message
+
+
+_KIND_BY_VALUE: dict[str, AlertKind] = {member.value: member for member in AlertKind}
 
 
 def alert_message(alert: Alert) -> str:
