@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from wagtail.models import ModelLogEntry
 
-from wagtail_licensing import concurrent, operations
+from wagtail_licensing import operations
+from wagtail_licensing.enforcement import sessions as concurrent
 from wagtail_licensing.exceptions import NoFreeSlot
 from wagtail_licensing.models import ConcurrentSession
 

@@ -13,13 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from wagtail_licensing import enforcement, operations
-from wagtail_licensing.enforcement import (
-    ADMIN_CONCURRENT,
-    ADMIN_DENIED,
-    ADMIN_FULL,
-    ADMIN_LICENSING,
-    ADMIN_NOT_ADMIN,
-)
+from wagtail_licensing.enforcement import AdminAccess, snapshot
 from wagtail_licensing.models import PortalUser
 
 from .conftest import product, today
@@ -61,7 +55,7 @@ def login(client, user):
 def test_demo_mode_all_lets_every_admin_user_in(client, editor, state):
     response = login(client, editor).get(ADMIN)
     assert response.status_code == 200
-    assert enforcement.get_access(editor).admin == ADMIN_FULL
+    assert enforcement.get_access(editor).admin == AdminAccess.FULL
 
 
 def test_demo_mode_banner_for_managers_only(client, editor, manager, state):
@@ -170,7 +164,7 @@ def test_user_without_admin_permission_is_left_to_wagtail(client, make_users, in
     user.save()
     response = login(client, user).get(ADMIN)
     assert response.status_code == 302  # Wagtail's own "no permission" redirect to the login
-    assert enforcement.get_access(user).admin == ADMIN_NOT_ADMIN
+    assert enforcement.get_access(user).admin == AdminAccess.NOT_ADMIN
 
 
 def test_seatless_assignment_grants_nothing(client, install, editors_group, make_users):
@@ -178,26 +172,26 @@ def test_seatless_assignment_grants_nothing(client, install, editors_group, make
     users = make_users(3, groups=[editors_group])
     operations.grant(users, ["editor"])
     install(products=[product("editor", "named", 2)])  # over-allocated: the last has no seat
-    assert enforcement.get_access(users[0]).admin == ADMIN_FULL
-    assert enforcement.get_access(users[2]).admin == ADMIN_DENIED
+    assert enforcement.get_access(users[0]).admin == AdminAccess.FULL
+    assert enforcement.get_access(users[2]).admin == AdminAccess.DENIED
 
 
 def test_admin_products_setting(client, editor, installed, licensing):
     grant(editor, "analytics")
-    assert enforcement.get_access(editor).admin == ADMIN_FULL  # default: named + concurrent
+    assert enforcement.get_access(editor).admin == AdminAccess.FULL  # default: named + concurrent
     licensing(ADMIN_PRODUCTS=["editor"])
-    assert enforcement.get_access(editor).admin == ADMIN_DENIED
+    assert enforcement.get_access(editor).admin == AdminAccess.DENIED
     grant(editor, "editor")
-    assert enforcement.get_access(editor).admin == ADMIN_FULL
+    assert enforcement.get_access(editor).admin == AdminAccess.FULL
 
 
 def test_concurrent_holder_needs_a_slot(editor, installed):
     grant(editor, "occasional")
     access = enforcement.get_access(editor)
-    assert access.admin == ADMIN_CONCURRENT
+    assert access.admin == AdminAccess.CONCURRENT
     assert access.slot_products == ("occasional",)
     grant(editor, "editor")  # a named license: no slot needed
-    assert enforcement.get_access(editor).admin == ADMIN_FULL
+    assert enforcement.get_access(editor).admin == AdminAccess.FULL
 
 
 # License managers -----------------------------------------------------------------------------
@@ -216,7 +210,7 @@ def test_unlicensed_manager_is_sent_to_the_license_manager(client, request, inst
     assert client.get(LICENSE_MANAGER).status_code == 200
     assert client.get(SESSIONS).status_code == 200
     assert client.get("/admin/account/").status_code == 200
-    assert enforcement.get_access(user).admin == ADMIN_LICENSING
+    assert enforcement.get_access(user).admin == AdminAccess.LICENSING
 
 
 def main_menu_names(response):
@@ -288,26 +282,26 @@ def test_expired_product_grants_nothing(client, editor, install):
 def test_product_valid_until_today_still_grants(editor, install):
     install(products=[product("editor", "named", 5, valid_until=today())])
     grant(editor, "editor")
-    assert enforcement.get_access(editor).admin == ADMIN_FULL
+    assert enforcement.get_access(editor).admin == AdminAccess.FULL
 
 
 def test_grace_days(editor, install, licensing):
     install()
     grant(editor, "editor")
     expired_license(install, days_ago=2)
-    assert enforcement.get_access(editor).admin == ADMIN_DENIED
+    assert enforcement.get_access(editor).admin == AdminAccess.DENIED
     licensing(GRACE_DAYS=2)
-    assert enforcement.get_access(editor).admin == ADMIN_FULL
+    assert enforcement.get_access(editor).admin == AdminAccess.FULL
     licensing(GRACE_DAYS=1)
-    assert enforcement.get_access(editor).admin == ADMIN_DENIED
+    assert enforcement.get_access(editor).admin == AdminAccess.DENIED
 
 
 def test_expiry_takes_effect_at_local_midnight_without_a_change(editor, install):
     install(products=[product("editor", "named", 5, valid_until=today())])
     grant(editor, "editor")
-    assert enforcement.get_access(editor).admin == ADMIN_FULL
-    with mock.patch.object(enforcement, "site_today", return_value=today() + timedelta(days=1)):
-        assert enforcement.get_access(editor).admin == ADMIN_DENIED
+    assert enforcement.get_access(editor).admin == AdminAccess.FULL
+    with mock.patch.object(snapshot, "site_today", return_value=today() + timedelta(days=1)):
+        assert enforcement.get_access(editor).admin == AdminAccess.DENIED
 
 
 def test_cache_entries_expire_at_the_next_local_midnight():
@@ -316,14 +310,14 @@ def test_cache_entries_expire_at_the_next_local_midnight():
 
     london = ZoneInfo("Europe/London")  # tests.settings.TIME_ZONE
     now = datetime(2026, 6, 1, 23, 0, tzinfo=london)
-    assert enforcement.seconds_until_midnight(now) == 3600
+    assert snapshot.seconds_until_midnight(now) == 3600
 
 
 def test_site_date_ignores_the_users_time_zone(settings):
     from django.utils import timezone
 
     with timezone.override("Pacific/Kiritimati"):  # UTC+14
-        assert enforcement.site_today() == timezone.localdate(
+        assert snapshot.site_today() == timezone.localdate(
             timezone=timezone.get_default_timezone())
 
 
@@ -334,7 +328,7 @@ def test_valid_until_ends_at_midnight_in_the_sites_time_zone(editor, install, se
     from django.utils import timezone
 
     settings.TIME_ZONE = "Asia/Tokyo"  # UTC+9 all year
-    last_day = enforcement.site_today()
+    last_day = snapshot.site_today()
     install(products=[product("editor", "named", 5, valid_from=last_day - timedelta(days=9),
                               valid_until=last_day)])
     grant(editor, "editor")
@@ -347,11 +341,12 @@ def test_valid_until_ends_at_midnight_in_the_sites_time_zone(editor, install, se
                 timezone.override("America/New_York"):
             return enforcement.get_access(editor).admin
 
-    assert admin_at(14, 59) == ADMIN_FULL  # 23:59 in Tokyo, the last day
-    assert admin_at(15, 1) == ADMIN_DENIED  # 00:01 in Tokyo, the next day (UTC: still the last)
-    assert admin_at(15, 1, grace=1) == ADMIN_FULL
-    assert admin_at(23, 59, grace=1) == ADMIN_FULL
-    assert admin_at(23, 59, grace=0) == ADMIN_DENIED
+    assert admin_at(14, 59) == AdminAccess.FULL  # 23:59 in Tokyo, the last day
+    # 00:01 in Tokyo, the next day (UTC: still the last)
+    assert admin_at(15, 1) == AdminAccess.DENIED
+    assert admin_at(15, 1, grace=1) == AdminAccess.FULL
+    assert admin_at(23, 59, grace=1) == AdminAccess.FULL
+    assert admin_at(23, 59, grace=0) == AdminAccess.DENIED
 
 
 def test_manager_logging_in_with_an_expired_product_lands_on_the_license_manager(
@@ -459,7 +454,7 @@ def test_warm_check_makes_zero_queries(editor, manager, installed):
 def test_warm_decision_for_a_denied_user_makes_zero_queries(editor, installed):
     enforcement.lookup(editor)
     with CaptureQueriesContext(connection) as queries:
-        assert enforcement.lookup(editor).access.admin == ADMIN_DENIED
+        assert enforcement.lookup(editor).access.admin == AdminAccess.DENIED
         assert not enforcement.has_license(editor, "editor")
     assert len(queries) == 0
 
@@ -496,19 +491,19 @@ def test_a_change_costs_one_recomputation(editor, installed):
 
 def test_settings_change_is_never_served_from_old_entries(editor, installed, licensing):
     grant(editor, "editor")
-    assert enforcement.get_access(editor).admin == ADMIN_FULL
+    assert enforcement.get_access(editor).admin == AdminAccess.FULL
     licensing(ADMIN_PRODUCTS=["analytics"])
-    assert enforcement.get_access(editor).admin == ADMIN_DENIED
+    assert enforcement.get_access(editor).admin == AdminAccess.DENIED
 
 
 def test_cache_loss_is_harmless(editor, installed):
     grant(editor, "editor")
-    assert enforcement.get_access(editor).admin == ADMIN_FULL
+    assert enforcement.get_access(editor).admin == AdminAccess.FULL
     cache.clear()
-    assert enforcement.get_access(editor).admin == ADMIN_FULL
+    assert enforcement.get_access(editor).admin == AdminAccess.FULL
     operations.recall([editor], ["editor"])
     cache.clear()
-    assert enforcement.get_access(editor).admin == ADMIN_DENIED
+    assert enforcement.get_access(editor).admin == AdminAccess.DENIED
 
 
 def test_anonymous_and_inactive_users_have_no_access(editor, installed):
@@ -529,3 +524,18 @@ def test_admin_json_requests_get_a_403_not_a_page(client, manager, installed):
 def test_front_end_is_not_affected(client, editor, installed):
     login(client, editor)
     assert client.get("/").status_code in (200, 404)
+
+
+def test_cached_access_keeps_its_enums(manager, installed):
+    """The cache pickles ``Access`` with its enums as values; they come back as enums."""
+    import pickle
+
+    from wagtail_licensing.enforcement import Reason
+    from wagtail_licensing.rules.status import AlertKind
+
+    access = enforcement.get_access(manager)  # a manager without a license: with alerts
+    again = pickle.loads(pickle.dumps(access))  # noqa: S301 - our own value
+    assert again == access
+    assert type(again.admin) is AdminAccess and again.admin == AdminAccess.LICENSING
+    assert type(again.reason) is Reason and again.reason == Reason.UNLICENSED
+    assert all(type(alert.kind) is AlertKind for alert in again.alerts)

@@ -17,7 +17,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from wagtail_licensing import enforcement, operations
-from wagtail_licensing.enforcement import ADMIN_DENIED, ADMIN_FULL, ADMIN_LICENSING
+from wagtail_licensing.enforcement import AdminAccess
 
 from .test_enforcement import grant
 
@@ -41,27 +41,27 @@ def other_process(location):
     """Run the check through another cache client on the same directory, as another process
     of the site would."""
     other = FileBasedCache(str(location), {})
-    with mock.patch("wagtail_licensing.enforcement.get_cache", return_value=other), \
+    with mock.patch("wagtail_licensing.enforcement.snapshot.get_cache", return_value=other), \
             mock.patch("wagtail_licensing.cache.get_cache", return_value=other):
         yield other
 
 
 def test_changes_reach_the_other_cache_client(shared_dir, editor, manager, installed):
     grant(editor, "editor")
-    assert enforcement.get_access(editor).admin == ADMIN_FULL  # warms the shared cache
+    assert enforcement.get_access(editor).admin == AdminAccess.FULL  # warms the shared cache
     with other_process(shared_dir), CaptureQueriesContext(connection) as queries:
-        assert enforcement.get_access(editor).admin == ADMIN_FULL
+        assert enforcement.get_access(editor).admin == AdminAccess.FULL
     assert len(queries) == 0  # the other process reuses the decision
 
     operations.recall([editor], ["editor"])  # published to the shared cache after commit
     with other_process(shared_dir):
-        assert enforcement.get_access(editor).admin == ADMIN_DENIED
+        assert enforcement.get_access(editor).admin == AdminAccess.DENIED
 
     manager_group = manager.groups.get()
     editor.groups.add(manager_group)  # a permission change, not a licensing one
     editor = type(editor).objects.get(pk=editor.pk)  # a new request: permissions not cached
     with other_process(shared_dir):
-        assert enforcement.get_access(editor).admin == ADMIN_LICENSING
+        assert enforcement.get_access(editor).admin == AdminAccess.LICENSING
 
 
 SCRIPT = textwrap.dedent("""
@@ -104,6 +104,6 @@ def run_other_process(tmp_path, location, user):
 def test_a_second_process_sees_the_change(shared_dir, tmp_path, editor, installed):
     grant(editor, "editor")
     enforcement.get_access(editor)
-    assert run_other_process(tmp_path, shared_dir, editor) == ADMIN_FULL
+    assert run_other_process(tmp_path, shared_dir, editor) == AdminAccess.FULL
     operations.recall([editor], ["editor"])
     assert run_other_process(tmp_path, shared_dir, editor) == "stale: needs the database"

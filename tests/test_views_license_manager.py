@@ -162,9 +162,11 @@ def test_dashboard_panel_warnings(rf, install, manager, editor, make_users):
     request.user = manager
     html = LicensingSummaryPanel().render_html({"request": request})
     assert 'id="licensing-summary-section"' in html
-    assert "CMS editor (editor) is over-allocated: 2 users hold it without a seat." in html
+    # The banner's words (rules.status): one wording on every surface.
+    assert ("CMS editor (editor) is over-allocated: 5 active users hold it but it has 3 seats, "
+            "so the 2 most recently granted have no access.") in html
     assert "Customer portal (portal) expires in 5 days" in html
-    assert "Analytics (analytics): 9 of 10 seats are used." in html  # SEAT_WARNING_THRESHOLD
+    assert "Analytics (analytics) uses 9 of its 10 seats." in html  # SEAT_WARNING_THRESHOLD
     assert "Reports (reports)" not in html.split("data-licensing-warnings", 1)[1].split("</ul>")[0]
     assert "3 of 3 seats used" in html
     assert reverse("wagtail_licensing:license_manager") in html

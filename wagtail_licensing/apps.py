@@ -8,8 +8,9 @@ class WagtailLicensingAppConfig(AppConfig):
     verbose_name = _("Licensing")
     default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self):
+    def ready(self) -> None:
         # Registered explicitly rather than by import side effects elsewhere.
-        from . import checks, signal_handlers  # noqa: F401
+        from . import checks  # noqa: F401
+        from .enforcement import signals
 
-        signal_handlers.register_signal_handlers()
+        signals.register()

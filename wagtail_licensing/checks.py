@@ -1,14 +1,15 @@
 """System checks with stable IDs (documented in the README)."""
 
+from django.apps import apps
+from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
+from . import keys
 from .conf import DEFAULTS, licensing_settings
 
 
 @register(Tags.security)
 def check_vendor_keys(app_configs=None, **kwargs):
-    from . import keys
-
     messages = []
     configured = licensing_settings.VENDOR_PUBLIC_KEYS or {}
     if not configured:
@@ -69,8 +70,6 @@ def _is_list_of(value, kind):
 def check_enforcement(app_configs=None, **kwargs):
     """Enforcement: the middleware is installed in the right place; FEATURES, ADMIN_PRODUCTS
     and NOTIFY_DAYS are well-formed."""
-    from django.conf import settings
-
     messages = []
     middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
     if ENFORCEMENT_MIDDLEWARE not in middleware:
@@ -144,8 +143,6 @@ def check_enforcement(app_configs=None, **kwargs):
 def check_app_order(app_configs=None, **kwargs):
     """System users (issue 4): the Licenses tab and the filtered bulk actions of Settings >
     Users come from templates that override Wagtail's, so this app must come first."""
-    from django.apps import apps
-
     labels = [config.label for config in apps.get_app_configs()]
     if "wagtailusers" in labels and labels.index("wagtail_licensing") > labels.index(
             "wagtailusers"):
@@ -166,8 +163,6 @@ PROCESS_LOCAL_CACHES = ("django.core.cache.backends.locmem.LocMemCache",
 @register(Tags.caches, deploy=True)
 def check_shared_cache(app_configs=None, **kwargs):
     """``check --deploy``: the license check needs a cache that every process shares."""
-    from django.conf import settings
-
     alias = licensing_settings.CACHE_ALIAS
     backend = (getattr(settings, "CACHES", {}).get(alias) or {}).get("BACKEND", "")
     if backend in PROCESS_LOCAL_CACHES:

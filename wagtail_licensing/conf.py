@@ -64,11 +64,8 @@ class LicensingSettings:
         except KeyError:
             raise AttributeError(f"Unknown wagtail-licensing setting {name!r}") from None
 
-    def reload(self):
+    def reload(self) -> None:
         self._merged = None
-        from . import keys
-
-        keys.clear_cache()
 
 
 licensing_settings = LicensingSettings(DEFAULTS)

@@ -1,4 +1,6 @@
-"""The vendor public keys configured in ``VENDOR_PUBLIC_KEYS``, loaded once."""
+"""The vendor public keys configured in ``VENDOR_PUBLIC_KEYS``, loaded once per configuration."""
+
+from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
@@ -13,7 +15,7 @@ class PublicKeyError(Exception):
     pass
 
 
-def _pem_bytes(value):
+def _pem_bytes(value: str | bytes | Path) -> bytes:
     text = value.decode() if isinstance(value, bytes) else str(value)
     if "-----BEGIN" in text:
         return text.encode()
@@ -24,7 +26,7 @@ def _pem_bytes(value):
         raise PublicKeyError(f"cannot read the public key file {path}: {exc.strerror}") from exc
 
 
-def load_key(value):
+def load_key(value: str | bytes | Path) -> Ed25519PublicKey:
     """Turn one setting value (PEM text or path) into an Ed25519 public key."""
     try:
         key = load_pem_public_key(_pem_bytes(value))
@@ -37,9 +39,10 @@ def load_key(value):
     return key
 
 
-def load_all():
+def load_all() -> tuple[dict[str, Ed25519PublicKey], dict[str, str]]:
     """Return ``({kid: key}, {kid: error})`` for every configured key."""
-    loaded, errors = {}, {}
+    loaded: dict[str, Ed25519PublicKey] = {}
+    errors: dict[str, str] = {}
     for kid, value in (licensing_settings.VENDOR_PUBLIC_KEYS or {}).items():
         try:
             loaded[kid] = load_key(value)
@@ -48,10 +51,25 @@ def load_all():
     return loaded, errors
 
 
-@lru_cache(maxsize=1)
-def public_keys():
+def _configured() -> tuple[tuple[str, str | bytes | Path], ...]:
+    return tuple(sorted((licensing_settings.VENDOR_PUBLIC_KEYS or {}).items()))
+
+
+@lru_cache(maxsize=4)
+def _keys_for(configured: tuple[tuple[str, str | bytes | Path], ...]
+              ) -> dict[str, Ed25519PublicKey]:
     return load_all()[0]
 
 
-def clear_cache():
-    public_keys.cache_clear()
+def public_keys() -> dict[str, Ed25519PublicKey]:
+    """The usable keys, loaded once for each value of ``VENDOR_PUBLIC_KEYS``.
+
+    Keyed by the setting itself, so a changed setting is picked up without ``conf`` having to
+    tell this module (``conf`` sits below it: no import cycle).
+    """
+    return _keys_for(_configured())
+
+
+def clear_cache() -> None:
+    """Forget loaded keys (e.g. a key file was replaced on disk under the same path)."""
+    _keys_for.cache_clear()

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from .conf import licensing_settings
 from .dates import site_today
 from .rules.labels import product_label
+from .rules.status import ProductFacts, ProductStatus, product_status
 
 MANAGE_PERMISSION = "wagtail_licensing.can_manage_lic_users"
 
@@ -278,18 +279,9 @@ class LicensedProduct(models.Model):
         return site_today()
 
     @property
-    def status(self):
-        """One of: not_yet_valid, expired, over_allocated, expiring, active."""
-        today = self.today
-        if today < self.valid_from:
-            return "not_yet_valid"
-        if today > self.valid_until:
-            return "expired"
-        if self.over_allocated:
-            return "over_allocated"
-        if (self.valid_until - today).days <= licensing_settings.WARN_DAYS:
-            return "expiring"
-        return "active"
+    def status(self) -> ProductStatus:
+        """The product's status today (``rules.status``); needs ``with_usage()``."""
+        return product_status(ProductFacts.of(self), self.today)
 
     @property
     def days_left(self):

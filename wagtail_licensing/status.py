@@ -1,10 +1,18 @@
 """Read-only summaries of the licensing state, shared by the admin screens and the command."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
 from .conf import licensing_settings
+from .dates import site_today
 from .models import LicensedProduct, LicensingState
+from .rules.status import ProductFacts, product_alerts, product_status, status_label
 
 
-def installed_products(state=None):
+def installed_products(state: LicensingState | None = None) -> QuerySet[LicensedProduct]:
     """The installed products with usage annotations, in one query."""
     state = state or LicensingState.get()
     if state.installed_file_id is None:
@@ -13,23 +21,33 @@ def installed_products(state=None):
         license_file_id=state.installed_file_id).with_usage().order_by("type", "code")
 
 
-def site_status():
+def product_summary(product: LicensedProduct, day: Any) -> dict[str, Any]:
+    """One product as ``licensing status --json`` shows it: its status and alerts come from
+    ``rules.status``, as on every other surface."""
+    facts = ProductFacts.of(product)
+    status = product_status(facts, day)
+    return {
+        "code": product.code,
+        "name": product.name,
+        "type": product.type,
+        "seats": product.seats,
+        "used": product.in_use,
+        "holders": product.holders,
+        "available": product.available,
+        "valid_from": product.valid_from.isoformat(),
+        "valid_until": product.valid_until.isoformat(),
+        "grants_until": facts.grants_until.isoformat(),
+        "state": str(status),
+        "status": status_label(facts, day, status),
+        "alerts": [{"kind": str(alert.kind), "level": str(alert.level),
+                    "message": alert.message} for alert in product_alerts(facts, day)],
+    }
+
+
+def site_status() -> dict[str, Any]:
     state = LicensingState.get_with_installed_file()
     installed = state.installed_file
-    products = []
-    for product in installed_products(state):
-        products.append({
-            "code": product.code,
-            "name": product.name,
-            "type": product.type,
-            "seats": product.seats,
-            "used": product.in_use,
-            "holders": product.holders,
-            "available": product.available,
-            "valid_from": product.valid_from.isoformat(),
-            "valid_until": product.valid_until.isoformat(),
-            "state": product.status,
-        })
+    day = site_today()
     return {
         "company_id": installed.company_id if installed else licensing_settings.COMPANY_ID,
         "instance_id": str(state.instance_id),
@@ -42,5 +60,5 @@ def site_status():
             "installed_by": installed.installed_by.get_username()
             if installed.installed_by else None,
         },
-        "products": products,
+        "products": [product_summary(product, day) for product in installed_products(state)],
     }

@@ -130,7 +130,7 @@ def register_add_portal_user_action(request):
 
 @hooks.register("after_bulk_action")
 def seats_follow_set_active_state(request, action_type, objects, action):
-    from .signal_handlers import after_set_active_state
+    from .enforcement.signals import after_set_active_state
 
     after_set_active_state(request, action_type, objects, action)
 

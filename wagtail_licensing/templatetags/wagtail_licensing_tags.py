@@ -9,7 +9,9 @@ import json
 from django import template
 from django.contrib.messages import get_messages
 
-from .. import enforcement
+from ..enforcement import banner_alerts
+from ..enforcement import has_feature as user_has_feature
+from ..enforcement import has_license as user_has_license
 
 register = template.Library()
 
@@ -23,13 +25,13 @@ def _user_and_request(context):
 @register.simple_tag(takes_context=True)
 def has_license(context, *codes):
     user, request = _user_and_request(context)
-    return enforcement.has_license(user, *codes, request=request)
+    return user_has_license(user, *codes, request=request)
 
 
 @register.simple_tag(takes_context=True)
 def has_feature(context, name):
     user, request = _user_and_request(context)
-    return enforcement.has_feature(user, name, request=request)
+    return user_has_feature(user, name, request=request)
 
 
 @register.inclusion_tag("wagtail_licensing/enforcement/banner.html", takes_context=True)
@@ -37,7 +39,7 @@ def licensing_banner(context):
     """License warnings for license managers, shown as Wagtail messages on every admin page."""
     request = context.get("request")
     access = getattr(request, "wagtail_licensing", None)
-    alerts = enforcement.banner_alerts(access)
+    alerts = banner_alerts(access)
     if alerts:
         # Not twice on one page: the same text may be a message already (e.g. at login).
         shown = {str(message) for message in get_messages(request)}

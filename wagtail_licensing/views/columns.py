@@ -4,38 +4,16 @@ from django.contrib.admin.utils import quote
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from wagtail.admin.ui.tables import BaseColumn, Column, TitleColumn
 
 from ..conf import licensing_settings
 from ..models import ProductType
-
-# Status -> tone; the tone picks the status tag's colour (see license-manager.css).
-STATUS_TONES = {
-    "active": "positive",
-    "expiring": "warning",
-    "over_allocated": "critical",
-    "expired": "critical",
-    "not_yet_valid": "neutral",
-}
+from ..rules.status import ProductFacts, status_tag
 
 
 def product_status(product):
-    """``(label, tone)`` for a product annotated by ``with_usage()``."""
-    status = product.status
-    if status == "expiring":
-        days = product.days_left
-        label = (_("Expires today") if days == 0 else
-                 ngettext("Expires in %(days)d day", "Expires in %(days)d days", days)
-                 % {"days": days})
-    else:
-        label = {
-            "active": _("Active"),
-            "expired": _("Expired"),
-            "not_yet_valid": _("Not yet valid"),
-            "over_allocated": _("Over-allocated"),
-        }[status]
-    return label, STATUS_TONES[status]
+    """``(label, tone)`` of the status tag of a product annotated by ``with_usage()``."""
+    return status_tag(ProductFacts.of(product), product.today)
 
 
 def product_usage(product):

@@ -1,4 +1,4 @@
-"""Concurrent-license slots of signed-in sessions, as the middleware sees them.
+"""The request side of concurrent-license slots: the session's token and its cached confirmation.
 
 The session keeps a random token; ``ConcurrentSession`` holds the slot under that token. The
 cache remembers when the slot was last confirmed in the database, so an active session touches
@@ -6,15 +6,19 @@ the database about once a minute (to refresh ``last_seen``), not on every reques
 themselves are operations (``take_concurrent_slot``, ``touch_concurrent_slot``, ...).
 """
 
+from __future__ import annotations
+
 import secrets
 import time
 
-from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
-from . import operations
-from .cache import get_cache, released_key, slot_key
-from .conf import licensing_settings
-from .exceptions import NoFreeSlot
+from .. import operations
+from ..cache import get_cache, released_key, slot_key
+from ..conf import licensing_settings
+from ..exceptions import NoFreeSlot
+from .snapshot import Lookup
 
 SESSION_KEY = "_wagtail_licensing_slot"
 REFUSED_SESSION_KEY = "_wagtail_licensing_slot_refused"  # [time, message] of the last refusal
@@ -22,40 +26,40 @@ LOGIN_SESSION_KEY = "_wagtail_licensing_login"
 MAX_REFRESH_SECONDS = 60
 
 
-def refresh_seconds():
+def refresh_seconds() -> int:
     """How long a confirmed slot is trusted before ``last_seen`` is written again: a minute, or
     less with a very short ``CONCURRENT_IDLE_MINUTES``."""
     idle = licensing_settings.CONCURRENT_IDLE_MINUTES * 60
     return max(min(MAX_REFRESH_SECONDS, idle // 4), 1)
 
 
-def session_token(request):
+def session_token(request: HttpRequest) -> str | None:
     session = getattr(request, "session", None)
     return session.get(SESSION_KEY) if session is not None else None
 
 
-def extra_cache_keys(request):
+def extra_cache_keys(request: HttpRequest) -> list[str]:
     """Cache keys to fetch with the user's access in the same round trip."""
     token = session_token(request)
     return [slot_key(token)] if token else []
 
 
 class SlotRefused(Exception):
-    def __init__(self, message, released=False, repeated=False):
+    """No slot for this session: every slot is taken, or a license manager released it."""
+
+    def __init__(self, message: str, released: bool = False, repeated: bool = False) -> None:
         super().__init__(message)
         self.message = str(message)
         self.released = released
         self.repeated = repeated  # refused a moment ago already: not retried, not said again
 
 
-def ensure_slot(request, lookup):
+def ensure_slot(request: HttpRequest, lookup: Lookup) -> str:
     """Make sure the request's session holds a slot of one of the user's concurrent products.
 
     Zero queries while the cached confirmation is fresh. Raises ``SlotRefused`` when every slot
     is taken, or when a license manager released this session's slot.
     """
-    from django.utils.translation import gettext as _
-
     access = lookup.access
     cache = get_cache()
     token = session_token(request)
@@ -98,7 +102,7 @@ def ensure_slot(request, lookup):
     return code
 
 
-def forget(request):
+def forget(request: HttpRequest) -> None:
     """Drop the session's slot token (and its cached confirmation)."""
     token = session_token(request)
     if token:
@@ -106,7 +110,7 @@ def forget(request):
         del request.session[SESSION_KEY]
 
 
-def release_own_slot(request):
+def release_own_slot(request: HttpRequest) -> None:
     """The user no longer needs a slot (e.g. now holds a named license): free it."""
     token = session_token(request)
     if token:
@@ -114,21 +118,20 @@ def release_own_slot(request):
         forget(request)
 
 
-def _logged_in(sender, request, user, **kwargs):
-    # Checked by the middleware on the next admin request: take a concurrent slot, and send
-    # license managers to the License manager when a product has expired.
-    if request is not None and hasattr(request, "session"):
-        request.session[LOGIN_SESSION_KEY] = True
+def note_login(request: HttpRequest) -> None:
+    """Checked by the middleware on the next admin request: take a concurrent slot, and send
+    license managers to the License manager when a product has expired."""
+    request.session[LOGIN_SESSION_KEY] = True
 
 
-def _logged_out(sender, request, user, **kwargs):
-    if request is not None and hasattr(request, "session"):
-        token = session_token(request)
-        if token:
-            operations.end_concurrent_session(token)
-            get_cache().delete(slot_key(token))
+def pop_login(request: HttpRequest) -> bool:
+    """Was this the first admin request since the user logged in? (Asked once.)"""
+    return request.session.pop(LOGIN_SESSION_KEY, None) is not None
 
 
-def register_signal_handlers():
-    user_logged_in.connect(_logged_in, dispatch_uid="wagtail_licensing.concurrent.logged_in")
-    user_logged_out.connect(_logged_out, dispatch_uid="wagtail_licensing.concurrent.logged_out")
+def end_session_slot(request: HttpRequest) -> None:
+    """The session logs out: its slot is free at once, not after the idle window."""
+    token = session_token(request)
+    if token:
+        operations.end_concurrent_session(token)
+        get_cache().delete(slot_key(token))

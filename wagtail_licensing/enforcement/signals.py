@@ -1,0 +1,169 @@
+"""Every signal receiver of wagtail_licensing, connected by ``register()`` from ``apps.ready()``.
+
+- Seats follow users: deactivating, reactivating or deleting a user changes seats at once.
+- Cached access follows groups, permissions, accounts and portal markers (``snapshot.py``).
+- Concurrent slots follow logins and logouts (``sessions.py``).
+- Settings: a changed ``WAGTAIL_LICENSING`` or ``TIME_ZONE`` changes the decisions' stamp; a
+  changed ``ROOT_URLCONF`` moves the admin.
+
+One dispatch-uid prefix, ``wagtail_licensing.``, so connecting twice never doubles a receiver.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.core.signals import setting_changed
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
+from django.http import HttpRequest
+
+from .. import operations
+from ..models import LicenseAssignment, PortalUser
+from . import gate, sessions
+from .snapshot import forget_fingerprint, invalidate_all_users, invalidate_user
+
+DISPATCH_PREFIX = "wagtail_licensing."
+
+
+# Seats follow users ----------------------------------------------------------------------------
+
+
+def _remember_active(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    if raw or instance.pk is None:
+        return
+    previous = sender._default_manager.filter(pk=instance.pk).values_list(
+        "is_active", flat=True).first()
+    instance._wagtail_licensing_was_active = previous
+
+
+def _active_changed(sender: Any, instance: Any, created: bool = False, raw: bool = False,
+                    **kwargs: Any) -> None:
+    if raw or created:
+        return
+    previous = getattr(instance, "_wagtail_licensing_was_active", None)
+    if previous is None or previous == instance.is_active:
+        return
+    operations.user_status_changed(instance)
+
+
+def _remember_assignments(sender: Any, instance: Any, **kwargs: Any) -> None:
+    instance._wagtail_licensing_codes = list(
+        LicenseAssignment.objects.filter(user_id=instance.pk).values_list(
+            "product_code", flat=True)
+    )
+
+
+def _deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    codes = getattr(instance, "_wagtail_licensing_codes", None)
+    if codes:
+        operations.user_status_changed(instance, deleted_codes=codes)
+
+
+def after_set_active_state(request: HttpRequest, action_type: str, objects: list[Any],
+                           action: Any) -> None:
+    """Wagtail's "Set active state" bulk action on users (Settings > Users) changes
+    ``is_active`` with one ``UPDATE``, so the ``post_save`` above never runs: move the seats of
+    the users whose state changed. ``objects`` were loaded before the update, so their
+    ``is_active`` is the old one. An ``after_bulk_action`` hook (``wagtail_hooks``), not a
+    signal, but the same rule as ``_active_changed``."""
+    User = get_user_model()
+    if action_type != "set_active_state" or getattr(action, "model", None) is not User:
+        return
+    form = getattr(action, "cleaned_form", None)
+    if form is None or "mark_as_active" not in form.cleaned_data:
+        return
+    active = form.cleaned_data["mark_as_active"]
+    changed = [user.pk for user in objects if user.is_active != active]
+    if changed:
+        operations.users_status_changed(User._default_manager.filter(pk__in=changed),
+                                        by=request.user)
+
+
+# Cached access follows groups, permissions, accounts -------------------------------------------
+
+
+def _user_saved(sender: Any, instance: Any, created: bool = False, raw: bool = False,
+                update_fields: Any = None, **kwargs: Any) -> None:
+    if raw or created:
+        return
+    if update_fields is not None and set(update_fields) <= {"last_login"}:
+        return  # every login saves last_login: nothing the license check depends on
+    invalidate_user(instance.pk)
+
+
+def _user_m2m_changed(sender: Any, instance: Any, action: str, reverse: bool,
+                      pk_set: set[Any] | None, **kwargs: Any) -> None:
+    if not action.startswith("post_"):
+        return
+    if isinstance(instance, get_user_model()):
+        invalidate_user(instance.pk)
+    elif action == "post_clear" or not pk_set:
+        invalidate_all_users()
+    else:  # group.user_set.add(...) and the like: pk_set holds users
+        for pk in pk_set:
+            invalidate_user(pk)
+
+
+def _group_permissions_changed(sender: Any, action: str, **kwargs: Any) -> None:
+    if action.startswith("post_"):
+        invalidate_all_users()
+
+
+def _group_deleted(sender: Any, **kwargs: Any) -> None:
+    invalidate_all_users()
+
+
+def _portal_user_changed(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    if not raw:
+        invalidate_user(instance.user_id)
+
+
+def _setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("WAGTAIL_LICENSING", "TIME_ZONE"):
+        forget_fingerprint()
+    elif setting == "ROOT_URLCONF":
+        gate.forget_admin_prefixes()
+
+
+# Concurrent slots follow logins ----------------------------------------------------------------
+
+
+def _logged_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    if request is not None and hasattr(request, "session"):
+        sessions.note_login(request)
+
+
+def _logged_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    if request is not None and hasattr(request, "session"):
+        sessions.end_session_slot(request)
+
+
+def register() -> None:
+    """Connect every receiver (``apps.ready()``); idempotent through the dispatch uids."""
+    User = get_user_model()
+    uid = DISPATCH_PREFIX
+
+    pre_save.connect(_remember_active, sender=User, dispatch_uid=f"{uid}user_pre_save")
+    post_save.connect(_active_changed, sender=User, dispatch_uid=f"{uid}user_active_changed")
+    pre_delete.connect(_remember_assignments, sender=User, dispatch_uid=f"{uid}user_pre_delete")
+    post_delete.connect(_deleted, sender=User, dispatch_uid=f"{uid}user_deleted")
+
+    post_save.connect(_user_saved, sender=User, dispatch_uid=f"{uid}user_saved")
+    for through in (User.groups.through, User.user_permissions.through):
+        m2m_changed.connect(_user_m2m_changed, sender=through,
+                            dispatch_uid=f"{uid}m2m.{through._meta.label}")
+    m2m_changed.connect(_group_permissions_changed, sender=Group.permissions.through,
+                        dispatch_uid=f"{uid}group_permissions")
+    post_delete.connect(_group_deleted, sender=Group, dispatch_uid=f"{uid}group_deleted")
+    post_delete.connect(_group_deleted, sender=Permission,
+                        dispatch_uid=f"{uid}permission_deleted")
+    for signal, name in ((post_save, "saved"), (post_delete, "deleted")):
+        signal.connect(_portal_user_changed, sender=PortalUser,
+                       dispatch_uid=f"{uid}portal_user_{name}")
+    setting_changed.connect(_setting_changed, dispatch_uid=f"{uid}setting_changed")
+
+    user_logged_in.connect(_logged_in, dispatch_uid=f"{uid}logged_in")
+    user_logged_out.connect(_logged_out, dispatch_uid=f"{uid}logged_out")
