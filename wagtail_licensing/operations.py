@@ -64,6 +64,7 @@ from .models import (
     has_field,
     is_portal_user_expression,
 )
+from .rules.filenames import safe_filename
 from .rules.labels import product_label
 
 # Hooks other apps register with ``@hooks.register(NAME)``; documented in docs/hooks.md.
@@ -1091,9 +1092,8 @@ def create_license_request(*, user=None, company_id=None, license_version=None, 
             "software": {"wagtail-licensing": __version__, "wagtail": wagtail.__version__,
                          "django": django.get_version(), "python": platform.python_version()},
         }
-        safe_company = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in company_id)
         request = LicenseRequest(
-            filename=f"LicenseRequest-{safe_company}-{site_date(now):%Y%m%d}.tlr",
+            filename=safe_filename(f"LicenseRequest-{company_id}-{site_date(now):%Y%m%d}.tlr"),
             data=data)
         _log(state, ACTION_REQUEST, user, {"company_id": company_id,
                                            "license_version": license_version,

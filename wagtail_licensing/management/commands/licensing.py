@@ -196,7 +196,7 @@ class Command(BaseCommand):
 
     def handle_import(self, file, dry_run=False, format=None, **options):
         from wagtail_licensing.exceptions import ImportRefused
-        from wagtail_licensing.resources import check_file_size, read_assignments
+        from wagtail_licensing.formats import check_file_size, read_assignments
 
         path = Path(file)
         try:
