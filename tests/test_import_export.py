@@ -20,13 +20,14 @@ from wagtail.models import ModelLogEntry
 
 from wagtail_licensing import importing, operations, wording
 from wagtail_licensing.exceptions import ImportOutdated, ImportRefused
+from wagtail_licensing.formats import read_assignments
 from wagtail_licensing.models import (
     AssignmentSource,
     LicenseAssignment,
     LicensingState,
     PendingUpload,
 )
-from wagtail_licensing.resources import export_assignments, read_assignments
+from wagtail_licensing.resources import export_assignments
 
 from .conftest import DEFAULT_PRODUCTS, product, today
 

@@ -19,6 +19,7 @@ from ..conf import licensing_settings
 from ..dates import site_date
 from ..exceptions import InvalidLicenseRequest
 from ..models import LicensedProduct
+from ..rules.filenames import safe_filename
 from .base import LicensingAction, StateAccess
 
 ACTION_REQUEST = "wagtail_licensing.request"
@@ -88,9 +89,9 @@ class LicenseRequestAction(LicensingAction[LicenseRequest]):
             "software": {"wagtail-licensing": __version__, "wagtail": wagtail.__version__,
                          "django": django.get_version(), "python": platform.python_version()},
         }
-        safe_company = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in company_id)
         return LicenseRequest(
-            filename=f"LicenseRequest-{safe_company}-{site_date(now):%Y%m%d}.tlr", data=data)
+            filename=safe_filename(f"LicenseRequest-{company_id}-{site_date(now):%Y%m%d}.tlr"),
+            data=data)
 
     def logs(self, result: LicenseRequest) -> bool:
         return True

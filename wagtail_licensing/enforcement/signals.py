@@ -79,7 +79,7 @@ def after_set_active_state(request: HttpRequest, action_type: str, objects: list
     changed = [user.pk for user in objects if user.is_active != active]
     if changed:
         operations.users_status_changed(User._default_manager.filter(pk__in=changed),
-                                        by=request.user)
+                                        user=request.user)
 
 
 # Cached access follows groups, permissions, accounts -------------------------------------------

@@ -6,15 +6,22 @@ only the assignments of the users that listing shows are exported (and, when it 
 product, only those products). The License manager links here without filters: everything.
 """
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.contrib.auth import get_user_model
-from django.http import HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from django.utils.http import urlencode
+from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 
+from ..filters import SystemUserFilterSet, search_users
+from ..formats import EXPORT_FORMATS
 from ..models import LicenseAssignment
-from ..resources import EXPORT_FORMATS, LicenseAssignmentResource, export_assignments
+from ..resources import LicenseAssignmentResource, export_assignments
+from ..rules.filenames import safe_filename
 from .base import LicensingViewMixin
 
 FORMAT_PARAMS = ("format", "export")  # "export" is what Wagtail's own listings use
@@ -25,45 +32,30 @@ FORMAT_LABELS = {"csv": gettext_lazy("CSV (Excel, LibreOffice)"),
 NON_FILTER_PARAMS = {*FORMAT_PARAMS, "p", "ordering", "_w_filter_fragment"}
 
 
-def _system_users_filters():
-    """``(SystemUserFilterSet, search_users)`` of the System users listing, or ``(None, None)``
-    when that module is absent (imported lazily: it reads products when used)."""
-    try:
-        from ..filters import SystemUserFilterSet, search_users
-    except ImportError:  # pragma: no cover - shipped together
-        return None, None
-    return SystemUserFilterSet, search_users
-
-
 class ExportView(LicensingViewMixin, TemplateView):
     template_name = "wagtail_licensing/assignments/export.html"
     page_title = gettext_lazy("Export license assignments")
     header_icon = "download"
 
-    def filter_params(self):
+    def filter_params(self) -> dict[str, list[str]]:
         return {key: self.request.GET.getlist(key) for key in self.request.GET
                 if key not in NON_FILTER_PARAMS and any(self.request.GET.getlist(key))}
 
-    def get_selection(self):
+    def get_selection(self) -> tuple[QuerySet | None, list[str] | None,
+                                     SystemUserFilterSet | None]:
         """``(users queryset or None, product codes or None, filterset or None)``."""
-        params = self.filter_params()
-        if not params:
+        if not self.filter_params():
             return None, None, None
-        User = get_user_model()
-        users = User._default_manager.all()
-        filterset = None
-        filterset_class, search_users = _system_users_filters()
-        if filterset_class is not None:
-            filterset = filterset_class(self.request.GET, queryset=users, request=self.request)
-            users = filterset.qs
-            # The listing's search box, the same database search as the listing's.
-            users = search_users(users, self.request.GET.get("q", ""))
+        users = get_user_model()._default_manager.all()
+        filterset = SystemUserFilterSet(self.request.GET, queryset=users, request=self.request)
+        # The listing's search box, the same database search as the listing's.
+        users = search_users(filterset.qs, self.request.GET.get("q", ""))
         products = None
-        if filterset is not None and filterset.is_valid():
+        if filterset.is_valid():
             products = filterset.form.cleaned_data.get("product") or None
         return users, products, filterset
 
-    def get(self, request, *args, **kwargs):
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         users, products, self.filterset = self.get_selection()
         format = next((request.GET[p] for p in FORMAT_PARAMS if request.GET.get(p)), None)
         filters_valid = self.filterset is None or self.filterset.is_valid()
@@ -73,16 +65,17 @@ class ExportView(LicensingViewMixin, TemplateView):
         self.users, self.products = users, products
         return super().get(request, *args, **kwargs)
 
-    def download(self, format, users, products):
+    def download(self, format: str, users: QuerySet | None,
+                 products: Iterable[str] | None) -> HttpResponse:
         content, content_type, extension = export_assignments(format, users=users,
                                                               product_codes=products)
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         response = HttpResponse(content, content_type=content_type)
-        response["Content-Disposition"] = (
-            f'attachment; filename="license-assignments-{stamp}.{extension}"')
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=safe_filename(f"license-assignments-{stamp}.{extension}"))
         return response
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         params = self.filter_params()
         count = LicenseAssignmentResource(users=self.users,

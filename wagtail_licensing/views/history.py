@@ -13,6 +13,7 @@ from wagtail.log_actions import registry as log_action_registry
 from wagtail.models import ModelLogEntry
 
 from ..models import LicenseFile
+from ..rules.filenames import safe_filename
 from .base import LicensingViewMixin
 from .columns import ToneTagColumn
 
@@ -112,11 +113,6 @@ class ActivityView(LicensingViewMixin, BaseListingView):
 
     def get_base_queryset(self):
         return licensing_log_entries()
-
-
-def safe_filename(name):
-    """A file name any browser and file system accepts (license IDs are the vendor's text)."""
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name) or "license.lic"
 
 
 class DownloadLicenseFileView(LicensingViewMixin, View):

@@ -21,8 +21,8 @@ from wagtail.admin.widgets.button import Button
 from .. import operations
 from ..conf import licensing_settings
 from ..exceptions import ImportOutdated, ImportRefused, InvalidImportFile
+from ..formats import check_file_size, read_assignments
 from ..models import PendingUpload
-from ..resources import check_file_size, read_assignments
 from .base import LicensingViewMixin, PendingUploadMixin
 
 URL_NAMESPACE = "wagtail_licensing_assignments"

@@ -37,6 +37,7 @@ from ..exceptions import LicensingError
 from ..filters import SystemUserFilterSet, groups_relation, search_fields, search_users
 from ..models import LicenseAssignment, ProductType, has_field, is_portal_user_expression
 from ..permissions import LicenseManagerRequiredMixin, can_manage_licenses
+from ..rules.escaping import escape_formula
 from ..status import installed_products
 from ..user_forms import PortalUserForm, UserLicensesForm
 from .feedback import report
@@ -177,16 +178,6 @@ class ChunkedUsers:
 
     def __iter__(self):
         return self.queryset.iterator(chunk_size=self.chunk_size)
-
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value):
-    """Neutralise text a spreadsheet would run as a formula (CSV formula injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 class IndexView(LicenseManagerRequiredMixin, generic.IndexView):
@@ -341,7 +332,7 @@ class IndexView(LicenseManagerRequiredMixin, generic.IndexView):
         row = {}
         for field in self.list_export:
             value = computed[field] if field in computed else getattr(item, field, None)
-            row[field] = spreadsheet_safe(value)
+            row[field] = escape_formula(value)
         return row
 
     def as_spreadsheet(self, queryset, spreadsheet_format):

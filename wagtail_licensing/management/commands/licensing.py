@@ -8,9 +8,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from wagtail_licensing import operations, status, wording
 from wagtail_licensing.exceptions import AlreadyInstalled, ImportRefused, LicensingError
+from wagtail_licensing.formats import check_file_size, read_assignments
 from wagtail_licensing.models import AssignmentSource
 from wagtail_licensing.notifications import send_notices
-from wagtail_licensing.resources import check_file_size, export_assignments, read_assignments
+from wagtail_licensing.resources import export_assignments
 
 
 class Command(BaseCommand):

@@ -1,0 +1,54 @@
+"""CSV as Excel and LibreOffice write it, in every locale."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import tablib
+from django.utils.translation import gettext as _
+from import_export.formats import base_formats
+
+from ..exceptions import InvalidImportFile
+from .base import AssignmentFormatMixin, Table
+from .encoding import decode_text
+
+DELIMITERS = (",", ";", "\t")
+
+
+class AssignmentCSV(AssignmentFormatMixin, base_formats.CSV):
+    """CSV, comma, semicolon or tab separated (as Excel writes it in every locale)."""
+
+    def write(self, dataset: tablib.Dataset, **kwargs: Any) -> str:
+        # The BOM makes Excel read the file as UTF-8 rather than the local code page.
+        return "\ufeff" + super().write(dataset, **kwargs)
+
+    def read(self, content: bytes) -> Table:
+        text = decode_text(content)
+        first_line = text.split("\n", 1)[0]
+        delimiter = max(DELIMITERS, key=first_line.count)
+        if not first_line.count(delimiter):
+            delimiter = ","
+        try:
+            reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+            headers = next(reader, None)
+        except csv.Error as exc:
+            raise InvalidImportFile(_("The CSV file cannot be read: %(error)s.")
+                                    % {"error": exc}) from exc
+        if headers is None:
+            raise InvalidImportFile(_("The file is empty."))
+
+        def rows() -> Iterator[tuple[int, list[Any]]]:
+            number = 1
+            try:
+                for cells in reader:
+                    number += 1
+                    yield number, cells
+            except csv.Error as exc:
+                raise InvalidImportFile(
+                    _("Row %(row)d of the CSV file cannot be read: %(error)s.")
+                    % {"row": number + 1, "error": exc}) from exc
+
+        return headers, rows()
