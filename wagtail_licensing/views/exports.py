@@ -13,6 +13,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 
+from ..filters import SystemUserFilterSet, filter_users
 from ..models import LicenseAssignment
 from ..resources import EXPORT_FORMATS, LicenseAssignmentResource, export_assignments
 from .base import LicensingViewMixin
@@ -23,16 +24,6 @@ FORMAT_LABELS = {"csv": gettext_lazy("CSV (Excel, LibreOffice)"),
                  "json": gettext_lazy("JSON")}
 # Query-string keys that are never filters.
 NON_FILTER_PARAMS = {*FORMAT_PARAMS, "p", "ordering", "_w_filter_fragment"}
-
-
-def _system_users_filters():
-    """``(SystemUserFilterSet, search_users)`` of the System users listing, or ``(None, None)``
-    when that module is absent (imported lazily: it reads products when used)."""
-    try:
-        from ..filters import SystemUserFilterSet, search_users
-    except ImportError:  # pragma: no cover - shipped together
-        return None, None
-    return SystemUserFilterSet, search_users
 
 
 class ExportView(LicensingViewMixin, TemplateView):
@@ -49,17 +40,12 @@ class ExportView(LicensingViewMixin, TemplateView):
         params = self.filter_params()
         if not params:
             return None, None, None
-        User = get_user_model()
-        users = User._default_manager.all()
-        filterset = None
-        filterset_class, search_users = _system_users_filters()
-        if filterset_class is not None:
-            filterset = filterset_class(self.request.GET, queryset=users, request=self.request)
-            users = filterset.qs
-            # The listing's search box, the same database search as the listing's.
-            users = search_users(users, self.request.GET.get("q", ""))
+        users = get_user_model()._default_manager.all()
+        filterset = SystemUserFilterSet(self.request.GET, queryset=users, request=self.request)
+        # The listing's users: its filters and its search, as the listing selects them.
+        users = filter_users(self.request.GET, users, filterset=filterset)
         products = None
-        if filterset is not None and filterset.is_valid():
+        if filterset.is_valid():
             products = filterset.form.cleaned_data.get("product") or None
         return users, products, filterset
 
