@@ -2,11 +2,12 @@
 
 import pytest
 from django.urls import reverse
-from wagtail import hooks
 
 from wagtail_licensing import operations
-from wagtail_licensing import urls as licensing_urls
 from wagtail_licensing.models import LicenseAssignment, LicensingState, PendingUpload
+from wagtail_licensing.views.viewsets import LicenseManagerViewSet
+
+from .menu_support import licensing_menu, licensing_menu_items
 
 
 @pytest.fixture
@@ -33,11 +34,11 @@ def url_kwargs(name, user, site):
 # Query strings some screens need to show their page rather than redirect.
 QUERY = {"product_recall": "?user={holder}"}
 
-URL_NAMES = sorted(pattern.name for pattern in licensing_urls.urlpatterns)
+URL_NAMES = sorted(pattern.name for pattern in LicenseManagerViewSet().get_urlpatterns())
 
 
 def test_every_url_is_walked():
-    # Fails when a URL is added to wagtail_licensing.urls without being walked here.
+    # Fails when a URL is added to the License manager viewset without being walked here.
     assert URL_NAMES == sorted([
         "activity", "delete", "history", "history_download", "license_manager", "product",
         "product_grant", "product_grant_results", "product_recall", "product_results",
@@ -125,23 +126,60 @@ def test_outsiders_cannot_confirm_an_upload(client, site, editor, manager, make_
 
 
 def test_menu_item_only_for_managers(rf, site, editor, manager):
-    from wagtail_licensing.menu import licensing_menu
-
     request = rf.get("/admin/")
     request.user = editor
-    assert "license-manager" not in [i.name for i in licensing_menu.menu_items_for_request(request)]
+    assert "license-manager" not in licensing_menu_items(request)
     request.user = manager
-    items = {i.name: i for i in licensing_menu.menu_items_for_request(request)}
+    items = licensing_menu_items(request)
     assert items["license-manager"].url == reverse("wagtail_licensing:license_manager")
     assert str(items["license-manager"].label) == "License manager"
 
 
 def test_menu_item_hidden_by_its_own_check(rf, editor, manager):
-    items = [fn() for fn in hooks.get_hooks("register_licensing_menu_item")]
-    item = next(i for i in items if i.name == "license-manager")
+    item = next(i for i in licensing_menu().menu.registered_menu_items
+                if i.name == "license-manager")
     assert item.order == 100
     request = rf.get("/admin/")
     request.user = editor
     assert not item.is_shown(request)
     request.user = manager
     assert item.is_shown(request)
+
+
+def licensing_view_classes():
+    """The view class behind every URL of every licensing viewset."""
+    from wagtail_licensing.views.viewsets import LicensingViewSetGroup
+
+    for viewset in LicensingViewSetGroup().registerables:
+        for pattern in viewset.get_urlpatterns():
+            yield viewset.url_namespace, pattern.name, pattern.callback.view_class
+
+
+@pytest.mark.parametrize(("namespace", "name", "view_class"), list(licensing_view_classes()))
+def test_every_licensing_view_is_marked_and_checks_the_policy(namespace, name, view_class):
+    # The middleware's contract: licensing screens carry the marker; and each checks
+    # CanManageLicUsers through the registered policy.
+    from wagtail_licensing.permissions import MANAGE, permission_policy
+
+    assert view_class.wagtail_licensing_screen is True
+    assert view_class.permission_policy is permission_policy
+    assert view_class.permission_required == MANAGE
+
+
+def test_viewsets_keep_the_url_namespaces_and_paths():
+    assert reverse("wagtail_licensing:license_manager") == "/admin/licensing/"
+    assert reverse("wagtail_licensing_users:index") == "/admin/licensing/users/"
+    assert reverse("wagtail_licensing_sessions:index") == "/admin/licensing/sessions/"
+    assert (reverse("wagtail_licensing_assignments:export")
+            == "/admin/licensing/assignments/export/")
+
+
+def test_licensing_menu_lists_the_screens_in_order(rf, manager, editor):
+    request = rf.get("/admin/")
+    request.user = manager
+    menu = licensing_menu()
+    assert menu.is_shown(request)
+    assert [item.name for item in menu.menu.menu_items_for_request(request)] == [
+        "license-manager", "system-users", "concurrent-sessions"]
+    request.user = editor
+    assert not menu.is_shown(request)

@@ -1,24 +1,28 @@
 """Filters of the System users listing, reusable wherever users are filtered the same way.
 
-``SystemUserFilterSet(request.GET, queryset=users)`` narrows any user queryset by the
-listing's query string: the assignment export and the bulk actions' "select all" use it too, so
-that they act on exactly the users the manager sees.
+``filter_users(query_string)`` is the one definition of "the listing's users from a query
+string" (its filters and its search): the listing itself, the assignment export and the bulk
+actions' "select all" call it, so that they act on exactly the users the manager sees.
 
 Every filter is an ``EXISTS`` subquery or a plain column test, never a join: filtering never
 duplicates users, never needs ``DISTINCT`` and keeps the page's query count constant.
 """
+
+from collections.abc import Mapping
+from typing import Any
 
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.widgets.boolean_radio_select import BooleanRadioSelect
 
 from .models import LicenseAssignment, LicensedProduct, PortalUser, has_field
+from .rules.labels import product_label
 
 LICENSED = "licensed"
 UNLICENSED = "unlicensed"
@@ -45,7 +49,7 @@ def product_choices():
         .distinct()
     )
     others = [code for code in held if code not in known]
-    return [(code, f"{name} ({code})") for code, name in products] + [
+    return [(code, product_label(name, code)) for code, name in products] + [
         (code, _("%(code)s (not in the installed license)") % {"code": code}) for code in others
     ]
 
@@ -130,14 +134,14 @@ class SystemUserFilterSet(WagtailFilterSet):
         return queryset
 
 
-def search_fields(user_model):
+def search_fields(user_model: Any) -> list[str]:
     """The user fields the listing searches: username, e-mail, first and last name."""
     names = [user_model.USERNAME_FIELD, user_model.get_email_field_name(), "first_name",
              "last_name"]
     return [name for name in dict.fromkeys(names) if has_field(user_model, name)]
 
 
-def search_users(queryset, query):
+def search_users(queryset: QuerySet, query: str | None) -> QuerySet:
     """Users whose username, e-mail or name contains every word of ``query``.
 
     Word by word, so that "ada lovelace" finds Ada Lovelace although first and last names are
@@ -153,13 +157,20 @@ def search_users(queryset, query):
     return queryset
 
 
-def filter_users(data, queryset=None):
-    """The users of ``queryset`` (default: all) matching a System users query string ``data``:
-    its filters and its search (``q``). Invalid filter values are ignored, as the listing
-    does."""
+def filter_users(
+    data: Mapping[str, Any],
+    queryset: QuerySet | None = None,
+    *,
+    filterset: SystemUserFilterSet | None = None,
+) -> QuerySet:
+    """The users of ``queryset`` (default: all) that a System users query string ``data``
+    selects: its filters and its search (``q``). Invalid filter values are ignored, as the
+    listing does. ``filterset`` is the caller's own ``SystemUserFilterSet`` over ``data`` (the
+    listing's, whose form it renders), built here when not given."""
     if queryset is None:
         queryset = get_user_model()._default_manager.all()
-    filterset = SystemUserFilterSet(data, queryset=queryset)
+    if filterset is None:
+        filterset = SystemUserFilterSet(data, queryset=queryset)
     if filterset.is_valid():
-        queryset = filterset.qs
+        queryset = filterset.filter_queryset(queryset)
     return search_users(queryset, data.get("q", ""))

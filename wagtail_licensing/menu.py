@@ -1,46 +1,25 @@
-"""The top-level Licensing menu. Screens add items with the
-``register_licensing_menu_item`` hook, as Wagtail's Settings and Reports menus do."""
+"""Menus other than the Licensing section (which ``views.viewsets.LicensingViewSetGroup``
+builds): Site history under Reports for license managers."""
 
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
+from wagtail.admin.menu import MenuItem
 
-from .permissions import can_manage_licenses
-
-licensing_menu = Menu(
-    register_hook_name="register_licensing_menu_item",
-    construct_hook_name="construct_licensing_menu",
-)
-
-
-class LicensingMenuItem(SubmenuMenuItem):
-    def is_shown(self, request):
-        return can_manage_licenses(request.user) and super().is_shown(request)
-
-
-class LicensingSubmenuItem(MenuItem):
-    """An entry of the Licensing menu, shown only to license managers (and superusers)."""
-
-    def is_shown(self, request):
-        return can_manage_licenses(request.user)
-
-
-def licensing_menu_item():
-    return LicensingMenuItem(_("Licensing"), licensing_menu, name="licensing",
-                             icon_name="key", order=9000)
-
+from .permissions import MANAGE, permission_policy
 
 SITE_HISTORY_MENU_NAME = "site-history"
 
 
-def offer_site_history_to_managers(request, menu_items):
+def offer_site_history_to_managers(request: HttpRequest, menu_items: list[MenuItem]) -> None:
     """Licensing actions are written to Site history, which Wagtail lists under Reports only
     for users who can explore pages: offer it to license managers as well (the report itself
     shows each user only the entries they have permissions for)."""
-    if not can_manage_licenses(request.user):
+    if not permission_policy.user_has_permission(request.user, MANAGE):
         return
     if any(item.name == SITE_HISTORY_MENU_NAME for item in menu_items):
         return
-    from django.urls import reverse
-
     menu_items.append(MenuItem(_("Site history"), reverse("wagtailadmin_reports:site_history"),
                                name=SITE_HISTORY_MENU_NAME, icon_name="history", order=1100))

@@ -1,4 +1,4 @@
-"""The License manager's admin screens, one module per screen.
+"""The licensing admin screens, one module per screen.
 
-URLs are in ``wagtail_licensing.urls``.
+Their URLs, namespaces and menu entries are the viewsets' in ``views.viewsets``.
 """

@@ -1,29 +1,45 @@
-"""What every License manager screen shares: the permission check, breadcrumbs, the state,
-and the confirmation step of uploads."""
+"""What every licensing screen shares: the permission check through the registered policy,
+the licensing-screen marker, breadcrumbs, the state, and the confirmation step of uploads."""
+
+from __future__ import annotations
+
+from typing import Any
 
 from django.shortcuts import redirect
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin import messages
 from wagtail.admin.views.generic import WagtailAdminTemplateMixin
+from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 
 from ..enforcement import license_manager_url
 from ..models import LicensingState, PendingUpload
-from ..permissions import LicenseManagerRequiredMixin
+from ..permissions import MANAGE, permission_policy
 
 
-class LicensingViewMixin(LicenseManagerRequiredMixin, WagtailAdminTemplateMixin):
-    """Base of the License manager's screens: Home > License manager > this screen.
+class LicensingPermissionMixin(PermissionCheckedMixin):
+    """Every licensing view: CanManageLicUsers through the registered permission policy.
 
-    ``LicenseManagerRequiredMixin`` comes first so that nothing (not even a 404 for an unknown
-    product) is revealed to users without CanManageLicUsers.
+    First in each view's bases, so that nothing (not even a 404 for an unknown product or
+    user) is revealed to users without the permission. ``wagtail_licensing_screen`` tells the
+    middleware that the view is a licensing screen, which license managers without a license
+    of their own may still use.
     """
+
+    wagtail_licensing_screen = True
+    permission_policy = permission_policy
+    permission_required = MANAGE
+    any_permission_required = None
+
+
+class LicensingViewMixin(LicensingPermissionMixin, WagtailAdminTemplateMixin):
+    """Base of the License manager's screens: Home > License manager > this screen."""
 
     header_icon = "key"
     # Breadcrumbs between "License manager" and this screen, as [{"url": ..., "label": ...}].
     parent_breadcrumbs = ()
 
-    def get_breadcrumbs_items(self):
+    def get_breadcrumbs_items(self) -> list[dict[str, Any]]:
         return [
             *self.breadcrumbs_items,
             {"url": license_manager_url(), "label": _("License manager")},
@@ -31,15 +47,15 @@ class LicensingViewMixin(LicenseManagerRequiredMixin, WagtailAdminTemplateMixin)
             {"url": "", "label": self.get_page_title(), "sublabel": self.get_page_subtitle()},
         ]
 
-    def get_parent_breadcrumbs(self):
+    def get_parent_breadcrumbs(self) -> list[dict[str, Any]]:
         return list(self.parent_breadcrumbs)
 
     @cached_property
-    def state(self):
+    def state(self) -> LicensingState:
         """The licensing singleton with its installed file and installer, in one query."""
         return LicensingState.get_with_installed_file()
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["license_manager_url"] = license_manager_url()
         return context

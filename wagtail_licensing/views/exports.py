@@ -17,7 +17,7 @@ from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 
-from ..filters import SystemUserFilterSet, search_users
+from ..filters import SystemUserFilterSet, filter_users
 from ..formats import EXPORT_FORMATS
 from ..models import LicenseAssignment
 from ..resources import LicenseAssignmentResource, export_assignments
@@ -48,8 +48,8 @@ class ExportView(LicensingViewMixin, TemplateView):
             return None, None, None
         users = get_user_model()._default_manager.all()
         filterset = SystemUserFilterSet(self.request.GET, queryset=users, request=self.request)
-        # The listing's search box, the same database search as the listing's.
-        users = search_users(filterset.qs, self.request.GET.get("q", ""))
+        # The listing's users: its filters and its search, as the listing selects them.
+        users = filter_users(self.request.GET, users, filterset=filterset)
         products = None
         if filterset.is_valid():
             products = filterset.form.cleaned_data.get("product") or None

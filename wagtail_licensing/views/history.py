@@ -14,6 +14,7 @@ from wagtail.models import ModelLogEntry
 
 from ..models import LicenseFile
 from ..rules.filenames import safe_filename
+from ..rules.labels import product_label
 from .base import LicensingViewMixin
 from .columns import ToneTagColumn
 
@@ -31,7 +32,7 @@ def licensing_log_entries():
 def file_products(license_file):
     """"Name (code)" of each product, from the file's own payload (no query)."""
     products = (license_file.payload or {}).get("products") or []
-    return ", ".join(f"{p.get('name', '')} ({p.get('code', '')})" for p in products)
+    return ", ".join(product_label(p.get("name"), p.get("code", "")) for p in products)
 
 
 class DownloadColumn(Column):

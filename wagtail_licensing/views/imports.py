@@ -24,8 +24,9 @@ from ..exceptions import ImportOutdated, ImportRefused, InvalidImportFile
 from ..formats import check_file_size, read_assignments
 from ..models import PendingUpload
 from .base import LicensingViewMixin, PendingUploadMixin
+from .names import ASSIGNMENTS_NAMESPACE
 
-URL_NAMESPACE = "wagtail_licensing_assignments"
+URL_NAMESPACE = ASSIGNMENTS_NAMESPACE
 #: Errors listed on the preview page (the plan counts them all).
 ERRORS_SHOWN = 500
 #: Usernames listed per product and action on the preview page.

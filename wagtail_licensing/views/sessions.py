@@ -14,8 +14,9 @@ from .. import operations
 from ..conf import licensing_settings
 from ..models import ConcurrentSession, LicensedProduct, ProductType
 from .base import LicensingViewMixin
+from .names import SESSIONS_NAMESPACE
 
-URL_NAMESPACE = "wagtail_licensing_sessions"
+URL_NAMESPACE = SESSIONS_NAMESPACE
 
 
 def index_url():
@@ -61,7 +62,7 @@ class SessionsView(LicensingViewMixin, BaseListingView):
     def product_names(self):
         if not hasattr(self, "_product_names"):
             self._product_names = {
-                p.code: f"{p.name} ({p.code})" for p in self.products}
+                p.code: p.label for p in self.products}
         return self._product_names
 
     @property

@@ -1,19 +1,18 @@
 """System users: every user with their licenses, the page of one user's licenses, portal users.
 
-A plain ``ViewSet`` rather than a ``ModelViewSet``: the user model already has Wagtail's own
-viewset (Settings > Users), and a second ``ModelViewSet`` would take over its admin URL finder
-and permission policy. Access is CanManageLicUsers, not the user model's permissions, so a
-license manager who may not edit accounts still distributes licenses.
+The views of ``viewsets.SystemUsersViewSet``. Access is CanManageLicUsers through the licensing
+permission policy, not the user model's permissions, so a license manager who may not edit
+accounts still distributes licenses.
 """
 
 from django import forms
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.auth import get_permission_codename, get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import F, Prefetch
+from django.db.models import F
 from django.http import Http404
 from django.shortcuts import redirect
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -28,31 +27,24 @@ from wagtail.admin.ui.tables import (
 )
 from wagtail.admin.utils import get_user_display_name
 from wagtail.admin.views import generic
-from wagtail.admin.viewsets.base import ViewSet
 from wagtail.admin.widgets.button import Button, HeaderButton
 
 from .. import operations, wording
 from ..compat import ListingMenuItem
 from ..exceptions import LicensingError
-from ..filters import SystemUserFilterSet, groups_relation, search_fields, search_users
-from ..models import LicenseAssignment, ProductType, has_field, is_portal_user_expression
-from ..permissions import LicenseManagerRequiredMixin, can_manage_licenses
+from ..filters import SystemUserFilterSet, filter_users, search_fields
+from ..models import ProductType
+from ..permissions import MANAGE, permission_policy
 from ..rules.escaping import escape_formula
 from ..status import installed_products
 from ..user_forms import PortalUserForm, UserLicensesForm
+from .base import LicensingPermissionMixin
 from .feedback import report
+from .names import ASSIGNMENTS_NAMESPACE, SYSTEM_USERS_NAMESPACE
+from .user_listing import PORTAL_ANNOTATION, url_name, user_url, with_licensing
 
-URL_NAMESPACE = "wagtail_licensing_users"
-ASSIGNMENTS_EXPORT_URL_NAME = "wagtail_licensing_assignments:export"
-PORTAL_ANNOTATION = "_licensing_is_portal"
-
-
-def url_name(name):
-    return f"{URL_NAMESPACE}:{name}"
-
-
-def user_url(user):
-    return reverse(url_name("user"), args=[quote(user.pk)])
+URL_NAMESPACE = SYSTEM_USERS_NAMESPACE
+ASSIGNMENTS_EXPORT_URL_NAME = f"{ASSIGNMENTS_NAMESPACE}:export"
 
 
 def wagtail_user_edit_url(request, user):
@@ -69,7 +61,7 @@ def wagtail_user_edit_url(request, user):
 
 def user_listing_buttons(user, request_user):
     """A "Licenses" entry in each row's menu of Settings > Users, for license managers."""
-    if not can_manage_licenses(request_user):
+    if not permission_policy.user_has_permission(request_user, MANAGE):
         return []
     return [Button(_("Licenses"), url=user_url(user), icon_name="key", priority=50)]
 
@@ -78,21 +70,6 @@ def license_manager_actions(request):
     """"Add portal user" in the License manager's Actions dropdown (also in System users)."""
     return [Button(_("Add portal user"), url=reverse(url_name("add_portal_user")),
                    icon_name="user", priority=70)]
-
-def with_licensing(queryset):
-    """Prefetch what the listing shows of each user: assignments, groups, portal flag.
-
-    A constant number of queries for a page of users, however many they hold.
-    """
-    prefetches = [Prefetch("license_assignments",
-                           queryset=LicenseAssignment.objects.order_by("product_code"),
-                           to_attr="_licensing_assignments")]
-    if groups_relation(queryset.model) is not None:
-        prefetches.append("groups")
-    queryset = queryset.annotate(**{PORTAL_ANNOTATION: is_portal_user_expression()})
-    if has_field(queryset.model, "wagtail_userprofile"):
-        queryset = queryset.select_related("wagtail_userprofile")
-    return queryset.prefetch_related(*prefetches)
 
 
 def license_tags(user, products):
@@ -180,7 +157,7 @@ class ChunkedUsers:
         return self.queryset.iterator(chunk_size=self.chunk_size)
 
 
-class IndexView(LicenseManagerRequiredMixin, generic.IndexView):
+class IndexView(LicensingPermissionMixin, generic.IndexView):
     """Every user, with filters, search, ordering, pagination and a spreadsheet export."""
 
     template_name = "wagtail_licensing/system_users/index.html"
@@ -190,9 +167,6 @@ class IndexView(LicenseManagerRequiredMixin, generic.IndexView):
     paginate_by = 50
     default_ordering = "name"
     filterset_class = SystemUserFilterSet
-    # Access is CanManageLicUsers (checked first), not the user model's add/change permissions.
-    permission_policy = None
-    any_permission_required = None
     export_filename = "system-users"
 
     @cached_property
@@ -209,10 +183,13 @@ class IndexView(LicenseManagerRequiredMixin, generic.IndexView):
         # actions' "select all" and the assignment export must find the same users.
         return bool(self.search_fields and self.index_results_url)
 
+    def filter_queryset(self, queryset):
+        # The one definition of the listing's users (filters and search), which the bulk
+        # actions' "select all" and the assignment export use too.
+        return filter_users(self.request.GET, queryset, filterset=self.filters)
+
     def search_queryset(self, queryset):
-        if not self.is_searching:
-            return queryset
-        return search_users(queryset, self.search_query)
+        return queryset  # filter_queryset searched already
 
     @cached_property
     def products(self):
@@ -344,11 +321,11 @@ class IndexView(LicenseManagerRequiredMixin, generic.IndexView):
         return context
 
 
-class UserMixin(LicenseManagerRequiredMixin):
+class UserMixin(LicensingPermissionMixin):
     """A view about one user (``pk`` in the URL), inside System users.
 
-    The user is looked up lazily, after LicenseManagerRequiredMixin's check, so that nobody
-    else learns which users exist.
+    The user is looked up lazily, after the permission check, so that nobody else learns
+    which users exist.
     """
 
     def setup(self, request, *args, **kwargs):
@@ -426,7 +403,7 @@ class UserLicensesView(UserMixin, generic.WagtailAdminTemplateMixin, FormView):
         return context
 
 
-class AddPortalUserView(LicenseManagerRequiredMixin, generic.WagtailAdminTemplateMixin,
+class AddPortalUserView(LicensingPermissionMixin, generic.WagtailAdminTemplateMixin,
                         FormView):
     """Create a portal user account and grant it portal products in one transaction."""
 
@@ -510,41 +487,3 @@ class ConvertToPortalUserView(UserMixin, generic.WagtailAdminTemplateMixin, Form
     @cached_property
     def products(self):
         return {product.code: product for product in installed_products()}
-
-
-class SystemUsersViewSet(ViewSet):
-    """Registered at ``licensing/users/`` with the URL namespace ``wagtail_licensing_users``."""
-
-    name = URL_NAMESPACE
-    url_prefix = "licensing/users"
-    icon = "group"
-
-    index_view_class = IndexView
-    user_view_class = UserLicensesView
-    add_portal_user_view_class = AddPortalUserView
-    convert_view_class = ConvertToPortalUserView
-
-    @staticmethod
-    def bulk_action_view(request, action):
-        from .bulk_actions.base import bulk_action_view
-
-        return bulk_action_view(request, action)
-
-    def get_urlpatterns(self):
-        model = get_user_model()
-        index_kwargs = {
-            "model": model,
-            "index_url_name": self.get_url_name("index"),
-            "index_results_url_name": self.get_url_name("index_results"),
-        }
-        return [
-            path("", self.index_view_class.as_view(**index_kwargs), name="index"),
-            path("results/", self.index_view_class.as_view(results_only=True, **index_kwargs),
-                 name="index_results"),
-            path("portal-users/add/", self.add_portal_user_view_class.as_view(),
-                 name="add_portal_user"),
-            path("bulk/<str:action>/", self.bulk_action_view, name="bulk_action"),
-            path("<str:pk>/", self.user_view_class.as_view(), name="user"),
-            path("<str:pk>/convert-to-portal-user/", self.convert_view_class.as_view(),
-                 name="convert_to_portal_user"),
-        ]

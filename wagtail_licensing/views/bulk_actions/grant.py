@@ -1,3 +1,10 @@
+"""The Grant licenses bulk action on users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from ... import operations
@@ -14,9 +21,8 @@ class GrantLicensesBulkAction(LicensingUserBulkAction):
     action_priority = 40
     form_class = ProductsForm
 
-    def get_options(self):
+    def get_options(self) -> list[Any]:
         return grant_options()
 
-    def run_operation(self, users, codes):
-        return operations.grant(users, codes, user=self.request.user,
-                                source=AssignmentSource.BULK)
+    def run(self, users: QuerySet, codes: list[str], user: Any) -> Any:
+        return operations.grant(users, codes, user=user, source=AssignmentSource.BULK)

@@ -1,0 +1,7 @@
+"""The licensing viewsets' URL namespaces (each viewset's ``name``), kept apart from the
+viewsets so that views can build URLs without importing the module that imports them."""
+
+LICENSE_MANAGER_NAMESPACE = "wagtail_licensing"
+SYSTEM_USERS_NAMESPACE = "wagtail_licensing_users"
+ASSIGNMENTS_NAMESPACE = "wagtail_licensing_assignments"
+SESSIONS_NAMESPACE = "wagtail_licensing_sessions"

@@ -1,0 +1,96 @@
+"""What the System users screens and the licensing bulk actions share: how a user's licensing
+is loaded, and which users a listing's query string selects.
+
+A module of its own so that ``system_users`` and ``bulk_actions`` both import it and neither
+imports the other.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.contrib.admin.utils import quote
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest
+from django.urls import Resolver404, resolve, reverse
+from wagtail.admin.views.generic.base import BaseListingView
+
+from ..filters import filter_users, groups_relation
+from ..models import LicenseAssignment, has_field, is_portal_user_expression
+from .names import SYSTEM_USERS_NAMESPACE
+
+#: The annotation ``with_licensing`` puts on each user: is it a portal user?
+PORTAL_ANNOTATION = "_licensing_is_portal"
+
+
+def url_name(name: str) -> str:
+    """A URL name of the System users viewset."""
+    return f"{SYSTEM_USERS_NAMESPACE}:{name}"
+
+
+def user_url(user: object) -> str:
+    """The page of one user's licenses in System users."""
+    return reverse(url_name("user"), args=[quote(user.pk)])  # type: ignore[attr-defined]
+
+
+def with_licensing(queryset: QuerySet) -> QuerySet:
+    """Prefetch what the listing shows of each user: assignments, groups, portal flag.
+
+    A constant number of queries for a page of users, however many they hold.
+    """
+    prefetches: list[Prefetch | str] = [
+        Prefetch("license_assignments",
+                 queryset=LicenseAssignment.objects.order_by("product_code"),
+                 to_attr="_licensing_assignments")]
+    if groups_relation(queryset.model) is not None:
+        prefetches.append("groups")
+    queryset = queryset.annotate(**{PORTAL_ANNOTATION: is_portal_user_expression()})
+    if has_field(queryset.model, "wagtail_userprofile"):
+        queryset = queryset.select_related("wagtail_userprofile")
+    return queryset.prefetch_related(*prefetches)
+
+
+def listing_user_keys(request: HttpRequest) -> QuerySet | list[object]:
+    """The keys of the users of the listing a "select all in listing" came from.
+
+    Wagtail's bulk-action script sends the listing's query string along with ``id=all`` and
+    ``next`` (the listing's URL). When ``next`` is a user listing (System users, Settings >
+    Users or a project's own user viewset), its view builds the queryset, so the selection is
+    exactly what the manager saw, whatever filters that listing has (System users' own view
+    calls ``filter_users``). Otherwise ``filter_users`` reads the query string.
+    """
+    User = get_user_model()
+    next_url = request.GET.get("next") or ""
+    try:
+        match = resolve(urlsplit(next_url).path)
+    except Resolver404:
+        match = None
+    view_class = getattr(match.func, "view_class", None) if match else None
+    if match is not None and view_class is not None and issubclass(view_class, BaseListingView):
+        view = view_class(**getattr(match.func, "view_initkwargs", {}))
+        if getattr(view, "model", None) is User:
+            view.setup(request, *match.args, **match.kwargs)
+            queryset = view.get_queryset()
+            if isinstance(queryset, QuerySet):
+                return queryset.order_by().values("pk")
+            # A search backend's results: only their keys are needed.
+            return [user.pk for user in queryset]
+    return filter_users(request.GET).order_by().values("pk")
+
+
+def selected_users(request: HttpRequest) -> QuerySet:
+    """The users a bulk action's query string selects (``id=<pk>`` repeated, or ``id=all``
+    with the listing's query string), as one queryset: never loaded one by one."""
+    User = get_user_model()
+    ids = request.GET.getlist("id")
+    if "all" in ids:
+        return User._default_manager.filter(pk__in=listing_user_keys(request))
+    pks = []
+    for raw in ids:
+        try:
+            pks.append(User._meta.pk.to_python(raw))
+        except ValidationError:
+            continue
+    return User._default_manager.filter(pk__in=pks)
