@@ -276,3 +276,18 @@ def test_openssl_signed_file_installs(tmp_path, settings, db):
     text = encode_license_file(payload, (tmp_path / "sig").read_bytes(), "acme-2026")
     operations.install_license_file(text)
     assert installed_products().get(code="editor").seats == 3
+
+
+def test_preview_follows_the_status_rule_for_a_product_in_its_grace_period(make_license, db,
+                                                                            settings):
+    # The same rule as every status tag and banner: within GRACE_DAYS a product that has
+    # passed its end date still grants access, and the preview must say so, not "no access".
+    settings.WAGTAIL_LICENSING = {**settings.WAGTAIL_LICENSING, "GRACE_DAYS": 5}
+    expired = today() - timedelta(days=1)
+    preview = operations.preview_upload(make_license(products=[
+        product("editor"),
+        product("old", valid_from=expired - timedelta(days=30), valid_until=expired)]))
+    old = [w for w in preview.warnings if "(old)" in w]
+    assert len(old) == 1
+    assert "grace period" in old[0]
+    assert "grants no access" not in old[0]

@@ -18,7 +18,14 @@ from ..dates import site_today
 from ..exceptions import AlreadyInstalled, LicenseRefused
 from ..license_file import SignedLicense, read_license_file
 from ..models import LicenseAssignment, LicensedProduct, LicenseFile, LicensingState, ProductType
-from ..rules.labels import product_label
+from ..rules.status import (
+    Alert,
+    AlertKind,
+    ProductFacts,
+    ProductStatus,
+    alert_message,
+    product_status,
+)
 from .base import LicensingAction, StateAccess
 from .seats import reallocate
 
@@ -181,18 +188,34 @@ def preview_warnings(products: Sequence[Any], removed: Sequence[LicensedProduct]
     """What to warn the manager about before a file is installed: products that grant no
     access today, holders of removed products, over-allocation.
 
-    The one place the upload preview's warnings are made (the product status and alert rules
-    of ``rules.status`` are meant to take this over).
+    Whether a product of the new file grants access, is in its grace period or will be
+    over-allocated is decided by ``rules.status`` with the facts the file would install (its
+    seats, today's holders), the same rule as every status tag, banner and notice; only the
+    wording is the preview's own, because it speaks of what installing would do.
     """
+    limited = [p.code for p in products if p.seats is not None and p.type != ProductType.CONCURRENT]
+    holders = dict(
+        LicenseAssignment.objects.filter(product_code__in=limited, user__is_active=True)
+        .order_by().values_list("product_code").annotate(n=Count("pk"))
+    ) if limited else {}
     warnings = []
+    facts = []
     for product in products:
-        label = product_label(product.name, product.code)
-        if product.valid_until < today:
+        active = holders.get(product.code, 0)
+        facts.append(ProductFacts(
+            code=product.code, name=product.name, type=str(product.type), seats=product.seats,
+            valid_from=product.valid_from, valid_until=product.valid_until,
+            in_use=min(active, product.seats or 0), active_holders=active,
+            over_allocated=product.code in holders and active > (product.seats or 0)))
+    for fact in facts:
+        status = product_status(fact, today)
+        if status == ProductStatus.EXPIRED:
             warnings.append(_("%(product)s expired on %(until)s and grants no access.")
-                            % {"product": label, "until": product.valid_until.isoformat()})
-        elif product.valid_from > today:
-            warnings.append(_("%(product)s is not valid before %(from)s.")
-                            % {"product": label, "from": product.valid_from.isoformat()})
+                            % {"product": fact.label, "until": fact.valid_until.isoformat()})
+        elif status in (ProductStatus.IN_GRACE, ProductStatus.NOT_YET_VALID):
+            kind = (AlertKind.IN_GRACE if status == ProductStatus.IN_GRACE
+                    else AlertKind.NOT_YET_VALID)
+            warnings.append(alert_message(Alert(kind, fact)))
     for old_product in removed:
         if old_product.holders:
             warnings.append(
@@ -204,25 +227,16 @@ def preview_warnings(products: Sequence[Any], removed: Sequence[LicensedProduct]
                     old_product.holders,
                 ) % {"product": old_product.label, "n": old_product.holders}
             )
-    limited = [p for p in products if p.seats is not None and p.type != ProductType.CONCURRENT]
-    if limited:
-        holders = dict(
-            LicenseAssignment.objects.filter(
-                product_code__in=[p.code for p in limited], user__is_active=True
-            ).order_by().values_list("product_code").annotate(n=Count("pk"))
-        )
-        for product in limited:
-            in_use = holders.get(product.code, 0)
-            if in_use > product.seats:
-                warnings.append(
-                    _("%(product)s has %(seats)d seats but %(in_use)d active users hold it: "
-                      "it will be over-allocated. The %(seats)d earliest-granted users keep "
-                      "their seat; the %(lose)d most recently granted lose access until seats "
-                      "are freed.")
-                    % {"product": product_label(product.name, product.code),
-                       "seats": product.seats, "in_use": in_use,
-                       "lose": in_use - product.seats}
-                )
+    for fact in facts:
+        if fact.over_allocated:
+            warnings.append(
+                _("%(product)s has %(seats)d seats but %(in_use)d active users hold it: "
+                  "it will be over-allocated. The %(seats)d earliest-granted users keep "
+                  "their seat; the %(lose)d most recently granted lose access until seats "
+                  "are freed.")
+                % {"product": fact.label, "seats": fact.seats,
+                   "in_use": fact.active_holders, "lose": fact.without_seat}
+            )
     return warnings
 
 

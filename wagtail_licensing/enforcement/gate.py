@@ -38,7 +38,6 @@ OPEN_URL_NAMES = frozenset({
 })
 # What license managers without a license may use besides the licensing screens.
 MANAGER_URL_NAMES = OPEN_URL_NAMES | {"wagtailadmin_account", "wagtailadmin_dismissibles"}
-LICENSING_NAMESPACE = "wagtail_licensing"
 SCREEN_MARKER = "wagtail_licensing_screen"
 """The class attribute every licensing view sets (through the licensing views' mixin)."""
 
@@ -82,15 +81,13 @@ def resolve_path(path: str, urlconf: str | None = None) -> ResolverMatch | None:
 def is_licensing_match(match: ResolverMatch | None) -> bool:
     """Is this URL one of the licensing screens (open to license managers without a license)?
 
-    The views say so themselves (``wagtail_licensing_screen = True``); URL namespaces starting
-    with ``wagtail_licensing`` are recognised as well until every screen carries the marker.
+    The views say so themselves (``wagtail_licensing_screen = True``, set by the licensing
+    views' common mixin), so no URL namespace or path has to be recognised by its name.
     """
     if match is None:
         return False
     view = getattr(match.func, "view_class", match.func)
-    if getattr(view, SCREEN_MARKER, False):
-        return True
-    return bool(match.namespaces and match.namespaces[0].startswith(LICENSING_NAMESPACE))
+    return bool(getattr(view, SCREEN_MARKER, False))
 
 
 def _is_ajax(request: HttpRequest) -> bool:
