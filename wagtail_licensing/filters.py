@@ -84,7 +84,7 @@ class SystemUserFilterSet(WagtailFilterSet):
 
     class Meta:
         model = get_user_model()
-        fields = []
+        fields: list[str] = []
 
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None, **kwargs):
         super().__init__(data, queryset, request=request, prefix=prefix)

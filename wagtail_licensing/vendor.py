@@ -10,6 +10,7 @@ import sys
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import cast
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -156,7 +157,7 @@ def cmd_inspect(args):
         print("signature: not checked (give --public-key)")
         return 0
     try:
-        license_file.read_license_file(data, {kid: load_public_key(args.public_key)})
+        license_file.read_license_file(data, {cast(str, kid): load_public_key(args.public_key)})
     except InvalidLicenseFile as exc:
         print(f"signature: INVALID - {exc}")
         return 1
