@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from . import keys
-from .conf import DEFAULTS, licensing_settings
+from .conf import DEFAULTS, DemoAccess, licensing_settings
 
 
 @register(Tags.security)
@@ -38,7 +38,7 @@ def check_vendor_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
 @register()
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
-    if licensing_settings.DEMO_ACCESS not in ("all", "managers"):
+    if licensing_settings.DEMO_ACCESS not in tuple(DemoAccess):
         messages.append(Error(
             f"WAGTAIL_LICENSING['DEMO_ACCESS'] is {licensing_settings.DEMO_ACCESS!r}.",
             hint="Use 'all' or 'managers'.",

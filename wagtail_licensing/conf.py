@@ -6,12 +6,20 @@ Read settings as ``licensing_settings.NAME``; the merged dict is rebuilt when Dj
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
 
 SETTING_NAME = "WAGTAIL_LICENSING"
+
+
+class DemoAccess(StrEnum):
+    """The values of ``DEMO_ACCESS``: who reaches the admin while no license is installed."""
+
+    ALL = "all"  # every user with admin access, as without this app
+    MANAGERS = "managers"  # license managers only
 
 DEFAULTS: dict[str, Any] = {
     # Key id -> PEM text of the vendor's Ed25519 public key, or the path of a PEM file.
@@ -23,7 +31,7 @@ DEFAULTS: dict[str, Any] = {
     # Product codes that open the Wagtail admin; None means every named and concurrent product.
     "ADMIN_PRODUCTS": None,
     # With no license installed (demo mode): "all" users reach the admin, or only "managers".
-    "DEMO_ACCESS": "all",
+    "DEMO_ACCESS": DemoAccess.ALL.value,
     # Feature name -> {"products": [...], "admin_url_prefixes": [...], "menu_items": [...]}.
     "FEATURES": {},
     # Minutes without a request after which a concurrent slot is freed.

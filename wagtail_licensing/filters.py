@@ -8,6 +8,9 @@ Every filter is an ``EXISTS`` subquery or a plain column test, never a join: fil
 duplicates users, never needs ``DISTINCT`` and keeps the page's query count constant.
 """
 
+
+from __future__ import annotations
+
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +20,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import HttpRequest
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.widgets.boolean_radio_select import BooleanRadioSelect
@@ -31,11 +36,11 @@ EMPLOYEE = "employee"
 PORTAL = "portal"
 
 
-def user_type_choices():
+def user_type_choices() -> list[tuple[str, str | Promise]]:
     return [(EMPLOYEE, _("Employee")), (PORTAL, _("Portal user"))]
 
 
-def product_choices():
+def product_choices() -> list[tuple[str, str]]:
     """Products of the installed license, then codes users still hold that it lacks.
 
     Two queries, however many users and assignments there are.
@@ -54,7 +59,7 @@ def product_choices():
     ]
 
 
-def groups_relation(user_model):
+def groups_relation(user_model: Any) -> tuple[Any, str] | None:
     """(through model, name of its foreign key to the user) of ``user.groups``, or None."""
     try:
         field = user_model._meta.get_field("groups")
@@ -86,7 +91,9 @@ class SystemUserFilterSet(WagtailFilterSet):
         model = get_user_model()
         fields: list[str] = []
 
-    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, **kwargs):
+    def __init__(self, data: Any = None, queryset: QuerySet | None = None, *,
+                 request: HttpRequest | None = None, prefix: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(data, queryset, request=request, prefix=prefix)
         model = self._meta.model
         # Custom user models may lack is_active or groups: drop the filters they cannot use.
@@ -97,12 +104,12 @@ class SystemUserFilterSet(WagtailFilterSet):
         # Choices are read when the form is built, not at import time.
         self.filters["product"].extra["choices"] = product_choices
 
-    def filter_is_active(self, queryset, name, value):
+    def filter_is_active(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
         if value is None:
             return queryset
         return queryset.filter(is_active=value)
 
-    def filter_licensed(self, queryset, name, value):
+    def filter_licensed(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         assignments = LicenseAssignment.objects.filter(user_id=OuterRef("pk"))
         if value == LICENSED:
             return queryset.filter(Exists(assignments))
@@ -112,20 +119,21 @@ class SystemUserFilterSet(WagtailFilterSet):
             return queryset.filter(Exists(assignments.filter(has_seat=False)))
         return queryset
 
-    def filter_product(self, queryset, name, value):
+    def filter_product(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
         if not value:
             return queryset
         return queryset.filter(Exists(LicenseAssignment.objects.filter(
             user_id=OuterRef("pk"), product_code__in=value)))
 
-    def filter_group(self, queryset, name, value):
-        if not value:
+    def filter_group(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
+        relation = groups_relation(queryset.model)
+        if not value or relation is None:
             return queryset
-        through, user_fk = groups_relation(queryset.model)
+        through, user_fk = relation
         return queryset.filter(Exists(through.objects.filter(
             **{f"{user_fk}_id": OuterRef("pk"), "group__in": value})))
 
-    def filter_type(self, queryset, name, value):
+    def filter_type(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         portal = Exists(PortalUser.objects.filter(user_id=OuterRef("pk")))
         if value == PORTAL:
             return queryset.filter(portal)

@@ -14,7 +14,7 @@ from django.views.generic import TemplateView
 from wagtail.admin import messages
 
 from .. import operations
-from ..conf import licensing_settings
+from ..conf import DemoAccess, licensing_settings
 from ..exceptions import LicensingError
 from ..models import LicenseAssignment, LicenseFile
 from .base import LicensingViewMixin, license_manager_url
@@ -34,7 +34,7 @@ class DeleteLicensesView(LicensingViewMixin, TemplateView):
             "installed": self.state.installed_file,
             "kept": kept,
             "history_count": LicenseFile.objects.count(),
-            "demo_access_all": licensing_settings.DEMO_ACCESS == "all",
+            "demo_access_all": licensing_settings.DEMO_ACCESS == DemoAccess.ALL,
         })
         return context
 

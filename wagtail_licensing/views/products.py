@@ -1,9 +1,14 @@
 """A product's page: its details and holders (searchable, paginated), recall and "Add users"."""
 
+
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib.admin.utils import quote
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef
-from django.http import Http404
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -79,7 +84,7 @@ class ProductMixin:
     def product_url(self):
         return reverse("wagtail_licensing:product", args=[quote(self.code)])
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         product = self.product
         context.update({
@@ -160,13 +165,13 @@ class ProductView(LicensingViewMixin, ProductMixin, BaseListingView):
                               attrs={"aria-label": _("Recall from %(user)s")
                                      % {"user": assignment.user}}, priority=10)]
 
-    def get_index_url(self):
+    def get_index_url(self) -> str:
         return self.product_url
 
     def get_index_results_url(self):
         return reverse("wagtail_licensing:product_results", args=[quote(self.code)])
 
-    def get_base_queryset(self):
+    def get_base_queryset(self) -> QuerySet:
         return LicenseAssignment.objects.filter(product_code=self.code).select_related(
             "user", "user__wagtail_userprofile", "granted_by", "granted_by__wagtail_userprofile")
 
@@ -184,7 +189,7 @@ class ProductRecallView(LicensingViewMixin, ProductMixin, TemplateView):
     def get_page_title(self):
         return _("Recall %(product)s") % {"product": self.product_label}
 
-    def get_parent_breadcrumbs(self):
+    def get_parent_breadcrumbs(self) -> list[dict[str, Any]]:
         return [{"url": self.product_url, "label": self.product_label}]
 
     def get_form(self, data):
@@ -197,7 +202,7 @@ class ProductRecallView(LicensingViewMixin, ProductMixin, TemplateView):
             messages.error(self.request, error)
         return redirect(self.product_url)
 
-    def get(self, request, *args, **kwargs):
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         form = self.get_form(request.GET)
         if not form.is_valid():
             return self.invalid(form)
@@ -206,7 +211,7 @@ class ProductRecallView(LicensingViewMixin, ProductMixin, TemplateView):
             form=form, users=users[:NAMES_LISTED], more=max(len(users) - NAMES_LISTED, 0),
             count=len(users)))
 
-    def post(self, request, *args, **kwargs):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         form = self.get_form(request.POST)
         if not form.is_valid():
             return self.invalid(form)
@@ -236,7 +241,7 @@ class ProductGrantView(LicensingViewMixin, ProductMixin, BaseListingView):
     def get_page_subtitle(self):
         return self.product_label
 
-    def get_parent_breadcrumbs(self):
+    def get_parent_breadcrumbs(self) -> list[dict[str, Any]]:
         return [{"url": self.product_url, "label": self.product_label}]
 
     @cached_property
@@ -263,13 +268,13 @@ class ProductGrantView(LicensingViewMixin, ProductMixin, BaseListingView):
                                       sort_key="last_login"))
         return columns
 
-    def get_index_url(self):
+    def get_index_url(self) -> str:
         return reverse("wagtail_licensing:product_grant", args=[quote(self.code)])
 
     def get_index_results_url(self):
         return reverse("wagtail_licensing:product_grant_results", args=[quote(self.code)])
 
-    def get_base_queryset(self):
+    def get_base_queryset(self) -> QuerySet:
         """Active users of the right kind (portal or not) who do not hold the product yet."""
         product = self.product
         if product is None:
@@ -285,13 +290,13 @@ class ProductGrantView(LicensingViewMixin, ProductMixin, BaseListingView):
         queryset = super().order_queryset(queryset)
         return queryset.order_by(*queryset.query.order_by, "pk")
 
-    def get(self, request, *args, **kwargs):
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if self.product is None:
             messages.error(request, self.grant_refusal())
             return redirect(self.product_url)
         return super().get(request, *args, **kwargs)
 
-    def post(self, request, *args, **kwargs):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         form = UserSelectionForm(request.POST)
         if not form.is_valid():
             for error in form.errors.get("user", []):

@@ -5,12 +5,17 @@ permission policy, not the user model's permissions, so a license manager who ma
 accounts still distributes licenses.
 """
 
+
+from __future__ import annotations
+
+from typing import Any
+
 from django import forms
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.auth import get_permission_codename, get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import F
-from django.http import Http404
+from django.db.models import F, QuerySet
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import cached_property
@@ -101,7 +106,7 @@ class UserNameColumn(TitleColumn):
 class UsernameEmailColumn(Column):
     cell_template_name = "wagtail_licensing/system_users/username_cell.html"
 
-    def get_cell_context_data(self, instance, parent_context):
+    def get_cell_context_data(self, instance: Any, parent_context: Any) -> dict[str, Any]:
         context = super().get_cell_context_data(instance, parent_context)
         context["username"] = instance.get_username()
         email = getattr(instance, instance.get_email_field_name(), "") or ""
@@ -112,7 +117,7 @@ class UsernameEmailColumn(Column):
 class TypeColumn(Column):
     cell_template_name = "wagtail_licensing/system_users/type_cell.html"
 
-    def get_cell_context_data(self, instance, parent_context):
+    def get_cell_context_data(self, instance: Any, parent_context: Any) -> dict[str, Any]:
         context = super().get_cell_context_data(instance, parent_context)
         context["is_portal"] = bool(getattr(instance, PORTAL_ANNOTATION, False))
         return context
@@ -135,7 +140,7 @@ class LicensesColumn(Column):
         super().__init__(name, **kwargs)
         self.get_products = get_products
 
-    def get_cell_context_data(self, instance, parent_context):
+    def get_cell_context_data(self, instance: Any, parent_context: Any) -> dict[str, Any]:
         context = super().get_cell_context_data(instance, parent_context)
         context["tags"] = license_tags(instance, self.get_products())
         return context
@@ -238,7 +243,7 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
                 icon_name="user", priority=30))
         return buttons
 
-    def get_base_queryset(self):
+    def get_base_queryset(self) -> QuerySet:
         return with_licensing(self.model._default_manager.all())
 
     def order_queryset(self, queryset):
@@ -341,7 +346,7 @@ class UserMixin(LicensingPermissionMixin):
         except (self.user_model.DoesNotExist, ValueError, ValidationError):
             raise Http404(gettext("No such user.")) from None
 
-    def get_breadcrumbs_items(self):
+    def get_breadcrumbs_items(self) -> list[dict[str, Any]]:
         return [
             *self.breadcrumbs_items,
             {"url": reverse(url_name("index")), "label": _("System users")},
@@ -362,17 +367,17 @@ class UserLicensesView(UserMixin, generic.WagtailAdminTemplateMixin, FormView):
     def get_page_subtitle(self):
         return _("Licenses")
 
-    def get_form_kwargs(self):
+    def get_form_kwargs(self) -> dict[str, Any]:
         kwargs = super().get_form_kwargs()
         kwargs["user"] = self.object
         return kwargs
 
-    def form_valid(self, form):
+    def form_valid(self, form: Any) -> HttpResponse:
         report(self.request, form.save(user=self.request.user) or [
             ("info", _("No license was changed."))])
         return redirect(user_url(self.object))
 
-    def form_invalid(self, form):
+    def form_invalid(self, form: Any) -> HttpResponse:
         messages.error(self.request, _("The licenses could not be saved: a product is not "
                                        "available any more. Check the form and try again."))
         return super().form_invalid(form)
@@ -389,7 +394,7 @@ class UserLicensesView(UserMixin, generic.WagtailAdminTemplateMixin, FormView):
                 icon_name="user"))
         return buttons
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         user = self.object
         context.update({
@@ -412,14 +417,14 @@ class AddPortalUserView(LicensingPermissionMixin, generic.WagtailAdminTemplateMi
     page_title = _("Add portal user")
     header_icon = "user"
 
-    def get_breadcrumbs_items(self):
+    def get_breadcrumbs_items(self) -> list[dict[str, Any]]:
         return [
             *self.breadcrumbs_items,
             {"url": reverse(url_name("index")), "label": _("System users")},
             {"url": "", "label": self.get_page_title()},
         ]
 
-    def form_valid(self, form):
+    def form_valid(self, form: Any) -> HttpResponse:
         try:
             result = form.save(user=self.request.user)
         except LicensingError as error:
@@ -432,12 +437,12 @@ class AddPortalUserView(LicensingPermissionMixin, generic.WagtailAdminTemplateMi
         ])
         return redirect(user_url(user))
 
-    def form_invalid(self, form):
+    def form_invalid(self, form: Any) -> HttpResponse:
         messages.validation_error(self.request, _("The portal user could not be created."),
                                   form)
         return super().form_invalid(form)
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["index_url"] = reverse(url_name("index"))
         return context
@@ -457,7 +462,7 @@ class ConvertToPortalUserView(UserMixin, generic.WagtailAdminTemplateMixin, Form
     def get_page_subtitle(self):
         return get_user_display_name(self.object)
 
-    def form_valid(self, form):
+    def form_valid(self, form: Any) -> HttpResponse:
         try:
             result = operations.convert_to_portal_user(self.object, user=self.request.user)
         except LicensingError as error:
@@ -470,7 +475,7 @@ class ConvertToPortalUserView(UserMixin, generic.WagtailAdminTemplateMixin, Form
         ])
         return redirect(user_url(self.object))
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         user = self.object
         products = self.products

@@ -1,5 +1,8 @@
 """``manage.py licensing SUBCOMMAND``: the licensing operations from the command line."""
 
+
+from __future__ import annotations
+
 import json
 from pathlib import Path
 
