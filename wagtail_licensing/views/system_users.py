@@ -5,9 +5,9 @@ permission policy, not the user model's permissions, so a license manager who ma
 accounts still distributes licenses.
 """
 
-
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from django import forms
@@ -15,10 +15,10 @@ from django.contrib.admin.utils import quote, unquote
 from django.contrib.auth import get_permission_codename, get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import F, QuerySet
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
-from django.utils.functional import cached_property
+from django.utils.functional import Promise, cached_property
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView
@@ -38,7 +38,7 @@ from .. import operations, wording
 from ..compat import ListingMenuItem
 from ..exceptions import LicensingError
 from ..filters import SystemUserFilterSet, filter_users, search_fields
-from ..models import ProductType
+from ..models import LicensedProduct, ProductType
 from ..permissions import MANAGE, permission_policy
 from ..rules.escaping import escape_formula
 from ..status import installed_products
@@ -52,7 +52,7 @@ URL_NAMESPACE = SYSTEM_USERS_NAMESPACE
 ASSIGNMENTS_EXPORT_URL_NAME = f"{ASSIGNMENTS_NAMESPACE}:export"
 
 
-def wagtail_user_edit_url(request, user):
+def wagtail_user_edit_url(request: HttpRequest, user: Any) -> str | None:
     """The user's page in Settings > Users, if the request's user may edit accounts."""
     opts = get_user_model()._meta
     # What Wagtail's user permission policy checks, on every supported Wagtail release.
@@ -64,22 +64,22 @@ def wagtail_user_edit_url(request, user):
         return None
 
 
-def user_listing_buttons(user, request_user):
+def user_listing_buttons(user: Any, request_user: Any) -> list[Button]:
     """A "Licenses" entry in each row's menu of Settings > Users, for license managers."""
     if not permission_policy.user_has_permission(request_user, MANAGE):
         return []
     return [Button(_("Licenses"), url=user_url(user), icon_name="key", priority=50)]
 
 
-def license_manager_actions(request):
+def license_manager_actions(request: HttpRequest) -> list[Button]:
     """"Add portal user" in the License manager's Actions dropdown (also in System users)."""
     return [Button(_("Add portal user"), url=reverse(url_name("add_portal_user")),
                    icon_name="user", priority=70)]
 
 
-def license_tags(user, products):
+def license_tags(user: Any, products: Mapping[str, LicensedProduct]) -> list[dict[str, Any]]:
     """``[{"code", "label", "has_seat", "installed"}]`` for the listing's license tags."""
-    tags = []
+    tags: list[dict[str, Any]] = []
     for assignment in getattr(user, "_licensing_assignments", ()):
         product = products.get(assignment.product_code)
         tags.append({
@@ -91,7 +91,7 @@ def license_tags(user, products):
     return tags
 
 
-def user_type_label(user):
+def user_type_label(user: Any) -> str:
     if getattr(user, PORTAL_ANNOTATION, False):
         return gettext("Portal user")
     return gettext("Employee")
@@ -126,7 +126,7 @@ class TypeColumn(Column):
 class GroupsColumn(Column):
     cell_template_name = "wagtail_licensing/system_users/groups_cell.html"
 
-    def get_value(self, instance):
+    def get_value(self, instance: Any) -> list[str]:
         if not hasattr(instance, "groups"):
             return []
         # Sorted in Python: ordering the prefetch would not change the query count.
@@ -136,7 +136,8 @@ class GroupsColumn(Column):
 class LicensesColumn(Column):
     cell_template_name = "wagtail_licensing/system_users/licenses_cell.html"
 
-    def __init__(self, name, get_products, **kwargs):
+    def __init__(self, name: str, get_products: Callable[[], Mapping[str, LicensedProduct]],
+                 **kwargs: Any) -> None:
         super().__init__(name, **kwargs)
         self.get_products = get_products
 
@@ -153,12 +154,12 @@ class ChunkedUsers:
     chunks keep memory and query size bounded at 100,000 users.
     """
 
-    def __init__(self, queryset, chunk_size=2000):
+    def __init__(self, queryset: QuerySet, chunk_size: int = 2000) -> None:
         self.model = queryset.model
         self.queryset = queryset
         self.chunk_size = chunk_size
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         return self.queryset.iterator(chunk_size=self.chunk_size)
 
 
@@ -175,38 +176,38 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
     export_filename = "system-users"
 
     @cached_property
-    def model_fields(self):
+    def model_fields(self) -> set[str]:
         return {f.name for f in self.model._meta.get_fields()}
 
     @cached_property
-    def search_fields(self):
+    def search_fields(self) -> list[str]:
         return search_fields(self.model)
 
     @cached_property
-    def is_searchable(self):
+    def is_searchable(self) -> bool:
         # Always the database search (filters.search_users), never a search index: the bulk
         # actions' "select all" and the assignment export must find the same users.
         return bool(self.search_fields and self.index_results_url)
 
-    def filter_queryset(self, queryset):
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # The one definition of the listing's users (filters and search), which the bulk
         # actions' "select all" and the assignment export use too.
         return filter_users(self.request.GET, queryset, filterset=self.filters)
 
-    def search_queryset(self, queryset):
+    def search_queryset(self, queryset: QuerySet) -> QuerySet:
         return queryset  # filter_queryset searched already
 
     @cached_property
-    def products(self):
+    def products(self) -> dict[str, LicensedProduct]:
         """Installed products by code, read once per page."""
         return {product.code: product for product in installed_products()}
 
     @cached_property
-    def has_names(self):
+    def has_names(self) -> bool:
         return self.model_fields.issuperset({"first_name", "last_name"})
 
     @cached_property
-    def columns(self):
+    def columns(self) -> list[Column]:
         # Wagtail wires the title column to get_list_buttons() (the "..." dropdown).
         name_column_class = self._get_title_column_class(UserNameColumn)
         return [
@@ -230,7 +231,7 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
                        width="12%"),
         ]
 
-    def get_list_more_buttons(self, instance):
+    def get_list_more_buttons(self, instance: Any) -> list[Any]:
         buttons = [ListingMenuItem(_("Licenses"), url=user_url(instance), icon_name="key",
                                    priority=10)]
         if edit_url := wagtail_user_edit_url(self.request, instance):
@@ -246,7 +247,7 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
     def get_base_queryset(self) -> QuerySet:
         return with_licensing(self.model._default_manager.all())
 
-    def order_queryset(self, queryset):
+    def order_queryset(self, queryset: QuerySet) -> QuerySet:
         if self.ordering in ("name", "-name") and self.has_names:
             sign = "-" if self.ordering.startswith("-") else ""
             return queryset.order_by(f"{sign}last_name", f"{sign}first_name",
@@ -265,7 +266,7 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
         return queryset.order_by(self.model.USERNAME_FIELD, "pk")
 
     @cached_property
-    def header_buttons(self):
+    def header_buttons(self) -> list[HeaderButton]:
         buttons = [HeaderButton(_("Add portal user"), url=reverse(url_name("add_portal_user")),
                                 icon_name="plus")]
         export_url = reverse(ASSIGNMENTS_EXPORT_URL_NAME)
@@ -281,7 +282,7 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
     # Spreadsheet export of the listing (CSV / XLSX), honouring filters, search and ordering.
 
     @cached_property
-    def list_export(self):
+    def list_export(self) -> list[str]:
         model_fields = self.model_fields
         fields = [self.model.USERNAME_FIELD]
         email_field = self.model.get_email_field_name()
@@ -294,7 +295,7 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
         return fields
 
     @cached_property
-    def export_headings(self):
+    def export_headings(self) -> dict[str, Any]:
         return {
             "user_type": _("Type"),
             "group_names": _("Groups"),
@@ -302,7 +303,7 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
             "licenses_without_seat": _("Licenses without a seat"),
         }
 
-    def to_row_dict(self, item):
+    def to_row_dict(self, item: Any) -> dict[str, Any]:
         tags = license_tags(item, self.products)
         computed = {
             "user_type": user_type_label(item),
@@ -311,16 +312,16 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
             "licenses_without_seat": ", ".join(tag["code"] for tag in tags
                                                if not tag["has_seat"]),
         }
-        row = {}
+        row: dict[str, Any] = {}
         for field in self.list_export:
             value = computed[field] if field in computed else getattr(item, field, None)
             row[field] = escape_formula(value)
         return row
 
-    def as_spreadsheet(self, queryset, spreadsheet_format):
+    def as_spreadsheet(self, queryset: QuerySet, spreadsheet_format: str) -> Any:
         return super().as_spreadsheet(ChunkedUsers(queryset), spreadsheet_format)
 
-    def get_context_data(self, *args, **kwargs):
+    def get_context_data(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(*args, **kwargs)
         context["select_all_text"] = _("Select all users in listing")
         return context
@@ -333,12 +334,12 @@ class UserMixin(LicensingPermissionMixin):
     which users exist.
     """
 
-    def setup(self, request, *args, **kwargs):
+    def setup(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
         super().setup(request, *args, **kwargs)
         self.user_model = get_user_model()
 
     @cached_property
-    def object(self):
+    def object(self) -> Any:
         pk = unquote(str(self.kwargs["pk"]))
         queryset = with_licensing(self.user_model._default_manager.all())
         try:
@@ -361,10 +362,10 @@ class UserLicensesView(UserMixin, generic.WagtailAdminTemplateMixin, FormView):
     header_icon = "key"
     form_class = UserLicensesForm
 
-    def get_page_title(self):
+    def get_page_title(self) -> str:
         return get_user_display_name(self.object)
 
-    def get_page_subtitle(self):
+    def get_page_subtitle(self) -> str | Promise:
         return _("Licenses")
 
     def get_form_kwargs(self) -> dict[str, Any]:
@@ -383,7 +384,7 @@ class UserLicensesView(UserMixin, generic.WagtailAdminTemplateMixin, FormView):
         return super().form_invalid(form)
 
     @cached_property
-    def header_buttons(self):
+    def header_buttons(self) -> list[HeaderButton]:
         buttons = []
         if edit_url := wagtail_user_edit_url(self.request, self.object):
             buttons.append(HeaderButton(_("Edit user"), url=edit_url, icon_name="edit"))
@@ -456,10 +457,10 @@ class ConvertToPortalUserView(UserMixin, generic.WagtailAdminTemplateMixin, Form
 
     form_class = forms.Form
 
-    def get_page_title(self):
+    def get_page_title(self) -> str | Promise:
         return _("Convert to portal user")
 
-    def get_page_subtitle(self):
+    def get_page_subtitle(self) -> str:
         return get_user_display_name(self.object)
 
     def form_valid(self, form: Any) -> HttpResponse:
@@ -490,5 +491,5 @@ class ConvertToPortalUserView(UserMixin, generic.WagtailAdminTemplateMixin, Form
         return context
 
     @cached_property
-    def products(self):
+    def products(self) -> dict[str, LicensedProduct]:
         return {product.code: product for product in installed_products()}
