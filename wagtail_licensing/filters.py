@@ -19,7 +19,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, TextChoices
 from django.http import HttpRequest
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -29,15 +29,31 @@ from wagtail.admin.widgets.boolean_radio_select import BooleanRadioSelect
 from .models import LicenseAssignment, LicensedProduct, PortalUser, has_field
 from .rules.labels import product_label
 
-LICENSED = "licensed"
-UNLICENSED = "unlicensed"
-WITHOUT_SEAT = "without_seat"
-EMPLOYEE = "employee"
-PORTAL = "portal"
+
+class LicensedFilter(TextChoices):
+    """The values of the listing's "Licenses" filter (kept in query strings)."""
+
+    LICENSED = "licensed", _("Holds a license")
+    UNLICENSED = "unlicensed", _("Holds no license")
+    WITHOUT_SEAT = "without_seat", _("Holds a license without a seat")
+
+
+class UserType(TextChoices):
+    """The values of the listing's "Type" filter (kept in query strings)."""
+
+    EMPLOYEE = "employee", _("Employee")
+    PORTAL = "portal", _("Portal user")
+
+
+LICENSED = LicensedFilter.LICENSED
+UNLICENSED = LicensedFilter.UNLICENSED
+WITHOUT_SEAT = LicensedFilter.WITHOUT_SEAT
+EMPLOYEE = UserType.EMPLOYEE
+PORTAL = UserType.PORTAL
 
 
 def user_type_choices() -> list[tuple[str, str | Promise]]:
-    return [(EMPLOYEE, _("Employee")), (PORTAL, _("Portal user"))]
+    return list(UserType.choices)
 
 
 def product_choices() -> list[tuple[str, str]]:
@@ -75,8 +91,7 @@ class SystemUserFilterSet(WagtailFilterSet):
         label=_("Active"), widget=BooleanRadioSelect, method="filter_is_active")
     licensed = django_filters.ChoiceFilter(
         label=_("Licenses"),
-        choices=[(LICENSED, _("Holds a license")), (UNLICENSED, _("Holds no license")),
-                 (WITHOUT_SEAT, _("Holds a license without a seat"))],
+        choices=LicensedFilter.choices,
         empty_label=_("All"), widget=forms.RadioSelect, method="filter_licensed")
     product = django_filters.MultipleChoiceFilter(
         label=_("Product"), widget=forms.CheckboxSelectMultiple, method="filter_product")
