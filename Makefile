@@ -21,6 +21,7 @@ install: $(VENV)/.installed
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: install lint
 	$(BIN)/pytest

@@ -5,8 +5,12 @@ per-user decisions are cached under keys that include the version, so a change t
 the next request in every process that shares the cache.
 """
 
+from __future__ import annotations
+
+from collections.abc import Collection
+
 from django.conf import settings
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
 
 from .conf import licensing_settings
 from .models import LicensingState
@@ -14,15 +18,15 @@ from .models import LicensingState
 VERSION_KEY = "wagtail_licensing:state-version"
 
 
-def get_cache():
+def get_cache() -> BaseCache:
     return caches[licensing_settings.CACHE_ALIAS]
 
 
-def publish_version(version):
+def publish_version(version: int) -> None:
     get_cache().set(VERSION_KEY, version, None)
 
 
-def current_version():
+def current_version() -> int:
     """The state version: from the cache once warm, from the database on a miss."""
     cache = get_cache()
     version = cache.get(VERSION_KEY)
@@ -33,16 +37,16 @@ def current_version():
     return version
 
 
-def slot_key(token):
+def slot_key(token: str) -> str:
     """Where a session's confirmed concurrent slot is remembered between database checks."""
     return f"wagtail_licensing:slot:{token}"
 
 
-def released_key(token):
+def released_key(token: str) -> str:
     return f"wagtail_licensing:released:{token}"
 
 
-def mark_released(tokens):
+def mark_released(tokens: Collection[str]) -> None:
     """Remember that a license manager released these sessions' slots, so that they are signed
     out rather than silently given another slot."""
     cache = get_cache()

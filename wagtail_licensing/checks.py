@@ -1,16 +1,20 @@
 """System checks with stable IDs (documented in the README)."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from django.apps import apps
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from . import keys
-from .conf import DEFAULTS, licensing_settings
+from .conf import DEFAULTS, DemoAccess, licensing_settings
 
 
 @register(Tags.security)
-def check_vendor_keys(app_configs=None, **kwargs):
-    messages = []
+def check_vendor_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
     configured = licensing_settings.VENDOR_PUBLIC_KEYS or {}
     if not configured:
         messages.append(Warning(
@@ -32,9 +36,9 @@ def check_vendor_keys(app_configs=None, **kwargs):
 
 
 @register()
-def check_settings(app_configs=None, **kwargs):
-    messages = []
-    if licensing_settings.DEMO_ACCESS not in ("all", "managers"):
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    if licensing_settings.DEMO_ACCESS not in tuple(DemoAccess):
         messages.append(Error(
             f"WAGTAIL_LICENSING['DEMO_ACCESS'] is {licensing_settings.DEMO_ACCESS!r}.",
             hint="Use 'all' or 'managers'.",
@@ -62,15 +66,15 @@ MIDDLEWARE_BEFORE = ("django.contrib.auth.middleware.AuthenticationMiddleware",
 FEATURE_KEYS = {"products", "admin_url_prefixes", "menu_items", "label"}
 
 
-def _is_list_of(value, kind):
+def _is_list_of(value: object, kind: type | tuple[type, ...]) -> bool:
     return isinstance(value, (list, tuple)) and all(isinstance(item, kind) for item in value)
 
 
 @register(Tags.security)
-def check_enforcement(app_configs=None, **kwargs):
+def check_enforcement(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Enforcement: the middleware is installed in the right place; FEATURES, ADMIN_PRODUCTS
     and NOTIFY_DAYS are well-formed."""
-    messages = []
+    messages: list[CheckMessage] = []
     middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
     if ENFORCEMENT_MIDDLEWARE not in middleware:
         messages.append(Warning(
@@ -140,7 +144,7 @@ def check_enforcement(app_configs=None, **kwargs):
 
 
 @register()
-def check_app_order(app_configs=None, **kwargs):
+def check_app_order(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """System users (issue 4): the Licenses tab and the filtered bulk actions of Settings >
     Users come from templates that override Wagtail's, so this app must come first."""
     labels = [config.label for config in apps.get_app_configs()]
@@ -161,7 +165,7 @@ PROCESS_LOCAL_CACHES = ("django.core.cache.backends.locmem.LocMemCache",
 
 
 @register(Tags.caches, deploy=True)
-def check_shared_cache(app_configs=None, **kwargs):
+def check_shared_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """``check --deploy``: the license check needs a cache that every process shares."""
     alias = licensing_settings.CACHE_ALIAS
     backend = (getattr(settings, "CACHES", {}).get(alias) or {}).get("BACKEND", "")

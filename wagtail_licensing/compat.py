@@ -1,5 +1,9 @@
 """The few Wagtail APIs that differ between the supported releases (7.x LTS and 8.x)."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from django.forms.utils import flatatt
 from wagtail.admin.widgets.button import ButtonWithDropdown as _ButtonWithDropdown
 
@@ -23,7 +27,7 @@ class ButtonWithDropdown(_ButtonWithDropdown):
     if _ButtonWithDropdown.template_name == _LEGACY_DROPDOWN_TEMPLATE:
         template_name = "wagtail_licensing/compat/button_with_dropdown.html"
 
-        def get_context_data(self, parent_context):
+        def get_context_data(self, parent_context: Any) -> dict[str, Any]:
             context = super().get_context_data(parent_context)
             context["attrs_string"] = flatatt(self.attrs)
             return context
@@ -36,5 +40,6 @@ try:  # Wagtail 8.0 and later: a registry of permission policies per model.
     from wagtail.permissions import register_permission_policy
 except ImportError:  # Wagtail 7.0 LTS: no registry; our code asks permissions.permission_policy.
 
-    def register_permission_policy(model, policy=None, exact_class=False):  # noqa: ARG001
+    def register_permission_policy(model: Any, policy: Any = None,  # noqa: ARG001
+                                   exact_class: bool = False) -> None:
         return None

@@ -4,12 +4,24 @@ Read settings as ``licensing_settings.NAME``; the merged dict is rebuilt when Dj
 ``setting_changed`` fires (tests use ``override_settings``).
 """
 
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
 from django.conf import settings
 from django.core.signals import setting_changed
 
 SETTING_NAME = "WAGTAIL_LICENSING"
 
-DEFAULTS = {
+
+class DemoAccess(StrEnum):
+    """The values of ``DEMO_ACCESS``: who reaches the admin while no license is installed."""
+
+    ALL = "all"  # every user with admin access, as without this app
+    MANAGERS = "managers"  # license managers only
+
+DEFAULTS: dict[str, Any] = {
     # Key id -> PEM text of the vendor's Ed25519 public key, or the path of a PEM file.
     "VENDOR_PUBLIC_KEYS": {},
     # Company ID prefilled in license requests before any license is installed.
@@ -19,7 +31,7 @@ DEFAULTS = {
     # Product codes that open the Wagtail admin; None means every named and concurrent product.
     "ADMIN_PRODUCTS": None,
     # With no license installed (demo mode): "all" users reach the admin, or only "managers".
-    "DEMO_ACCESS": "all",
+    "DEMO_ACCESS": DemoAccess.ALL.value,
     # Feature name -> {"products": [...], "admin_url_prefixes": [...], "menu_items": [...]}.
     "FEATURES": {},
     # Minutes without a request after which a concurrent slot is freed.
@@ -43,18 +55,18 @@ DEFAULTS = {
 
 
 class LicensingSettings:
-    def __init__(self, defaults):
+    def __init__(self, defaults: dict[str, Any]) -> None:
         self._defaults = defaults
-        self._merged = None
+        self._merged: dict[str, Any] | None = None
 
-    def _load(self):
+    def _load(self) -> dict[str, Any]:
         user = getattr(settings, SETTING_NAME, None) or {}
         unknown = set(user) - set(self._defaults)
         merged = {**self._defaults, **user}
         merged["_unknown"] = sorted(unknown)
         return merged
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
         if self._merged is None:
@@ -71,7 +83,7 @@ class LicensingSettings:
 licensing_settings = LicensingSettings(DEFAULTS)
 
 
-def _on_setting_changed(*, setting, **kwargs):
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
     if setting == SETTING_NAME:
         licensing_settings.reload()
 

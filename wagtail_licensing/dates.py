@@ -5,22 +5,24 @@ must all agree on what "today" is; Wagtail activates each admin user's own time 
 would otherwise move the end of a product's last day from one manager to the next.
 """
 
-from datetime import datetime, time, timedelta
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
 
-def site_today():
+def site_today() -> date:
     """Today in the site's time zone (``TIME_ZONE``)."""
     return timezone.localdate(timezone=timezone.get_default_timezone())
 
 
-def site_date(value):
+def site_date(value: datetime) -> date:
     """The site's calendar date of an aware datetime."""
     return timezone.localdate(value, timezone=timezone.get_default_timezone())
 
 
-def seconds_until_midnight(now=None):
+def seconds_until_midnight(now: datetime | None = None) -> int:
     """Seconds until the next local midnight of the site: cache entries expire with the day."""
     tz = timezone.get_default_timezone()
     now = (now or timezone.now()).astimezone(tz)

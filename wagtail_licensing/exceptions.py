@@ -4,6 +4,10 @@ This module imports nothing from Django but its core exceptions, which need no c
 project, so that `license_file` (and the vendor's tool) can use it anywhere.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
@@ -11,11 +15,11 @@ from django.utils.translation import gettext_lazy as _
 class LicensingError(Exception):
     """Base class: `message` is shown to the user as it is."""
 
-    def __init__(self, message):
+    def __init__(self, message: object) -> None:
         super().__init__(message)
         self.message = str(message)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.message
 
 
@@ -46,7 +50,7 @@ class InvalidImportFile(LicensingError):
 class ImportRefused(LicensingError):
     """An assignments import has row errors, so nothing was applied. ``plan`` lists them."""
 
-    def __init__(self, message, plan=None):
+    def __init__(self, message: object, plan: Any = None) -> None:
         super().__init__(message)
         self.plan = plan
 
@@ -67,7 +71,7 @@ class LicensingPermissionDenied(PermissionDenied):
     """The acting user may not change licenses (no CanManageLicUsers). A ``PermissionDenied``,
     so that Wagtail's admin answers with its usual "no permission" page or redirect."""
 
-    def __init__(self, user=None):
+    def __init__(self, user: Any = None) -> None:
         name = user.get_username() if user is not None else ""
         self.user = user
         self.message = str(
@@ -76,5 +80,5 @@ class LicensingPermissionDenied(PermissionDenied):
             % {"user": name or _("This user")})
         super().__init__(self.message)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.message

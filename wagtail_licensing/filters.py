@@ -8,6 +8,9 @@ Every filter is an ``EXISTS`` subquery or a plain column test, never a join: fil
 duplicates users, never needs ``DISTINCT`` and keeps the page's query count constant.
 """
 
+
+from __future__ import annotations
+
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +19,9 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, TextChoices
+from django.http import HttpRequest
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.widgets.boolean_radio_select import BooleanRadioSelect
@@ -24,18 +29,34 @@ from wagtail.admin.widgets.boolean_radio_select import BooleanRadioSelect
 from .models import LicenseAssignment, LicensedProduct, PortalUser, has_field
 from .rules.labels import product_label
 
-LICENSED = "licensed"
-UNLICENSED = "unlicensed"
-WITHOUT_SEAT = "without_seat"
-EMPLOYEE = "employee"
-PORTAL = "portal"
+
+class LicensedFilter(TextChoices):
+    """The values of the listing's "Licenses" filter (kept in query strings)."""
+
+    LICENSED = "licensed", _("Holds a license")
+    UNLICENSED = "unlicensed", _("Holds no license")
+    WITHOUT_SEAT = "without_seat", _("Holds a license without a seat")
 
 
-def user_type_choices():
-    return [(EMPLOYEE, _("Employee")), (PORTAL, _("Portal user"))]
+class UserType(TextChoices):
+    """The values of the listing's "Type" filter (kept in query strings)."""
+
+    EMPLOYEE = "employee", _("Employee")
+    PORTAL = "portal", _("Portal user")
 
 
-def product_choices():
+LICENSED = LicensedFilter.LICENSED
+UNLICENSED = LicensedFilter.UNLICENSED
+WITHOUT_SEAT = LicensedFilter.WITHOUT_SEAT
+EMPLOYEE = UserType.EMPLOYEE
+PORTAL = UserType.PORTAL
+
+
+def user_type_choices() -> list[tuple[str, str | Promise]]:
+    return list(UserType.choices)
+
+
+def product_choices() -> list[tuple[str, str]]:
     """Products of the installed license, then codes users still hold that it lacks.
 
     Two queries, however many users and assignments there are.
@@ -54,7 +75,7 @@ def product_choices():
     ]
 
 
-def groups_relation(user_model):
+def groups_relation(user_model: Any) -> tuple[Any, str] | None:
     """(through model, name of its foreign key to the user) of ``user.groups``, or None."""
     try:
         field = user_model._meta.get_field("groups")
@@ -70,8 +91,7 @@ class SystemUserFilterSet(WagtailFilterSet):
         label=_("Active"), widget=BooleanRadioSelect, method="filter_is_active")
     licensed = django_filters.ChoiceFilter(
         label=_("Licenses"),
-        choices=[(LICENSED, _("Holds a license")), (UNLICENSED, _("Holds no license")),
-                 (WITHOUT_SEAT, _("Holds a license without a seat"))],
+        choices=LicensedFilter.choices,
         empty_label=_("All"), widget=forms.RadioSelect, method="filter_licensed")
     product = django_filters.MultipleChoiceFilter(
         label=_("Product"), widget=forms.CheckboxSelectMultiple, method="filter_product")
@@ -84,9 +104,11 @@ class SystemUserFilterSet(WagtailFilterSet):
 
     class Meta:
         model = get_user_model()
-        fields = []
+        fields: list[str] = []
 
-    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, **kwargs):
+    def __init__(self, data: Any = None, queryset: QuerySet | None = None, *,
+                 request: HttpRequest | None = None, prefix: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(data, queryset, request=request, prefix=prefix)
         model = self._meta.model
         # Custom user models may lack is_active or groups: drop the filters they cannot use.
@@ -97,12 +119,12 @@ class SystemUserFilterSet(WagtailFilterSet):
         # Choices are read when the form is built, not at import time.
         self.filters["product"].extra["choices"] = product_choices
 
-    def filter_is_active(self, queryset, name, value):
+    def filter_is_active(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
         if value is None:
             return queryset
         return queryset.filter(is_active=value)
 
-    def filter_licensed(self, queryset, name, value):
+    def filter_licensed(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         assignments = LicenseAssignment.objects.filter(user_id=OuterRef("pk"))
         if value == LICENSED:
             return queryset.filter(Exists(assignments))
@@ -112,20 +134,21 @@ class SystemUserFilterSet(WagtailFilterSet):
             return queryset.filter(Exists(assignments.filter(has_seat=False)))
         return queryset
 
-    def filter_product(self, queryset, name, value):
+    def filter_product(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
         if not value:
             return queryset
         return queryset.filter(Exists(LicenseAssignment.objects.filter(
             user_id=OuterRef("pk"), product_code__in=value)))
 
-    def filter_group(self, queryset, name, value):
-        if not value:
+    def filter_group(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
+        relation = groups_relation(queryset.model)
+        if not value or relation is None:
             return queryset
-        through, user_fk = groups_relation(queryset.model)
+        through, user_fk = relation
         return queryset.filter(Exists(through.objects.filter(
             **{f"{user_fk}_id": OuterRef("pk"), "group__in": value})))
 
-    def filter_type(self, queryset, name, value):
+    def filter_type(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         portal = Exists(PortalUser.objects.filter(user_id=OuterRef("pk")))
         if value == PORTAL:
             return queryset.filter(portal)

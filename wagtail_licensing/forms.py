@@ -1,7 +1,13 @@
 """Forms of the License manager screens. They validate input; operations do the work."""
 
+from __future__ import annotations
+
+from typing import Any, cast
+
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import QuerySet
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
@@ -19,7 +25,7 @@ class UploadLicenseFileForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".lic,.txt,text/plain"}),
     )
 
-    def clean_license_file(self):
+    def clean_license_file(self) -> UploadedFile:
         upload = self.cleaned_data["license_file"]
         if upload.size > LICENSE_FILE_MAX_SIZE:
             raise forms.ValidationError(
@@ -51,14 +57,14 @@ class LicenseRequestForm(forms.Form):
         help_text=_("The version of the software the license is for."),
     )
 
-    def __init__(self, *args, company_id="", **kwargs):
+    def __init__(self, *args: Any, company_id: str = "", **kwargs: Any) -> None:
         kwargs.setdefault("initial", {}).update({
             "company_id": company_id,
             "license_version": default_license_version(),
         })
         super().__init__(*args, **kwargs)
 
-    def clean_company_id(self):
+    def clean_company_id(self) -> str:
         value = self.cleaned_data["company_id"].strip()
         if not value:
             raise forms.ValidationError(_("Enter the company ID your vendor gave you."),
@@ -69,7 +75,7 @@ class LicenseRequestForm(forms.Form):
 class UserSelectionForm(forms.Form):
     """The users ticked in a listing (``user`` may repeat), limited to ``queryset``."""
 
-    user = forms.ModelMultipleChoiceField(
+    user: forms.ModelMultipleChoiceField[Any] = forms.ModelMultipleChoiceField(
         queryset=None,
         error_messages={
             "required": _("Select at least one user."),
@@ -80,8 +86,8 @@ class UserSelectionForm(forms.Form):
         },
     )
 
-    def __init__(self, *args, queryset=None, **kwargs):
+    def __init__(self, *args: Any, queryset: QuerySet[Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if queryset is None:
             queryset = get_user_model()._default_manager.all()
-        self.fields["user"].queryset = queryset
+        cast("forms.ModelMultipleChoiceField[Any]", self.fields["user"]).queryset = queryset

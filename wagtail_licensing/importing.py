@@ -15,50 +15,90 @@ grows with the number of batches, never with the number of rows in a batch.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any, TypeVar, cast
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, router
-from django.db.models import Q
+from django.db.models import Model, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .dates import site_today
-from .models import Ineligibility, LicenseAssignment, LicensedProduct, is_portal_user_expression
+from .formats.reading import AssignmentFile, ImportRow
+from .models import (
+    Ineligibility,
+    LicenseAssignment,
+    LicensedProduct,
+    LicensingState,
+    is_portal_user_expression,
+)
 from .rules.labels import product_label
 
-GRANT = "grant"
-RECALL = "recall"
-ACTIONS = (GRANT, RECALL)
+
+class RowAction(StrEnum):
+    """The action cell of a row (empty means grant)."""
+
+    GRANT = "grant"
+    RECALL = "recall"
+
+
+GRANT = RowAction.GRANT
+RECALL = RowAction.RECALL
+ACTIONS = tuple(RowAction)
 
 #: How many errors a plan keeps to show (it always counts them all).
 ERRORS_KEPT = 1000
 
-# Error codes, stable for code that inspects plans.
-MISSING_USER = "missing_user"
-UNKNOWN_USER = "unknown_user"
-AMBIGUOUS_USER = "ambiguous_user"
-MISSING_PRODUCT = "missing_product"
-UNKNOWN_PRODUCT = "unknown_product"
-INVALID_ACTION = "invalid_action"
-DUPLICATE = "duplicate"
-INACTIVE_USER = "inactive_user"
-TYPE_MISMATCH = "type_mismatch"
-PRODUCT_NOT_VALID = "product_not_valid"
-NOT_ENOUGH_SEATS = "not_enough_seats"
+class RowErrorCode(StrEnum):
+    """Error codes, stable for code that inspects plans (equal to their strings)."""
+
+    MISSING_USER = "missing_user"
+    UNKNOWN_USER = "unknown_user"
+    AMBIGUOUS_USER = "ambiguous_user"
+    MISSING_PRODUCT = "missing_product"
+    UNKNOWN_PRODUCT = "unknown_product"
+    INVALID_ACTION = "invalid_action"
+    DUPLICATE = "duplicate"
+    INACTIVE_USER = "inactive_user"
+    TYPE_MISMATCH = "type_mismatch"
+    PRODUCT_NOT_VALID = "product_not_valid"
+    NOT_ENOUGH_SEATS = "not_enough_seats"
+
+
+# The module-level names code already inspects plans with.
+MISSING_USER = RowErrorCode.MISSING_USER
+UNKNOWN_USER = RowErrorCode.UNKNOWN_USER
+AMBIGUOUS_USER = RowErrorCode.AMBIGUOUS_USER
+MISSING_PRODUCT = RowErrorCode.MISSING_PRODUCT
+UNKNOWN_PRODUCT = RowErrorCode.UNKNOWN_PRODUCT
+INVALID_ACTION = RowErrorCode.INVALID_ACTION
+DUPLICATE = RowErrorCode.DUPLICATE
+INACTIVE_USER = RowErrorCode.INACTIVE_USER
+TYPE_MISMATCH = RowErrorCode.TYPE_MISMATCH
+PRODUCT_NOT_VALID = RowErrorCode.PRODUCT_NOT_VALID
+NOT_ENOUGH_SEATS = RowErrorCode.NOT_ENOUGH_SEATS
 
 _AMBIGUOUS = object()
 
+#: A user found for an import cell: ``(pk, username, is_active, is_portal)``.
+UserRow = tuple[Any, str, bool, bool]
 
-def batch_size(model=LicenseAssignment):
+T = TypeVar("T")
+
+
+def batch_size(model: type[Model] = LicenseAssignment) -> int:
     """Rows per batch: as many as one ``IN (...)`` list may hold on the database (the e-mail
     look-up uses each value twice), at most 2,000."""
     return min(2000, max_query_params(router.db_for_read(model)) // 2 - 50)
 
 
-def max_query_params(alias):
+def max_query_params(alias: str) -> int:
     """Parameters one query may take. Django assumes 999 for SQLite, the limit of SQLite
     before 3.32; the library in use says what it really allows (usually 32,766 or more)."""
     connection = connections[alias]
@@ -77,12 +117,12 @@ class RowError:
     """A reason the import cannot be applied. ``row`` is None for a product-wide error."""
 
     row: int | None
-    code: str
+    code: RowErrorCode
     message: str
     user: str = ""
     product: str = ""
 
-    def __str__(self):
+    def __str__(self) -> str:
         if self.row is None:
             return self.message
         return _("Row %(row)d: %(message)s") % {"row": self.row, "message": self.message}
@@ -103,19 +143,19 @@ class ProductPlan:
     available_after: int | None = None
 
     @property
-    def name(self):
+    def name(self) -> str:
         return self.product.name if self.product else ""
 
     @property
-    def type(self):
+    def type(self) -> str:
         return self.product.type if self.product else ""
 
     @property
-    def seats(self):
+    def seats(self) -> int | None:
         return self.product.seats if self.product else None
 
     @property
-    def available(self):
+    def available(self) -> int | None:
         """Seats available before the import (None: unlimited or per session)."""
         if self.product is None or not self.product.counts_seats:
             return None
@@ -126,11 +166,11 @@ class ProductPlan:
         return product_label(self.name, self.code)
 
     @property
-    def to_grant(self):
+    def to_grant(self) -> int:
         return len(self.grant_ids)
 
     @property
-    def to_recall(self):
+    def to_recall(self) -> int:
         return len(self.recall_ids)
 
 
@@ -148,40 +188,41 @@ class ImportPlan:
     demo_mode: bool = False
 
     @property
-    def has_errors(self):
+    def has_errors(self) -> bool:
         return self.error_count > 0
 
     @property
-    def to_grant(self):
+    def to_grant(self) -> int:
         return sum(p.to_grant for p in self.products.values())
 
     @property
-    def to_recall(self):
+    def to_recall(self) -> int:
         return sum(p.to_recall for p in self.products.values())
 
     @property
-    def unchanged(self):
+    def unchanged(self) -> int:
         return sum(p.unchanged for p in self.products.values())
 
     @property
-    def has_changes(self):
+    def has_changes(self) -> bool:
         return bool(self.to_grant or self.to_recall)
 
     @property
-    def errors_left_out(self):
+    def errors_left_out(self) -> int:
         return self.error_count - len(self.errors)
 
-    def add_error(self, row, code, message, user="", product=""):
+    def add_error(self, row: int | None, code: RowErrorCode, message: str, user: str = "",
+                  product: str = "") -> None:
         self.error_count += 1
         if len(self.errors) < ERRORS_KEPT:
             self.errors.append(RowError(row=row, code=code, message=message, user=user,
                                         product=product))
 
-    def summary(self):
+    def summary(self) -> str:
         return _("%(grant)d to grant, %(recall)d to recall, %(unchanged)d unchanged") % {
             "grant": self.to_grant, "recall": self.to_recall, "unchanged": self.unchanged}
 
-    def error_summary(self):
+    def error_summary(self) -> str:
         return ngettext(
             "%(count)d error: nothing can be imported until it is corrected.",
             "%(count)d errors: nothing can be imported until they are corrected.",
@@ -197,23 +238,24 @@ class _UserIndex:
     product they hold.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         User = get_user_model()
         self.model = User
         self.username = User.USERNAME_FIELD
         email = User.get_email_field_name()
+        self.email: str | None
         try:
             User._meta.get_field(email)
             self.email = email
         except FieldDoesNotExist:
             self.email = None
-        self.known = {}
+        self.known: dict[str, UserRow | object | None] = {}
 
-    def _base(self):
+    def _base(self) -> QuerySet[Any]:
         return self.model._default_manager.order_by().annotate(
             _portal=is_portal_user_expression())
 
-    def resolve(self, values):
+    def resolve(self, values: Iterable[str]) -> None:
         todo = list({v for v in values if v and v not in self.known})
         if not todo:
             return
@@ -221,7 +263,7 @@ class _UserIndex:
         for pk, name, active, portal in self._base().filter(
                 **{f"{self.username}__in": todo}).values_list(*columns):
             self.known[name] = (pk, name, active, bool(portal))
-        misses = {}
+        misses: dict[str, list[str]] = {}
         for value in todo:
             if value not in self.known:
                 misses.setdefault(value.lower(), []).append(value)
@@ -233,10 +275,11 @@ class _UserIndex:
         if self.email:
             qs = qs.annotate(_l_email=Lower(self.email))
             condition |= Q(_l_email__in=lowered)
-            extra = ("_l_username", "_l_email")
+            extra: tuple[str, ...] = ("_l_username", "_l_email")
         else:
             extra = ("_l_username",)
-        by_username, by_email = {}, {}
+        by_username: dict[str, set[UserRow]] = {}
+        by_email: dict[str, set[UserRow]] = {}
         for found in qs.filter(condition).values_list(*columns, *extra):
             user = (found[0], found[1], found[2], bool(found[3]))
             if found[4] in misses:
@@ -245,38 +288,41 @@ class _UserIndex:
                 by_email.setdefault(found[5], set()).add(user)
         for key, values_ in misses.items():
             candidates = by_username.get(key) or by_email.get(key) or set()
+            found_user: UserRow | object | None
             if len(candidates) == 1:
-                user = next(iter(candidates))
+                found_user = next(iter(candidates))
             elif candidates:
-                user = _AMBIGUOUS
+                found_user = _AMBIGUOUS
             else:
-                user = None
+                found_user = None
             for value in values_:
-                self.known[value] = user
+                self.known[value] = found_user
 
-    def get(self, value):
+    def get(self, value: str) -> UserRow | object | None:
         return self.known.get(value)
 
 
-def _chunks(items, size):
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
 
-def build_plan(rows, state, *, filename="", format="", today=None):
+def build_plan(rows: Sequence[ImportRow] | AssignmentFile, state: LicensingState, *,
+               filename: str = "", format: str = "", today: date | None = None) -> ImportPlan:
     """Plan an import of ``rows`` (``ImportRow``s, or an ``AssignmentFile``) against ``state``.
 
     Changes nothing. Every row either changes something, is unchanged (the user already holds
     the product it grants, or does not hold the product it recalls), or is an error.
     """
-    if hasattr(rows, "rows"):
-        filename = filename or rows.filename
-        format = format or rows.format
-        rows = rows.rows
+    if hasattr(rows, "rows"):  # an AssignmentFile
+        file = cast(AssignmentFile, rows)
+        filename = filename or file.filename
+        format = format or file.format
+        rows = file.rows
     today = today or site_today()
     plan = ImportPlan(filename=filename, format=format, rows=len(rows), version=state.version,
                       demo_mode=state.demo_mode)
-    installed = {}
+    installed: dict[str, LicensedProduct] = {}
     if state.installed_file_id:
         installed = {p.code: p for p in LicensedProduct.objects.filter(
             license_file_id=state.installed_file_id).with_usage()}
@@ -285,11 +331,11 @@ def build_plan(rows, state, *, filename="", format="", today=None):
     held_codes = set(LicenseAssignment.objects.order_by().values_list(
         "product_code", flat=True).distinct())
     codes = {code: code for code in held_codes | set(installed)}
-    codes_folded = {}
+    codes_folded: dict[str, list[str]] = {}
     for code in codes:
         codes_folded.setdefault(code.lower(), []).append(code)
 
-    def product_code(text):
+    def product_code(text: str) -> str:
         if text in codes:
             return text
         # Spreadsheet users type "Editor" for "editor": accept it when it is unambiguous.
@@ -297,12 +343,12 @@ def build_plan(rows, state, *, filename="", format="", today=None):
         return folded[0] if len(folded) == 1 else text
 
     users = _UserIndex()
-    seen = {}  # (user pk, product code) -> first row number
+    seen: dict[tuple[Any, str], int] = {}  # (user pk, product code) -> first row number
     size = batch_size()
     for batch in _chunks(rows, size):
         users.resolve(row.user for row in batch)
         pks = {u[0] for row in batch if isinstance(u := users.get(row.user), tuple)}
-        held = set()
+        held: set[tuple[Any, str]] = set()
         for chunk in _chunks(list(pks), size):
             held.update(LicenseAssignment.objects.filter(user_id__in=chunk).values_list(
                 "user_id", "product_code"))
@@ -313,10 +359,13 @@ def build_plan(rows, state, *, filename="", format="", today=None):
     return plan
 
 
-def _plan_row(plan, row, users, seen, held, installed, known_codes, product_code, today):
+def _plan_row(plan: ImportPlan, row: ImportRow, users: _UserIndex,
+              seen: dict[tuple[Any, str], int], held: set[tuple[Any, str]],
+              installed: dict[str, LicensedProduct], known_codes: dict[str, str],
+              product_code: Callable[[str], str], today: date) -> None:
     number = row.number
     action = (row.action or "").strip().lower() or GRANT
-    problems = []
+    problems: list[tuple[RowErrorCode, str]] = []
     if action not in ACTIONS:
         problems.append((INVALID_ACTION, _(
             "The action \u201c%(action)s\u201d is not valid: use grant or recall (an empty "
@@ -335,9 +384,10 @@ def _plan_row(plan, row, users, seen, held, installed, known_codes, product_code
                 % {"user": row.user}))
     if not row.product:
         problems.append((MISSING_PRODUCT, _("The product cell is empty.")))
-    for code, message in problems:
-        plan.add_error(number, code, message, user=row.user, product=row.product)
-    if problems:
+    for problem_code, problem_message in problems:
+        plan.add_error(number, problem_code, problem_message, user=row.user,
+                       product=row.product)
+    if problems or not isinstance(user, tuple):
         return
 
     pk, username, active, portal = user
@@ -353,7 +403,7 @@ def _plan_row(plan, row, users, seen, held, installed, known_codes, product_code
     product = installed.get(code)
     holds = (pk, code) in held
 
-    def product_plan():
+    def product_plan() -> ProductPlan:
         if code not in plan.products:
             plan.products[code] = ProductPlan(code=code, product=product)
         return plan.products[code]
@@ -375,6 +425,7 @@ def _plan_row(plan, row, users, seen, held, installed, known_codes, product_code
         product_plan().unchanged += 1
         return
     label = product.label if product else code
+    error: RowErrorCode
     values = {"user": username, "product": label}
     problem = product.ineligibility(is_active=active, is_portal=portal) if product else None
     if product is None:
@@ -405,7 +456,7 @@ def _plan_row(plan, row, users, seen, held, installed, known_codes, product_code
     plan.add_error(number, error, message, user=row.user, product=row.product)
 
 
-def _unknown_product(code, demo_mode):
+def _unknown_product(code: str, demo_mode: bool) -> str:
     if demo_mode:
         return _("No license is installed, so \u201c%(code)s\u201d cannot be granted. Upload a "
                  "license file first.") % {"code": code}
@@ -413,12 +464,12 @@ def _unknown_product(code, demo_mode):
              "the code on the License manager page.") % {"code": code}
 
 
-def _check_seats(plan):
+def _check_seats(plan: ImportPlan) -> None:
     """All-or-nothing per product, as a grant: the product as a whole must have a
     seat for every user the file grants it to, counting the seats its recalls free."""
     for target in plan.products.values():
         product = target.product
-        if product is None or not product.counts_seats:
+        if product is None or not product.counts_seats or product.seats is None:
             continue
         if target.recall_ids:
             # Recalling reallocates: the earliest-granted active holders left keep or get the
@@ -426,7 +477,7 @@ def _check_seats(plan):
             remaining = max(product.active_holders - target.recall_active, 0)
             available = max(product.seats - min(product.seats, remaining), 0)
         else:
-            available = product.available
+            available = product.available or 0  # counted seats: never None
         target.available_after = available - target.to_grant
         if target.to_grant > available:
             plan.add_error(None, NOT_ENOUGH_SEATS, ngettext(

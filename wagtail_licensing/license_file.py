@@ -3,15 +3,19 @@
 No Django imports: the vendor's tool uses this module on machines without a Django project.
 """
 
+from __future__ import annotations
+
 import base64
 import binascii
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any, NoReturn
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from .exceptions import InvalidLicenseFile
 
@@ -38,7 +42,7 @@ class Product:
     valid_until: date
 
     @property
-    def unlimited(self):
+    def unlimited(self) -> bool:
         return self.seats is None
 
 
@@ -49,10 +53,10 @@ class LicensePayload:
     instance_id: str | None
     license_version: str | None
     issued_at: datetime
-    products: tuple
-    data: dict = field(repr=False, compare=False)
+    products: tuple[Product, ...]
+    data: dict[str, Any] = field(repr=False, compare=False)
 
-    def product(self, code):
+    def product(self, code: str) -> Product | None:
         return next((p for p in self.products if p.code == code), None)
 
 
@@ -64,11 +68,11 @@ class SignedLicense:
     signature: bytes
 
 
-def _fail(message):
+def _fail(message: str) -> NoReturn:
     raise InvalidLicenseFile(message)
 
 
-def _b64decode(value, what):
+def _b64decode(value: object, what: str) -> bytes:
     if not isinstance(value, str):
         _fail(f"The license file is malformed: '{what}' must be a base64 string. {WHAT_TO_DO}")
     compact = "".join(value.split())
@@ -80,7 +84,7 @@ def _b64decode(value, what):
         _fail(f"The license file is malformed: '{what}' is not valid base64. {WHAT_TO_DO}")
 
 
-def read_envelope(data):
+def read_envelope(data: str | bytes) -> dict[str, Any]:
     """Return the envelope dict from the file's bytes or text."""
     if isinstance(data, str):
         data = data.encode("utf-8", errors="replace")
@@ -109,7 +113,8 @@ def read_envelope(data):
     return envelope
 
 
-def read_license_file(data, public_keys):
+def read_license_file(data: str | bytes,
+                      public_keys: Mapping[str, Ed25519PublicKey]) -> SignedLicense:
     """Parse and verify a license file.
 
     ``public_keys`` maps key ids to Ed25519 public keys. Raises ``InvalidLicenseFile`` with a
@@ -142,7 +147,7 @@ def read_license_file(data, public_keys):
                          signature=signature)
 
 
-def _parse_date(value, where):
+def _parse_date(value: object, where: str) -> date:
     if not isinstance(value, str) or not DATE_RE.fullmatch(value):
         _fail(f"The license file is invalid: {where} must be a date written as YYYY-MM-DD. "
               f"{WHAT_TO_DO}")
@@ -152,7 +157,7 @@ def _parse_date(value, where):
         _fail(f"The license file is invalid: {where} ({value}) is not a real date. {WHAT_TO_DO}")
 
 
-def _parse_timestamp(value):
+def _parse_timestamp(value: object) -> datetime:
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
@@ -164,21 +169,21 @@ def _parse_timestamp(value):
           f"zone. {WHAT_TO_DO}")
 
 
-def _optional_str(data, key):
+def _optional_str(data: Mapping[str, Any], key: str) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
         _fail(f"The license file is invalid: '{key}' must be a string or null. {WHAT_TO_DO}")
     return value
 
 
-def _required_str(data, key):
+def _required_str(data: Mapping[str, Any], key: str) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value.strip():
         _fail(f"The license file is invalid: '{key}' must be a non-empty string. {WHAT_TO_DO}")
     return value
 
 
-def _parse_product(item, index, seen):
+def _parse_product(item: object, index: int, seen: Mapping[str, Product]) -> Product:
     where = f"product {index + 1}"
     if not isinstance(item, dict):
         _fail(f"The license file is invalid: {where} is not an object. {WHAT_TO_DO}")
@@ -213,7 +218,7 @@ def _parse_product(item, index, seen):
                    valid_until=valid_until)
 
 
-def parse_payload(payload_bytes):
+def parse_payload(payload_bytes: bytes) -> LicensePayload:
     try:
         data = json.loads(payload_bytes.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -232,7 +237,7 @@ def parse_payload(payload_bytes):
     products = data.get("products")
     if not isinstance(products, list) or not products:
         _fail(f"The license file is invalid: it grants no products. {WHAT_TO_DO}")
-    seen = {}
+    seen: dict[str, Product] = {}
     for index, item in enumerate(products):
         product = _parse_product(item, index, seen)
         seen[product.code] = product
@@ -247,11 +252,12 @@ def parse_payload(payload_bytes):
     )
 
 
-def signing_input(payload_bytes):
+def signing_input(payload_bytes: bytes) -> bytes:
     return SIGNATURE_CONTEXT + payload_bytes
 
 
-def encode_license_file(payload_bytes, signature, kid, header=""):
+def encode_license_file(payload_bytes: bytes, signature: bytes, kid: str,
+                        header: str = "") -> str:
     """Arm a signed payload as license file text."""
     envelope = {
         "alg": "ed25519",
@@ -265,7 +271,8 @@ def encode_license_file(payload_bytes, signature, kid, header=""):
     return head + "\n".join([BEGIN_MARKER, *lines, END_MARKER]) + "\n"
 
 
-def sign_payload(payload, private_key: Ed25519PrivateKey, kid, header=""):
+def sign_payload(payload: Mapping[str, Any], private_key: Ed25519PrivateKey, kid: str,
+                 header: str = "") -> str:
     """Serialise ``payload`` (a dict), sign it and return the license file text."""
     payload_bytes = json.dumps(payload, indent=2, sort_keys=True).encode("utf-8")
     signature = private_key.sign(signing_input(payload_bytes))

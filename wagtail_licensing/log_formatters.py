@@ -1,5 +1,10 @@
 """Readable audit log messages for the licensing actions."""
 
+
+from __future__ import annotations
+
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from wagtail.log_actions import LogFormatter
@@ -7,14 +12,14 @@ from wagtail.log_actions import LogFormatter
 from . import operations as ops
 
 
-def _products_with_counts(mapping):
+def _products_with_counts(mapping: dict[str, dict[str, Any]]) -> str:
     return ", ".join(f"{code} ({entry.get('count', 0)})" for code, entry in mapping.items())
 
 
 class UploadFormatter(LogFormatter):
     label = _("Upload license file")
 
-    def format_message(self, log_entry):
+    def format_message(self, log_entry: Any) -> str:
         data = log_entry.data
         message = _("Installed license file %(id)s: %(products)s") % {
             "id": data.get("license_id"), "products": ", ".join(data.get("products", [])),
@@ -27,7 +32,7 @@ class UploadFormatter(LogFormatter):
 class DeleteFormatter(LogFormatter):
     label = _("Delete licenses")
 
-    def format_message(self, log_entry):
+    def format_message(self, log_entry: Any) -> str:
         return _("Deleted the installed licenses (%(id)s): the site runs in demo mode") % {
             "id": log_entry.data.get("license_id")}
 
@@ -35,7 +40,7 @@ class DeleteFormatter(LogFormatter):
 class GrantFormatter(LogFormatter):
     label = _("Grant licenses")
 
-    def format_message(self, log_entry):
+    def format_message(self, log_entry: Any) -> str:
         granted = log_entry.data.get("granted", {})
         total = sum(entry.get("count", 0) for entry in granted.values())
         message = ngettext("Granted licenses to %(n)d user: %(products)s",
@@ -50,7 +55,7 @@ class GrantFormatter(LogFormatter):
 class RecallFormatter(LogFormatter):
     label = _("Recall licenses")
 
-    def format_message(self, log_entry):
+    def format_message(self, log_entry: Any) -> str:
         recalled = log_entry.data.get("recalled", {})
         total = sum(entry.get("count", 0) for entry in recalled.values())
         return ngettext("Recalled licenses from %(n)d user: %(products)s",
@@ -61,7 +66,7 @@ class RecallFormatter(LogFormatter):
 class RequestFormatter(LogFormatter):
     label = _("Generate license request")
 
-    def format_message(self, log_entry):
+    def format_message(self, log_entry: Any) -> str:
         return _("Generated license request %(file)s for company %(company)s") % {
             "file": log_entry.data.get("filename"), "company": log_entry.data.get("company_id")}
 
@@ -75,7 +80,7 @@ class UserStatusFormatter(LogFormatter):
         "deleted": _("User %(user)s was deleted with their licenses: %(products)s"),
     }
 
-    def format_message(self, log_entry):
+    def format_message(self, log_entry: Any) -> str:
         data = log_entry.data
         template = self.MESSAGES.get(data.get("event"), self.MESSAGES["deactivated"])
         return template % {"user": data.get("user"), "products": ", ".join(data.get("products",
@@ -85,7 +90,7 @@ class UserStatusFormatter(LogFormatter):
 class PortalUserFormatter(LogFormatter):
     label = _("Portal user")
 
-    def format_message(self, log_entry):
+    def format_message(self, log_entry: Any) -> str:
         data = log_entry.data
         if data.get("event") == "converted":
             message = _("Converted %(user)s into a portal user") % {"user": data.get("user")}
@@ -103,7 +108,7 @@ class PortalUserFormatter(LogFormatter):
 class ImportFormatter(LogFormatter):
     label = _("Import license assignments")
 
-    def format_message(self, log_entry):
+    def format_message(self, log_entry: Any) -> str:
         data = log_entry.data
         # Sorted: PostgreSQL's jsonb does not keep the keys' order.
         granted = dict(sorted(data.get("granted", {}).items()))
@@ -128,7 +133,7 @@ class ImportFormatter(LogFormatter):
 class ReleaseFormatter(LogFormatter):
     label = _("Release concurrent slots")
 
-    def format_message(self, log_entry):
+    def format_message(self, log_entry: Any) -> str:
         released = log_entry.data.get("released", [])
         return ngettext("Released %(n)d concurrent license slot: %(slots)s",
                         "Released %(n)d concurrent license slots: %(slots)s", len(released)) % {

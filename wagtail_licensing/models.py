@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -21,7 +22,7 @@ from .rules.status import ProductFacts, ProductStatus, product_status
 MANAGE_PERMISSION = "wagtail_licensing.can_manage_lic_users"
 
 
-def has_field(model, name):
+def has_field(model: type[models.Model], name: str) -> bool:
     """Whether ``model`` has a field ``name`` (custom user models may lack some)."""
     try:
         model._meta.get_field(name)
@@ -75,18 +76,18 @@ class LicensingState(models.Model):
             ("can_manage_lic_users", _("Can manage user licenses (CanManageLicUsers)")),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return str(_("Licensing"))
 
     SINGLETON_PK = 1
 
     @classmethod
-    def get(cls):
+    def get(cls) -> LicensingState:
         state, _created = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
         return state
 
     @classmethod
-    def get_with_installed_file(cls):
+    def get_with_installed_file(cls) -> LicensingState:
         """The singleton with its installed file and that file's installer, in one query."""
         queryset = cls.objects.select_related("installed_file__installed_by")
         state = queryset.filter(pk=cls.SINGLETON_PK).first()
@@ -95,7 +96,7 @@ class LicensingState(models.Model):
         return state
 
     @classmethod
-    def lock(cls):
+    def lock(cls) -> LicensingState:
         """Take the licensing write lock: every state change holds this row lock (PostgreSQL)."""
         cls.get()  # outside the lock, so that creating it never deadlocks
         return cls.objects.select_for_update(of=("self",)).select_related("installed_file").get(
@@ -103,7 +104,7 @@ class LicensingState(models.Model):
         )
 
     @property
-    def demo_mode(self):
+    def demo_mode(self) -> bool:
         return self.installed_file_id is None
 
     def bump_version(self) -> int:
@@ -141,30 +142,30 @@ class LicenseFile(models.Model):
         ordering = ["-installed_at", "-id"]
         default_permissions = ()
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.license_id
 
     @property
-    def filename(self):
+    def filename(self) -> str:
         return f"{self.license_id}.lic"
 
 
-class LicensedProductQuerySet(models.QuerySet):
-    def installed(self):
+class LicensedProductQuerySet(models.QuerySet["LicensedProduct"]):
+    def installed(self) -> LicensedProductQuerySet:
         """Products of the installed license file (none in demo mode)."""
         installed = LicensingState.objects.filter(pk=LicensingState.SINGLETON_PK).values(
             "installed_file_id"
         )
         return self.filter(license_file_id=Subquery(installed[:1]))
 
-    def with_usage(self):
+    def with_usage(self) -> LicensedProductQuerySet:
         """Annotate ``used`` (seats taken), ``holders``, ``active_holders`` and ``slots_used``.
 
         One query however many products and assignments there are.
         """
         assignments = LicenseAssignment.objects.filter(product_code=OuterRef("code")).order_by()
 
-        def count(qs):
+        def count(qs: models.QuerySet[Any]) -> Coalesce:
             return Coalesce(
                 Subquery(qs.values("product_code").annotate(n=Count("pk")).values("n")[:1]),
                 Value(0),
@@ -192,6 +193,12 @@ class LicensedProduct(models.Model):
 
     objects = LicensedProductQuerySet.as_manager()
 
+    # Annotated by ``LicensedProduct.objects.with_usage()``.
+    used: int
+    holders: int
+    active_holders: int
+    slots_used: int
+
     class Meta:
         verbose_name = _("licensed product")
         verbose_name_plural = _("licensed products")
@@ -202,7 +209,7 @@ class LicensedProduct(models.Model):
                                     name="wagtail_licensing_unique_product_per_file"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.label
 
     @property
@@ -211,32 +218,32 @@ class LicensedProduct(models.Model):
         return product_label(self.name, self.code)
 
     @property
-    def unlimited(self):
+    def unlimited(self) -> bool:
         return self.seats is None
 
     @property
-    def counts_seats(self):
+    def counts_seats(self) -> bool:
         """Named and portal products are limited per user; concurrent ones per session."""
         return self.seats is not None and self.type != ProductType.CONCURRENT
 
     @property
-    def in_use(self):
+    def in_use(self) -> int:
         """Seats (named, portal) or sessions (concurrent) taken now; needs ``with_usage()``."""
         return self.slots_used if self.type == ProductType.CONCURRENT else self.used
 
     @property
-    def available(self):
+    def available(self) -> int | None:
         """Seats left, or None when unlimited. Needs ``with_usage()``."""
         if self.seats is None:
             return None
         return max(self.seats - self.in_use, 0)
 
     @property
-    def over_allocated(self):
+    def over_allocated(self) -> bool:
         """More active holders than seats: some of them have no seat. Needs ``with_usage()``."""
-        return self.counts_seats and self.active_holders > self.seats
+        return self.seats is not None and self.counts_seats and self.active_holders > self.seats
 
-    def is_valid_on(self, day):
+    def is_valid_on(self, day: date) -> bool:
         return self.valid_from <= day <= self.valid_until
 
     # Eligibility: the one definition of "can this product be granted to this user today",
@@ -265,7 +272,7 @@ class LicensedProduct(models.Model):
             return Ineligibility.NOT_FOR_PORTAL
         return None
 
-    def eligible_users(self, users: models.QuerySet | None = None) -> models.QuerySet:
+    def eligible_users(self, users: models.QuerySet[Any] | None = None) -> models.QuerySet[Any]:
         """The users of ``users`` (default: all) who may hold the product: active, and portal
         users exactly when it is a portal product. The SQL form of ``ineligibility``."""
         if users is None:
@@ -275,7 +282,7 @@ class LicensedProduct(models.Model):
                 .filter(_portal=self.for_portal_users))
 
     @cached_property
-    def today(self):
+    def today(self) -> date:
         return site_today()
 
     @property
@@ -284,12 +291,12 @@ class LicensedProduct(models.Model):
         return product_status(ProductFacts.of(self), self.today)
 
     @property
-    def days_left(self):
+    def days_left(self) -> int:
         return (self.valid_until - self.today).days
 
 
-class LicenseAssignmentQuerySet(models.QuerySet):
-    def with_seat(self):
+class LicenseAssignmentQuerySet(models.QuerySet["LicenseAssignment"]):
+    def with_seat(self) -> LicenseAssignmentQuerySet:
         """Assignments that take a seat: granted within the seats, to an active user."""
         return self.filter(has_seat=True, user__is_active=True)
 
@@ -328,7 +335,7 @@ class LicenseAssignment(models.Model):
                          name="wagtail_lic_product_seat_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.product_code} → {self.user_id}"
 
 
@@ -348,16 +355,16 @@ class PortalUser(models.Model):
         verbose_name_plural = _("portal users")
         default_permissions = ()
 
-    def __str__(self):
+    def __str__(self) -> str:
         return str(self.user)
 
 
-def is_portal_user_expression(outer="pk"):
+def is_portal_user_expression(outer: str = "pk") -> Exists:
     """A boolean expression for user querysets: is the user a portal user?"""
     return Exists(PortalUser.objects.filter(user_id=OuterRef(outer)))
 
 
-def idle_cutoff(now=None):
+def idle_cutoff(now: datetime | None = None) -> datetime:
     """Sessions with no request since this moment are idle: their slots are free.
 
     The one definition of the idle window (``CONCURRENT_IDLE_MINUTES``).
@@ -366,12 +373,12 @@ def idle_cutoff(now=None):
     return now - timedelta(minutes=licensing_settings.CONCURRENT_IDLE_MINUTES)
 
 
-class ConcurrentSessionQuerySet(models.QuerySet):
-    def live(self, now=None):
+class ConcurrentSessionQuerySet(models.QuerySet["ConcurrentSession"]):
+    def live(self, now: datetime | None = None) -> ConcurrentSessionQuerySet:
         """Sessions holding a slot now (a request within the idle window)."""
         return self.filter(last_seen__gte=idle_cutoff(now))
 
-    def idle(self, now=None):
+    def idle(self, now: datetime | None = None) -> ConcurrentSessionQuerySet:
         """Sessions whose slot the idle window has freed."""
         return self.filter(last_seen__lt=idle_cutoff(now))
 
@@ -393,13 +400,13 @@ class ConcurrentSession(models.Model):
         verbose_name_plural = _("concurrent sessions")
         default_permissions = ()
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.product_code}: {self.user_id}"
 
 
 
-class PendingUploadQuerySet(models.QuerySet):
-    def expired(self):
+class PendingUploadQuerySet(models.QuerySet["PendingUpload"]):
+    def expired(self) -> PendingUploadQuerySet:
         return self.filter(created_at__lt=timezone.now() - PendingUpload.LIFETIME)
 
 
@@ -431,17 +438,18 @@ class PendingUpload(models.Model):
         verbose_name_plural = _("pending uploads")
         default_permissions = ()
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.kind}: {self.filename}"
 
     @classmethod
-    def store(cls, *, kind, user, filename, content):
+    def store(cls, *, kind: PendingUpload.Kind, user: Any, filename: str | None,
+              content: bytes) -> PendingUpload:
         cls.objects.expired().delete()
         return cls.objects.create(kind=kind, uploaded_by=user, filename=filename or "",
                                   content=bytes(content))
 
     @classmethod
-    def fetch(cls, *, kind, user, token):
+    def fetch(cls, *, kind: PendingUpload.Kind, user: Any, token: Any) -> PendingUpload | None:
         """The user's own pending upload of that kind, or None (unknown, foreign or expired)."""
         try:
             return cls.objects.exclude(pk__in=cls.objects.expired().values("pk")).get(
@@ -476,5 +484,5 @@ class LicenseNotice(models.Model):
                                     name="wagtail_licensing_unique_notice"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.kind} {self.product_code} {self.key}"

@@ -78,7 +78,8 @@ class Notice:
         if self.days == 0:
             return _("[%(site)s] %(product)s expires today") % values
         return ngettext("[%(site)s] %(product)s expires in %(days)d day",
-                        "[%(site)s] %(product)s expires in %(days)d days", self.days) % values
+                        "[%(site)s] %(product)s expires in %(days)d days",
+                        self.days or 0) % values
 
     def body(self) -> str:
         return render_to_string("wagtail_licensing/notices/notice.txt", {
@@ -192,4 +193,3 @@ def send_notices(today: date | None = None, *, dry_run: bool = False,
                                       for address in result.recipients])
         result.sent.append(notice)
     return result
-

@@ -33,7 +33,8 @@ class LicensingSummaryPanel(Component):
     def get_context_data(self, parent_context: dict[str, Any] | None = None) -> dict[str, Any]:
         state = LicensingState.get()
         day = site_today()
-        rows, warnings = [], []
+        rows: list[dict[str, Any]] = []
+        warnings: list[str] = []
         for product in installed_products(state):
             facts = ProductFacts.of(product)
             label, tone = status_tag(facts, day)

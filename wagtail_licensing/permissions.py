@@ -9,13 +9,19 @@ actions, the command and the API all ask the same object.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseBase
 from wagtail.permission_policies.base import BaseDjangoAuthPermissionPolicy
 
 from .models import MANAGE_PERMISSION, LicensingState
+
+if TYPE_CHECKING:  # what the mixin is mixed into, for the type checker only
+    from django.views import View as _ViewBase
+else:
+    _ViewBase = object
 
 MANAGE = "manage"
 """The action every licensing screen and writer checks."""
@@ -49,13 +55,13 @@ def can_manage_licenses(user: Any) -> bool:
     return permission_policy.user_has_permission(user, MANAGE)
 
 
-class LicenseManagerRequiredMixin:
+class LicenseManagerRequiredMixin(_ViewBase):
     """For every licensing admin view: refuse anybody without CanManageLicUsers.
 
     Wagtail's admin turns the PermissionDenied into its usual "no permission" redirect.
     """
 
-    def dispatch(self, request, *args, **kwargs):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not can_manage_licenses(request.user):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)

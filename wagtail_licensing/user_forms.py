@@ -8,15 +8,17 @@ queries.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.utils.formats import date_format
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -34,7 +36,7 @@ from .rules.labels import product_label
 from .status import installed_products
 
 
-def availability_label(product):
+def availability_label(product: LicensedProduct) -> str | Promise:
     """"3 of 5 available", "Unlimited" or, for concurrent products, the sessions free now."""
     if product.seats is None:
         return _("Unlimited")
@@ -71,24 +73,24 @@ class ProductOption:
     code: str
     name: str
     type: str = ""
-    availability: str = ""
+    availability: str | Promise = ""
     held: bool = False
     has_seat: bool = True
     installed: bool = True
     disabled: bool = False
-    reason: str = ""
-    notes: list[str] = field(default_factory=list)
+    reason: str | Promise = ""
+    notes: list[str | Promise] = field(default_factory=list)
 
     @property
     def label(self) -> str:
         return product_label(self.name if self.name != self.code else "", self.code)
 
     @property
-    def type_label(self):
+    def type_label(self) -> str | Promise:
         return ProductType(self.type).label if self.type else ""
 
 
-def user_license_options(user, today=None):
+def user_license_options(user: Any, today: date | None = None) -> list[ProductOption]:
     """The Licenses tab of one user: a ProductOption per installed product, then any product
     the user holds that the installed license lacks. Three queries."""
     today = today or site_today()
@@ -96,7 +98,7 @@ def user_license_options(user, today=None):
         "product_code", "has_seat"))
     is_portal = PortalUser.objects.filter(user_id=user.pk).exists()
     active = getattr(user, "is_active", True)
-    options = []
+    options: list[ProductOption] = []
     for product in installed_products():
         option = ProductOption(code=product.code, name=product.name, type=product.type,
                                availability=availability_label(product),
@@ -114,7 +116,7 @@ def user_license_options(user, today=None):
                 option.reason = INELIGIBLE_REASONS[ineligible]
             elif problem := validity_problem(product, today):
                 option.reason = problem
-            elif product.counts_seats and product.available < 1:
+            elif product.counts_seats and (product.available or 0) < 1:
                 option.reason = _("No seat left: recall it from another user or ask your "
                                   "vendor for more seats.")
             option.disabled = bool(option.reason)
@@ -134,11 +136,14 @@ class ProductCheckboxes(forms.CheckboxSelectMultiple):
     template_name = "wagtail_licensing/forms/widgets/product_checkboxes.html"
     option_template_name = "wagtail_licensing/forms/widgets/product_checkbox_option.html"
 
-    def __init__(self, attrs=None, options=()):
+    def __init__(self, attrs: dict[str, Any] | None = None,
+                 options: Iterable[ProductOption] = ()) -> None:
         super().__init__(attrs)
         self.product_options = {option.code: option for option in options}
 
-    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+    def create_option(self, name: str, value: Any, label: Any, selected: Any, index: int,
+                      subindex: int | None = None,
+                      attrs: dict[str, Any] | None = None) -> dict[str, Any]:
         option = super().create_option(name, value, label, selected, index, subindex, attrs)
         product = self.product_options.get(str(value))
         option["product"] = product
@@ -149,8 +154,17 @@ class ProductCheckboxes(forms.CheckboxSelectMultiple):
         return option
 
 
-def _choices(options):
+def _choices(options: Iterable[ProductOption]) -> list[tuple[str, str]]:
     return [(option.code, option.label) for option in options]
+
+
+def _product_boxes(field: forms.Field, options: Sequence[ProductOption]) -> None:
+    """Offer ``options`` in the multiple-choice ``field`` as product checkboxes."""
+    choice_field = cast(forms.MultipleChoiceField, field)
+    choice_field.choices = _choices(options)
+    widget = ProductCheckboxes(options=options)
+    choice_field.widget = widget
+    widget.choices = choice_field.choices
 
 
 class UserLicensesForm(forms.Form):
@@ -166,19 +180,16 @@ class UserLicensesForm(forms.Form):
     held = forms.CharField(widget=forms.HiddenInput, required=False)
     products = forms.MultipleChoiceField(label=_("Licenses"), required=False)
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         self.user = user
         self.options = user_license_options(user)
         held = [option.code for option in self.options if option.held]
         kwargs["initial"] = {"held": ",".join(held), "products": held,
                              **(kwargs.get("initial") or {})}
         super().__init__(*args, **kwargs)
-        field = self.fields["products"]
-        field.choices = _choices(self.options)
-        field.widget = ProductCheckboxes(options=self.options)
-        field.widget.choices = field.choices
+        _product_boxes(self.fields["products"], self.options)
 
-    def changes(self):
+    def changes(self) -> tuple[list[str], list[str]]:
         """(codes to grant, codes to recall) from the cleaned data."""
         before = {code for code in self.cleaned_data["held"].split(",") if code}
         after = set(self.cleaned_data["products"])
@@ -194,7 +205,7 @@ class UserLicensesForm(forms.Form):
         """Apply the changes in one transaction; returns ``(level, text)`` messages."""
         to_grant, to_recall = self.changes()
         users = get_user_model()._default_manager.filter(pk=self.user.pk)
-        messages = []
+        messages: list[wording.Message] = []
         with transaction.atomic():
             if to_recall:
                 messages += wording.recall_messages(operations.recall(
@@ -205,22 +216,22 @@ class UserLicensesForm(forms.Form):
         return messages
 
 
-def grant_options(today=None):
+def grant_options(today: date | None = None) -> list[ProductOption]:
     """Products of the installed license valid today, with their availability. One query."""
     today = today or site_today()
-    options = []
+    options: list[ProductOption] = []
     for product in installed_products():
         if not product.is_grantable_on(today):
             continue
         option = ProductOption(code=product.code, name=product.name, type=product.type,
                                availability=availability_label(product))
-        if product.counts_seats and product.available < 1:
+        if product.counts_seats and (product.available or 0) < 1:
             option.notes.append(_("No seat left."))
         options.append(option)
     return options
 
 
-def recall_options(users):
+def recall_options(users: QuerySet[Any]) -> list[ProductOption]:
     """Products any of ``users`` (a queryset) holds, with how many of them hold each.
     Two queries, however many users are selected."""
     counts = dict(
@@ -228,7 +239,7 @@ def recall_options(users):
         .order_by().values_list("product_code").annotate(n=Count("pk"))
     )
     names = {product.code: product for product in installed_products()}
-    options = []
+    options: list[ProductOption] = []
     for code in sorted(counts, key=lambda c: (names[c].name if c in names else c, c)):
         product = names.get(code)
         option = ProductOption(code=code, name=product.name if product else code,
@@ -247,13 +258,10 @@ class ProductsForm(forms.Form):
         label=_("Products"), required=True,
         error_messages={"required": _("Tick at least one product.")})
 
-    def __init__(self, *args, options, **kwargs):
+    def __init__(self, *args: Any, options: Sequence[ProductOption], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.options = options
-        field = self.fields["products"]
-        field.choices = _choices(options)
-        field.widget = ProductCheckboxes(options=options)
-        field.widget.choices = field.choices
+        _product_boxes(self.fields["products"], options)
 
 
 class PortalUserForm(forms.Form):
@@ -267,7 +275,7 @@ class PortalUserForm(forms.Form):
         help_text=_("Leave empty to use the e-mail address."))
     products = forms.MultipleChoiceField(label=_("Portal products"), required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         User = get_user_model()
         if User.USERNAME_FIELD == User.get_email_field_name():
@@ -279,10 +287,7 @@ class PortalUserForm(forms.Form):
                 option.disabled = True
                 option.reason = _("No seat left: recall it from another portal user or ask "
                                   "your vendor for more seats.")
-        field = self.fields["products"]
-        field.choices = _choices(self.options)
-        field.widget = ProductCheckboxes(options=self.options)
-        field.widget.choices = field.choices
+        _product_boxes(self.fields["products"], self.options)
 
     def save(self, *, user: Any) -> operations.PortalUserResult:
         data = self.cleaned_data

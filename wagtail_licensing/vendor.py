@@ -3,6 +3,9 @@
 Runs without a Django project: it needs only this package and ``cryptography``.
 """
 
+
+from __future__ import annotations
+
 import argparse
 import json
 import os
@@ -10,6 +13,7 @@ import sys
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any, cast
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -22,7 +26,7 @@ class VendorError(Exception):
     pass
 
 
-def keygen(kid, out_dir):
+def keygen(kid: str, out_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     private_path, public_path = out / f"{kid}.key", out / f"{kid}.pem"
@@ -39,12 +43,12 @@ def keygen(kid, out_dir):
     return private_path, public_path
 
 
-def public_pem(public_key):
+def public_pem(public_key: Ed25519PublicKey) -> bytes:
     return public_key.public_bytes(serialization.Encoding.PEM,
                                    serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def load_private_key(path):
+def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
     try:
         key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
     except OSError as exc:
@@ -56,7 +60,7 @@ def load_private_key(path):
     return key
 
 
-def load_public_key(path):
+def load_public_key(path: str | os.PathLike[str]) -> Ed25519PublicKey:
     try:
         key = serialization.load_pem_public_key(Path(path).read_bytes())
     except OSError as exc:
@@ -68,7 +72,7 @@ def load_public_key(path):
     return key
 
 
-def parse_product(spec, default_valid_from):
+def parse_product(spec: str, default_valid_from: str) -> dict[str, Any]:
     """``CODE:TYPE:SEATS:VALID_UNTIL[:NAME]`` -> product dict."""
     parts = spec.split(":", 4)
     if len(parts) < 4:
@@ -87,7 +91,7 @@ def parse_product(spec, default_valid_from):
             "valid_from": default_valid_from, "valid_until": valid_until}
 
 
-def build_payload(args, request):
+def build_payload(args: argparse.Namespace, request: dict[str, Any]) -> dict[str, Any]:
     company_id = args.company_id or request.get("company_id")
     if not company_id:
         raise VendorError("no company ID: give --company-id or --request")
@@ -115,14 +119,14 @@ def build_payload(args, request):
     return payload
 
 
-def cmd_keygen(args):
+def cmd_keygen(args: argparse.Namespace) -> None:
     private_path, public_path = keygen(args.kid, args.out)
     print(f"Private key (keep it secret): {private_path}")
     print(f"Public key (ship it to sites): {public_path}")
 
 
-def cmd_sign(args):
-    request = {}
+def cmd_sign(args: argparse.Namespace) -> None:
+    request: dict[str, Any] = {}
     if args.request:
         try:
             request = json.loads(Path(args.request).read_text("utf-8"))
@@ -139,7 +143,7 @@ def cmd_sign(args):
     print(f"Wrote {args.output} ({payload['license_id']}, {len(payload['products'])} products)")
 
 
-def cmd_inspect(args):
+def cmd_inspect(args: argparse.Namespace) -> int:
     data = Path(args.file).read_bytes()
     try:
         envelope = license_file.read_envelope(data)
@@ -156,7 +160,7 @@ def cmd_inspect(args):
         print("signature: not checked (give --public-key)")
         return 0
     try:
-        license_file.read_license_file(data, {kid: load_public_key(args.public_key)})
+        license_file.read_license_file(data, {cast(str, kid): load_public_key(args.public_key)})
     except InvalidLicenseFile as exc:
         print(f"signature: INVALID - {exc}")
         return 1
@@ -164,7 +168,7 @@ def cmd_inspect(args):
     return 0
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wagtail-licensing-vendor",
         description="Make vendor keys, sign and inspect license files.")
@@ -199,7 +203,7 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0

@@ -87,7 +87,15 @@ class LicensingAction(Generic[R]):
 
     def __init__(self, *, user: Any = None) -> None:
         self.user = real_user(user)
-        self.state: LicensingState | None = None
+        self._state: LicensingState | None = None
+
+    @property
+    def state(self) -> LicensingState:
+        """The state row ``execute()`` read or locked; an action with ``state_access = NONE``
+        has none, and must not ask for it."""
+        if self._state is None:
+            raise RuntimeError(f"{type(self).__name__} has no licensing state outside execute()")
+        return self._state
 
     # The steps, in the order execute() runs them ------------------------------------------
 
@@ -108,16 +116,16 @@ class LicensingAction(Generic[R]):
     def _execute(self) -> R:
         if self.state_access is StateAccess.LOCK:
             # The one place the licensing row lock is taken.
-            self.state = LicensingState.lock()
+            self._state = LicensingState.lock()
         elif self.state_access is StateAccess.READ:
-            self.state = LicensingState.get()
+            self._state = LicensingState.get()
         result = self._run()
         version = None
         if self.changes_state(result):
             version = self.state.bump_version()
         if self.log_action is not None and self.logs(result):
             for data in self.log_entries(result):
-                log(instance=self.state, action=self.log_action, user=self.user, data=data)
+                log(instance=self._state, action=self.log_action, user=self.user, data=data)
         returned: list[Any] = []
         for name, kwargs in self.hooks(result):
             returned += self.run_hook(name, **kwargs)

@@ -17,6 +17,7 @@ from ..models import (
     Ineligibility,
     LicenseAssignment,
     LicensedProduct,
+    ProductType,
     is_portal_user_expression,
 )
 from .base import NAMES_LOGGED, LicensingAction, product_codes, user_queryset
@@ -79,7 +80,7 @@ class GrantAction(LicensingAction[GrantResult]):
                 result.refused[code] = GrantRefusal(GrantRefusalReason.NOT_INSTALLED, code)
                 continue
             result.names[code] = product.name
-            result.types[code] = product.type
+            result.types[code] = ProductType(product.type)
             if not product.is_grantable_on(today):
                 result.refused[code] = GrantRefusal(
                     GrantRefusalReason.NOT_GRANTABLE, code, product.name,
@@ -98,10 +99,11 @@ class GrantAction(LicensingAction[GrantResult]):
                     new.append(name)
             result.already[code] = already
             result.wrong_type[code] = wrong
-            if product.counts_seats and len(new) > product.available:
+            available = product.available
+            if product.counts_seats and available is not None and len(new) > available:
                 result.refused[code] = GrantRefusal(
                     GrantRefusalReason.NOT_ENOUGH_SEATS, code, product.name,
-                    needed=len(new), available=product.available, seats=product.seats)
+                    needed=len(new), available=available, seats=product.seats)
                 continue
             if new:
                 inserted = insert_assignments(user_qs, product, self.user, self.source, now)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from ..exceptions import GrantError, ImportOutdated, ImportRefused
 from ..importing import ImportPlan, batch_size, build_plan
-from ..models import AssignmentSource, LicenseAssignment
+from ..models import AssignmentSource, LicenseAssignment, ProductType
 from .base import NAMES_LOGGED, LicensingAction, StateAccess
 from .grant import AFTER_LICENSES_GRANTED
 from .recall import AFTER_LICENSES_RECALLED
@@ -93,13 +93,14 @@ class ImportAction(LicensingAction[ImportResult]):
             reallocate(state.installed_file_id, result.recalled)
         now = timezone.now()
         for code, target in plan.products.items():
-            if not target.grant_ids:
+            product = target.product
+            if not target.grant_ids or product is None:  # grants are planned for products only
                 continue
             inserted = 0
             for start in range(0, len(target.grant_ids), size):
                 chunk = target.grant_ids[start:start + size]
                 inserted += insert_assignments(User._default_manager.filter(pk__in=chunk),
-                                               target.product, self.user,
+                                               product, self.user,
                                                AssignmentSource.IMPORT, now)
             if inserted != target.to_grant:  # pragma: no cover - the lock makes this impossible
                 raise GrantError(_("The users changed while the file was imported. Nothing "
@@ -107,7 +108,7 @@ class ImportAction(LicensingAction[ImportResult]):
             result.granted[code] = inserted
             self.as_grant.granted[code] = target.grant_names
             self.as_grant.names[code] = target.name
-            self.as_grant.types[code] = target.type
+            self.as_grant.types[code] = ProductType(product.type)
         return result
 
     def logs(self, result: ImportResult) -> bool:

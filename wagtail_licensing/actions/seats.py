@@ -7,10 +7,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.db import connections, router
-from django.db.models import BooleanField, Case, CharField, DateTimeField, F, QuerySet, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    DateTimeField,
+    F,
+    Field,
+    QuerySet,
+    Value,
+    When,
+)
 
 from ..models import AssignmentSource, LicenseAssignment, LicensedProduct
 
@@ -71,13 +81,18 @@ def insert_assignments(user_qs: QuerySet, product: LicensedProduct, by: Any,
     meta = LicenseAssignment._meta
     quote = connection.ops.quote_name
     columns = ", ".join(
-        quote(meta.get_field(name).column)
+        quote(_column(name))
         for name in ("user", "product_code", "has_seat", "granted_at", "granted_by", "source")
     )
-    conflict = ", ".join(quote(meta.get_field(name).column) for name in ("user", "product_code"))
+    conflict = ", ".join(quote(_column(name)) for name in ("user", "product_code"))
     # The SELECT always has a WHERE clause (is_active), which SQLite's upsert syntax needs.
     sql = (f"INSERT INTO {quote(meta.db_table)} ({columns}) {select_sql} "  # noqa: S608
            f"ON CONFLICT ({conflict}) DO NOTHING")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+def _column(name: str) -> str:
+    """The database column of one of ``LicenseAssignment``'s concrete fields."""
+    return str(cast("Field[Any, Any]", LicenseAssignment._meta.get_field(name)).column)

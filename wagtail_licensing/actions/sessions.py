@@ -95,7 +95,7 @@ class TakeSlotAction(_OwnSlotAction):
 
 def _all_slots_taken(products: Sequence[LicensedProduct]) -> str:
     labels = get_text_list([f"{p.name}" for p in products], _("and"))
-    seats = sum(p.seats for p in products)
+    seats = sum(p.seats or 0 for p in products)
     return ngettext(
         "All %(seats)d concurrent license of %(products)s is in use, so you cannot sign in "
         "now. Try again when someone signs out, or ask a license manager to release a slot.",

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db.models import TextChoices
 
-from ..conf import licensing_settings
+from ..conf import DemoAccess, licensing_settings
 from ..rules.status import CONCURRENT, Alert, ProductFacts
 
 PORTAL = "portal"
@@ -150,7 +150,7 @@ def compute_access(user: UserFacts, stamp: tuple[Any, ...], snapshot: SiteSnapsh
               "portal": user.portal, "alerts": snapshot.alerts if user.manager else ()}
 
     if snapshot.demo:
-        allowed = licensing_settings.DEMO_ACCESS == "all" or user.manager
+        allowed = licensing_settings.DEMO_ACCESS == DemoAccess.ALL or user.manager
         if not user.admin_permission:
             admin = AdminAccess.NOT_ADMIN
         elif user.portal:

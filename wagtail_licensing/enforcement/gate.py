@@ -6,6 +6,8 @@ view's (the "no license" page, the licensing screens only, or signing a refused 
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -96,11 +98,21 @@ def _is_ajax(request: HttpRequest) -> bool:
             or "application/json" in accept and "text/html" not in accept)
 
 
+class _GatedRequest(HttpRequest):
+    """The attributes the gate puts on a request, declared for the type checker (the request
+    stays Django's own object)."""
+
+    _wagtail_licensing_match: ResolverMatch | None
+    wagtail_licensing_admin_path: bool
+    wagtail_licensing: Access
+
+
 def _match(request: HttpRequest) -> ResolverMatch | None:
-    if not hasattr(request, "_wagtail_licensing_match"):
-        request._wagtail_licensing_match = resolve_path(
+    gated = cast(_GatedRequest, request)
+    if not hasattr(gated, "_wagtail_licensing_match"):
+        gated._wagtail_licensing_match = resolve_path(
             request.path_info, getattr(request, "urlconf", None))
-    return request._wagtail_licensing_match
+    return gated._wagtail_licensing_match
 
 
 def _url_name(request: HttpRequest) -> str | None:
@@ -129,7 +141,8 @@ def sign_out(request: HttpRequest, message: str) -> HttpResponse:
 
 def check(request: HttpRequest) -> HttpResponse | None:
     """None to let the admin request through, or the response that replaces the view's."""
-    request.wagtail_licensing_admin_path = True
+    gated = cast(_GatedRequest, request)
+    gated.wagtail_licensing_admin_path = True
     user = request.user
     if not user.is_authenticated:
         return None
@@ -137,7 +150,7 @@ def check(request: HttpRequest) -> HttpResponse | None:
     access: Access | None = found.access
     if access is None or access.admin == AdminAccess.NOT_ADMIN:
         return None  # Wagtail's own admin permission check refuses them
-    request.wagtail_licensing = access
+    gated.wagtail_licensing = access
 
     if access.admin == AdminAccess.CONCURRENT:
         try:
@@ -146,7 +159,7 @@ def check(request: HttpRequest) -> HttpResponse | None:
             if not access.manager:
                 return sign_out(request, refusal.message)
             # License managers are never locked out: licensing screens only.
-            access = request.wagtail_licensing = access.with_admin(
+            access = gated.wagtail_licensing = access.with_admin(
                 AdminAccess.LICENSING, Reason.UNLICENSED)
             if not refusal.repeated:
                 messages.warning(request, refusal.message)

@@ -61,6 +61,8 @@ def ensure_slot(request: HttpRequest, lookup: Lookup) -> str:
     is taken, or when a license manager released this session's slot.
     """
     access = lookup.access
+    if access is None:
+        raise ValueError("ensure_slot() is for users the lookup found access for")
     cache = get_cache()
     token = session_token(request)
     now = time.time()

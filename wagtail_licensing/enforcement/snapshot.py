@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -35,7 +35,7 @@ from ..conf import licensing_settings
 from ..dates import seconds_until_midnight, site_today
 from ..models import LicenseAssignment, LicensedProduct, LicensingState, PortalUser
 from ..permissions import can_manage_licenses
-from ..rules.status import ProductFacts, site_alerts
+from ..rules.status import Alert, ProductFacts, site_alerts
 from .access import Access, SiteSnapshot, UserFacts, compute_access, granting_codes
 
 GLOBAL_TOKEN_KEY = "wagtail_licensing:auth-token"  # noqa: S105 - a cache key
@@ -197,7 +197,7 @@ def has_feature(user: Any, name: str, *, request: HttpRequest | None = None) -> 
     return access is not None and access.has_feature(name)
 
 
-def banner_alerts(access: Access | None) -> tuple:
+def banner_alerts(access: Access | None) -> Sequence[Alert]:
     """Alerts shown to license managers at the top of every admin page."""
     if access is None or not access.manager:
         return ()

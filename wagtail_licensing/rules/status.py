@@ -30,7 +30,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from ..conf import licensing_settings
+from ..conf import DemoAccess, licensing_settings
 from .labels import product_label
 
 CONCURRENT = "concurrent"
@@ -285,7 +285,7 @@ def site_alerts(products: Iterable[ProductFacts], day: date, *,
                 demo: bool = False) -> tuple[Alert, ...]:
     """The alerts of the installed products, or the demo-mode alert when none is installed."""
     if demo:
-        kind = (AlertKind.DEMO if licensing_settings.DEMO_ACCESS == "all"
+        kind = (AlertKind.DEMO if licensing_settings.DEMO_ACCESS == DemoAccess.ALL
                 else AlertKind.DEMO_MANAGERS)
         return (Alert(kind),)
     return tuple(alert for product in products for alert in product_alerts(product, day))

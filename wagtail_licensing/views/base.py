@@ -3,10 +3,12 @@ the licensing-screen marker, breadcrumbs, the state, and the confirmation step o
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils.functional import cached_property
+from django.utils.functional import Promise, cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin import messages
 from wagtail.admin.views.generic import WagtailAdminTemplateMixin
@@ -15,6 +17,11 @@ from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from ..enforcement import license_manager_url
 from ..models import LicensingState, PendingUpload
 from ..permissions import MANAGE, permission_policy
+
+if TYPE_CHECKING:  # what the upload mixin is mixed into, for the type checker only
+    from django.views.generic import FormView as _FormViewBase
+else:
+    _FormViewBase = object
 
 
 class LicensingPermissionMixin(PermissionCheckedMixin):
@@ -37,7 +44,7 @@ class LicensingViewMixin(LicensingPermissionMixin, WagtailAdminTemplateMixin):
 
     header_icon = "key"
     # Breadcrumbs between "License manager" and this screen, as [{"url": ..., "label": ...}].
-    parent_breadcrumbs = ()
+    parent_breadcrumbs: tuple[dict[str, Any], ...] = ()
 
     def get_breadcrumbs_items(self) -> list[dict[str, Any]]:
         return [
@@ -61,7 +68,7 @@ class LicensingViewMixin(LicensingPermissionMixin, WagtailAdminTemplateMixin):
         return context
 
 
-class PendingUploadMixin:
+class PendingUploadMixin(_FormViewBase):
     """Step 2 of a two-step upload (license file, assignments): the file waits server-side as
     a ``PendingUpload`` of ``pending_kind``, and the confirmation form carries only its token.
 
@@ -69,42 +76,45 @@ class PendingUploadMixin:
     token that is unknown, foreign, spent or expired changes nothing and says so.
     """
 
-    pending_kind = None
-    expired_message = None  # shown when the token no longer names a waiting file
-    cancelled_message = None  # "%(file)s" is the uploaded file's name
+    pending_kind: PendingUpload.Kind
+    expired_message: str | Promise  # shown when the token no longer names a waiting file
+    cancelled_message: str | Promise  # "%(file)s" is the uploaded file's name
     unnamed_file = _("the file")
+    pending: PendingUpload
+    form_class: type[Form]
 
-    def get_restart_url(self):
+    def get_restart_url(self) -> str:
         """Where the manager uploads again."""
         raise NotImplementedError
 
-    def get_cancel_url(self):
+    def get_cancel_url(self) -> str:
         return self.get_restart_url()
 
-    def get_pending(self, token):
+    def get_pending(self, token: Any) -> PendingUpload | None:
         return PendingUpload.fetch(kind=self.pending_kind, user=self.request.user, token=token)
 
-    def expired(self):
+    def expired(self) -> HttpResponse:
         messages.error(self.request, self.expired_message)
         return redirect(self.get_restart_url())
 
-    def post(self, request, *args, **kwargs):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         form = self.form_class(request.POST)
         if not form.is_valid() or str(form.cleaned_data["token"]) != str(kwargs["token"]):
             return self.expired()
-        self.pending = self.get_pending(form.cleaned_data["token"])
-        if self.pending is None:
+        pending = self.get_pending(form.cleaned_data["token"])
+        if pending is None:
             return self.expired()
+        self.pending = pending
         if request.POST.get("action") == "cancel":
             return self.cancel()
         return self.confirm(form)
 
-    def cancel(self):
+    def cancel(self) -> HttpResponse:
         filename = self.pending.filename
         self.pending.delete()
         messages.info(self.request, self.cancelled_message
                       % {"file": filename or self.unnamed_file})
         return redirect(self.get_cancel_url())
 
-    def confirm(self, form):
+    def confirm(self, form: Form) -> HttpResponse:
         raise NotImplementedError

@@ -1,6 +1,12 @@
 """Delete the installed licenses: the site runs in demo mode; history and assignments stay."""
 
+
+from __future__ import annotations
+
+from typing import Any
+
 from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -8,7 +14,7 @@ from django.views.generic import TemplateView
 from wagtail.admin import messages
 
 from .. import operations
-from ..conf import licensing_settings
+from ..conf import DemoAccess, licensing_settings
 from ..exceptions import LicensingError
 from ..models import LicenseAssignment, LicenseFile
 from .base import LicensingViewMixin, license_manager_url
@@ -19,7 +25,7 @@ class DeleteLicensesView(LicensingViewMixin, TemplateView):
     page_title = gettext_lazy("Delete licenses")
     header_icon = "bin"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         kept = LicenseAssignment.objects.order_by().aggregate(
             assignments=Count("pk"), users=Count("user_id", distinct=True))
@@ -28,11 +34,11 @@ class DeleteLicensesView(LicensingViewMixin, TemplateView):
             "installed": self.state.installed_file,
             "kept": kept,
             "history_count": LicenseFile.objects.count(),
-            "demo_access_all": licensing_settings.DEMO_ACCESS == "all",
+            "demo_access_all": licensing_settings.DEMO_ACCESS == DemoAccess.ALL,
         })
         return context
 
-    def post(self, request, *args, **kwargs):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             previous = operations.delete_licenses(user=request.user)
         except LicensingError as error:

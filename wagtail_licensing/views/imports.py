@@ -7,7 +7,15 @@ against. Confirming plans again under the licensing lock and applies everything 
 the new preview instead and confirms again.
 """
 
+
+from __future__ import annotations
+
+from typing import Any
+
 from django import forms
+from django.core.files.uploadedfile import UploadedFile
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
@@ -21,7 +29,7 @@ from wagtail.admin.widgets.button import Button
 from .. import operations
 from ..conf import licensing_settings
 from ..exceptions import ImportOutdated, ImportRefused, InvalidImportFile
-from ..formats import check_file_size, read_assignments
+from ..formats import AssignmentFile, check_file_size, read_assignments
 from ..models import PendingUpload
 from .base import LicensingViewMixin, PendingUploadMixin
 from .names import ASSIGNMENTS_NAMESPACE
@@ -46,7 +54,7 @@ class ImportAssignmentsForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
     )
 
-    def clean_file(self):
+    def clean_file(self) -> UploadedFile:
         upload = self.cleaned_data["file"]
         try:
             check_file_size(upload.size)
@@ -69,7 +77,7 @@ class ConfirmImportForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
-def import_url():
+def import_url() -> str:
     return reverse(f"{URL_NAMESPACE}:import")
 
 
@@ -81,14 +89,14 @@ class ImportView(LicensingViewMixin, FormView):
     page_title = gettext_lazy("Import license assignments")
     header_icon = "upload"
 
-    def form_valid(self, form):
+    def form_valid(self, form: Any) -> HttpResponse:
         pending = PendingUpload.store(kind=PendingUpload.Kind.ASSIGNMENTS,
                                       user=self.request.user,
                                       filename=form.cleaned_data["file"].name,
                                       content=form.content)
         return redirect(f"{URL_NAMESPACE}:import_preview", token=pending.token)
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.update({
             "max_file_size": filesizeformat(licensing_settings.IMPORT_MAX_FILE_SIZE),
@@ -115,24 +123,25 @@ class ImportPreviewView(PendingUploadMixin, LicensingViewMixin, FormView):
     page_subtitle = gettext_lazy("Preview")
     header_icon = "upload"
 
-    def get_parent_breadcrumbs(self):
+    def get_parent_breadcrumbs(self) -> list[dict[str, Any]]:
         return [{"url": import_url(), "label": _("Import license assignments")}]
 
-    def get_breadcrumbs_items(self):
+    def get_breadcrumbs_items(self) -> list[dict[str, Any]]:
         items = super().get_breadcrumbs_items()
         items[-1] = {"url": "", "label": self.page_subtitle}
         return items
 
-    def get_restart_url(self):
+    def get_restart_url(self) -> str:
         return import_url()
 
-    def read(self):
+    def read(self) -> AssignmentFile:
         return read_assignments(bytes(self.pending.content), filename=self.pending.filename)
 
-    def get(self, request, *args, **kwargs):
-        self.pending = self.get_pending(kwargs["token"])
-        if self.pending is None:
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        pending = self.get_pending(kwargs["token"])
+        if pending is None:
             return self.expired()
+        self.pending = pending
         try:
             return self.render_preview()
         except InvalidImportFile as error:  # e.g. the limits were lowered since the upload
@@ -140,7 +149,7 @@ class ImportPreviewView(PendingUploadMixin, LicensingViewMixin, FormView):
             messages.error(request, error.message)
             return redirect(import_url())
 
-    def confirm(self, form):
+    def confirm(self, form: Form) -> HttpResponse:
         version = form.cleaned_data["version"]
         here = reverse(f"{URL_NAMESPACE}:import_preview", kwargs={"token": self.pending.token})
         try:
@@ -166,7 +175,7 @@ class ImportPreviewView(PendingUploadMixin, LicensingViewMixin, FormView):
                              "unchanged": result.unchanged_count})
         return redirect(import_url())
 
-    def render_preview(self):
+    def render_preview(self) -> HttpResponse:
         """The dry run, computed afresh: licensing may have changed since the upload."""
         assignments = self.read()
         plan = operations.preview_import(assignments)
@@ -186,7 +195,7 @@ class ImportPreviewView(PendingUploadMixin, LicensingViewMixin, FormView):
         ))
 
 
-def license_manager_actions(request):
+def license_manager_actions(request: HttpRequest) -> list[Button]:
     """Import and Export entries for the License manager's Actions dropdown."""
     return [
         Button(_("Import assignments"), url=import_url(), icon_name="upload", priority=50),

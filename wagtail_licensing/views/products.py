@@ -1,12 +1,17 @@
 """A product's page: its details and holders (searchable, paginated), recall and "Add users"."""
 
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from django.contrib.admin.utils import quote
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef
-from django.http import Http404
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.functional import cached_property
+from django.utils.functional import Promise, cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
@@ -24,22 +29,32 @@ from ..models import (
     AssignmentSource,
     LicenseAssignment,
     LicensedProduct,
+    LicensingState,
     has_field,
 )
 from .base import LicensingViewMixin
 from .columns import SelectColumn, ToneTagColumn, UserTitleColumn, product_status, product_usage
 from .feedback import report
 
+if TYPE_CHECKING:  # what the product mixin is mixed into, for the type checker only
+    from django.views.generic.base import ContextMixin, View
+
+    class _ViewBase(ContextMixin, View):
+        @property
+        def state(self) -> LicensingState: ...
+else:
+    _ViewBase = object
+
 # Names of selected users listed on a confirmation page before "and N more".
 NAMES_LISTED = 50
 
 
-def user_search_fields(prefix=""):
+def user_search_fields(prefix: str = "") -> list[str]:
     """System users' search fields, reached from another model through ``prefix``."""
     return [prefix + name for name in search_fields(get_user_model())]
 
 
-def seat_tag(assignment):
+def seat_tag(assignment: LicenseAssignment) -> tuple[Promise, str]:
     if not assignment.user.is_active:
         return gettext_lazy("Inactive"), "neutral"
     if not assignment.has_seat:
@@ -47,20 +62,20 @@ def seat_tag(assignment):
     return gettext_lazy("Licensed"), "positive"
 
 
-class ProductMixin:
+class ProductMixin(_ViewBase):
     """Finds the product of the URL, after the permission check (so nothing leaks)."""
 
-    def dispatch(self, request, *args, **kwargs):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if self.product is None and not self.held:
             raise Http404(_("No such product."))
         return super().dispatch(request, *args, **kwargs)
 
     @cached_property
-    def code(self):
+    def code(self) -> str:
         return self.kwargs["code"]
 
     @cached_property
-    def product(self):
+    def product(self) -> LicensedProduct | None:
         """The installed product, with usage; None if the installed license lacks it."""
         if self.state.installed_file_id is None:
             return None
@@ -68,18 +83,18 @@ class ProductMixin:
                                                code=self.code).with_usage().first())
 
     @cached_property
-    def held(self):
+    def held(self) -> bool:
         return LicenseAssignment.objects.filter(product_code=self.code).exists()
 
     @cached_property
-    def product_label(self):
+    def product_label(self) -> str:
         return self.product.name if self.product else self.code
 
     @cached_property
-    def product_url(self):
+    def product_url(self) -> str:
         return reverse("wagtail_licensing:product", args=[quote(self.code)])
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         product = self.product
         context.update({
@@ -95,7 +110,7 @@ class ProductMixin:
             context["grant_refusal"] = self.grant_refusal()
         return context
 
-    def grant_refusal(self):
+    def grant_refusal(self) -> str | None:
         """Why the product cannot be granted today, or None."""
         product = self.product
         if product is None:
@@ -123,10 +138,10 @@ class ProductView(LicensingViewMixin, ProductMixin, BaseListingView):
     default_ordering = "granted_at"
     verbose_name_plural = gettext_lazy("holders")
 
-    def get_page_title(self):
+    def get_page_title(self) -> str:
         return self.product_label
 
-    def get_header_buttons(self):
+    def get_header_buttons(self) -> list[HeaderButton]:
         buttons = []
         if self.product is not None:
             buttons.append(HeaderButton(
@@ -136,11 +151,11 @@ class ProductView(LicensingViewMixin, ProductMixin, BaseListingView):
         return buttons
 
     @cached_property
-    def search_fields(self):
+    def search_fields(self) -> list[str]:
         return user_search_fields("user__")
 
     @cached_property
-    def columns(self):
+    def columns(self) -> list[Column]:
         username = get_user_model().USERNAME_FIELD
         return [
             SelectColumn(get_value=lambda a: a.user_id,
@@ -154,23 +169,23 @@ class ProductView(LicensingViewMixin, ProductMixin, BaseListingView):
             Column("source", accessor="get_source_display", label=_("Source")),
         ]
 
-    def get_row_buttons(self, assignment):
+    def get_row_buttons(self, assignment: LicenseAssignment) -> list[ListingButton]:
         url = reverse("wagtail_licensing:product_recall", args=[quote(self.code)])
         return [ListingButton(_("Recall"), url=f"{url}?user={quote(assignment.user_id)}",
                               attrs={"aria-label": _("Recall from %(user)s")
                                      % {"user": assignment.user}}, priority=10)]
 
-    def get_index_url(self):
+    def get_index_url(self) -> str:
         return self.product_url
 
-    def get_index_results_url(self):
+    def get_index_results_url(self) -> str:
         return reverse("wagtail_licensing:product_results", args=[quote(self.code)])
 
-    def get_base_queryset(self):
+    def get_base_queryset(self) -> QuerySet:
         return LicenseAssignment.objects.filter(product_code=self.code).select_related(
             "user", "user__wagtail_userprofile", "granted_by", "granted_by__wagtail_userprofile")
 
-    def order_queryset(self, queryset):
+    def order_queryset(self, queryset: QuerySet) -> QuerySet:
         queryset = super().order_queryset(queryset)
         # A unique tie-breaker keeps pages stable.
         return queryset.order_by(*queryset.query.order_by, "pk")
@@ -181,23 +196,23 @@ class ProductRecallView(LicensingViewMixin, ProductMixin, TemplateView):
 
     template_name = "wagtail_licensing/recall_confirm.html"
 
-    def get_page_title(self):
+    def get_page_title(self) -> str:
         return _("Recall %(product)s") % {"product": self.product_label}
 
-    def get_parent_breadcrumbs(self):
+    def get_parent_breadcrumbs(self) -> list[dict[str, Any]]:
         return [{"url": self.product_url, "label": self.product_label}]
 
-    def get_form(self, data):
+    def get_form(self, data: Any) -> UserSelectionForm:
         holders = get_user_model()._default_manager.filter(
             pk__in=LicenseAssignment.objects.filter(product_code=self.code).values("user_id"))
         return UserSelectionForm(data, queryset=holders)
 
-    def invalid(self, form):
+    def invalid(self, form: UserSelectionForm) -> HttpResponse:
         for error in form.errors.get("user", []):
             messages.error(self.request, error)
         return redirect(self.product_url)
 
-    def get(self, request, *args, **kwargs):
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         form = self.get_form(request.GET)
         if not form.is_valid():
             return self.invalid(form)
@@ -206,7 +221,7 @@ class ProductRecallView(LicensingViewMixin, ProductMixin, TemplateView):
             form=form, users=users[:NAMES_LISTED], more=max(len(users) - NAMES_LISTED, 0),
             count=len(users)))
 
-    def post(self, request, *args, **kwargs):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         form = self.get_form(request.POST)
         if not form.is_valid():
             return self.invalid(form)
@@ -230,25 +245,25 @@ class ProductGrantView(LicensingViewMixin, ProductMixin, BaseListingView):
     search_backend_name = None
     verbose_name_plural = gettext_lazy("users who could hold this product")
 
-    def get_page_title(self):
+    def get_page_title(self) -> str:
         return _("Add users")
 
-    def get_page_subtitle(self):
+    def get_page_subtitle(self) -> str:
         return self.product_label
 
-    def get_parent_breadcrumbs(self):
+    def get_parent_breadcrumbs(self) -> list[dict[str, Any]]:
         return [{"url": self.product_url, "label": self.product_label}]
 
     @cached_property
-    def search_fields(self):
+    def search_fields(self) -> list[str]:
         return user_search_fields()
 
     @cached_property
-    def default_ordering(self):
+    def default_ordering(self) -> str:
         return get_user_model().USERNAME_FIELD
 
     @cached_property
-    def columns(self):
+    def columns(self) -> list[Column]:
         User = get_user_model()
         username = User.USERNAME_FIELD
         columns = [
@@ -263,13 +278,13 @@ class ProductGrantView(LicensingViewMixin, ProductMixin, BaseListingView):
                                       sort_key="last_login"))
         return columns
 
-    def get_index_url(self):
+    def get_index_url(self) -> str:
         return reverse("wagtail_licensing:product_grant", args=[quote(self.code)])
 
-    def get_index_results_url(self):
+    def get_index_results_url(self) -> str:
         return reverse("wagtail_licensing:product_grant_results", args=[quote(self.code)])
 
-    def get_base_queryset(self):
+    def get_base_queryset(self) -> QuerySet:
         """Active users of the right kind (portal or not) who do not hold the product yet."""
         product = self.product
         if product is None:
@@ -281,17 +296,17 @@ class ProductGrantView(LicensingViewMixin, ProductMixin, BaseListingView):
             .select_related("wagtail_userprofile")
         )
 
-    def order_queryset(self, queryset):
+    def order_queryset(self, queryset: QuerySet) -> QuerySet:
         queryset = super().order_queryset(queryset)
         return queryset.order_by(*queryset.query.order_by, "pk")
 
-    def get(self, request, *args, **kwargs):
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if self.product is None:
             messages.error(request, self.grant_refusal())
             return redirect(self.product_url)
         return super().get(request, *args, **kwargs)
 
-    def post(self, request, *args, **kwargs):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         form = UserSelectionForm(request.POST)
         if not form.is_valid():
             for error in form.errors.get("user", []):

@@ -10,9 +10,14 @@ licensing.example.com"), any other truthy value as "also sent elsewhere by this 
 integration". The download always happens.
 """
 
+
+from __future__ import annotations
+
 import logging
+from typing import Any
 
 from django.core.mail import EmailMessage
+from django.forms import Form
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -21,6 +26,7 @@ from django.views.generic import FormView
 from wagtail.admin import messages
 
 from .. import operations
+from ..actions.request import LicenseRequest
 from ..conf import licensing_settings
 from ..exceptions import LicensingError
 from ..forms import LicenseRequestForm
@@ -29,7 +35,7 @@ from .base import LicensingViewMixin
 logger = logging.getLogger(__name__)
 
 
-def request_recipients():
+def request_recipients() -> list[str]:
     value = licensing_settings.REQUEST_EMAIL
     if not value:
         return []
@@ -38,8 +44,9 @@ def request_recipients():
     return list(value)
 
 
-def email_license_request(license_request, *, user, recipients):
-    """E-mail the request file to the vendor; returns True when sent."""
+def email_license_request(license_request: LicenseRequest, *, user: Any,
+                          recipients: list[str]) -> None:
+    """E-mail the request file to the vendor (raises when the mail cannot be sent)."""
     site_user = (user.get_full_name() or user.get_username()) if user else ""
     message = EmailMessage(
         subject=_("License request %(file)s from %(company)s") % {
@@ -51,7 +58,7 @@ def email_license_request(license_request, *, user, recipients):
             "version": license_request.data["license_version"],
             "user": site_user or _("a license manager")},
         to=recipients,
-        reply_to=[user.email] if user is not None and getattr(user, "email", "") else None,
+        reply_to=[user.email] if user is not None and getattr(user, "email", None) else None,
     )
     message.attach(license_request.filename, license_request.content,
                    license_request.content_type)
@@ -63,20 +70,20 @@ class LicenseRequestView(LicensingViewMixin, FormView):
     form_class = LicenseRequestForm
     page_title = gettext_lazy("Request license")
 
-    def get_form_kwargs(self):
+    def get_form_kwargs(self) -> dict[str, Any]:
         kwargs = super().get_form_kwargs()
         installed = self.state.installed_file
         kwargs["company_id"] = (installed.company_id if installed
                                 else licensing_settings.COMPANY_ID)
         return kwargs
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["state"] = self.state
         context["recipients"] = request_recipients()
         return context
 
-    def form_valid(self, form):
+    def form_valid(self, form: Form) -> HttpResponse:
         try:
             license_request = operations.create_license_request(
                 user=self.request.user,
@@ -95,7 +102,7 @@ class LicenseRequestView(LicensingViewMixin, FormView):
         response["X-Content-Type-Options"] = "nosniff"
         return response
 
-    def send(self, license_request):
+    def send(self, license_request: LicenseRequest) -> None:
         """E-mail the request when configured, and say where it went."""
         recipients = request_recipients()
         if recipients:

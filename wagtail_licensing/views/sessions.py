@@ -1,6 +1,13 @@
 """Concurrent sessions: who holds the concurrent-license slots, and releasing one."""
 
 
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -19,11 +26,11 @@ from .names import SESSIONS_NAMESPACE
 URL_NAMESPACE = SESSIONS_NAMESPACE
 
 
-def index_url():
+def index_url() -> str:
     return reverse(f"{URL_NAMESPACE}:index")
 
 
-def active_sessions():
+def active_sessions() -> QuerySet[ConcurrentSession]:
     """Sessions holding a slot now: idle ones (no request for CONCURRENT_IDLE_MINUTES) are free."""
     return (ConcurrentSession.objects.live()
             .select_related("user", "user__wagtail_userprofile")
@@ -33,7 +40,7 @@ def active_sessions():
 class ReleaseColumn(Column):
     cell_template_name = "wagtail_licensing/enforcement/release_cell.html"
 
-    def get_cell_context_data(self, instance, parent_context):
+    def get_cell_context_data(self, instance: Any, parent_context: Any) -> dict[str, Any]:
         context = super().get_cell_context_data(instance, parent_context)
         context["release_url"] = reverse(f"{URL_NAMESPACE}:release", args=[instance.pk])
         return context
@@ -47,7 +54,7 @@ class SessionsView(LicensingViewMixin, BaseListingView):
     verbose_name_plural = gettext_lazy("concurrent sessions")
 
     @property
-    def columns(self):
+    def columns(self) -> list[Column]:
         names = self.product_names
         return [
             UserColumn("user", label=_("User")),
@@ -59,14 +66,14 @@ class SessionsView(LicensingViewMixin, BaseListingView):
         ]
 
     @property
-    def product_names(self):
+    def product_names(self) -> dict[str, str]:
         if not hasattr(self, "_product_names"):
             self._product_names = {
                 p.code: p.label for p in self.products}
         return self._product_names
 
     @property
-    def products(self):
+    def products(self) -> list[LicensedProduct]:
         if not hasattr(self, "_products"):
             installed = self.state.installed_file_id
             self._products = [] if installed is None else list(
@@ -75,13 +82,13 @@ class SessionsView(LicensingViewMixin, BaseListingView):
                 .with_usage().order_by("code"))
         return self._products
 
-    def get_index_url(self):
+    def get_index_url(self) -> str:
         return index_url()
 
-    def get_base_queryset(self):
+    def get_base_queryset(self) -> QuerySet:
         return active_sessions()
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["concurrent_products"] = self.products
         context["idle_minutes"] = licensing_settings.CONCURRENT_IDLE_MINUTES
@@ -93,14 +100,14 @@ class ReleaseSlotView(LicensingViewMixin, TemplateView):
     page_title = gettext_lazy("Release a concurrent license slot")
     header_icon = "time"
 
-    def get_parent_breadcrumbs(self):
+    def get_parent_breadcrumbs(self) -> list[dict[str, Any]]:
         return [{"url": index_url(), "label": _("Concurrent sessions")}]
 
-    def get_session(self):
+    def get_session(self) -> ConcurrentSession:
         return get_object_or_404(ConcurrentSession.objects.select_related("user"),
                                  pk=self.kwargs["pk"])
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         session = self.get_session()
         product = LicensedProduct.objects.filter(
@@ -108,7 +115,7 @@ class ReleaseSlotView(LicensingViewMixin, TemplateView):
         context.update({"session": session, "product": product, "index_url": index_url()})
         return context
 
-    def post(self, request, *args, **kwargs):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         session = self.get_session()
         released = operations.release_concurrent_slots([session], user=request.user)
         if released:

@@ -5,15 +5,20 @@ permission policy, not the user model's permissions, so a license manager who ma
 accounts still distributes licenses.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
 from django import forms
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.auth import get_permission_codename, get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import F
-from django.http import Http404
+from django.db.models import F, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
-from django.utils.functional import cached_property
+from django.utils.functional import Promise, cached_property
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView
@@ -33,7 +38,7 @@ from .. import operations, wording
 from ..compat import ListingMenuItem
 from ..exceptions import LicensingError
 from ..filters import SystemUserFilterSet, filter_users, search_fields
-from ..models import ProductType
+from ..models import LicensedProduct, ProductType
 from ..permissions import MANAGE, permission_policy
 from ..rules.escaping import escape_formula
 from ..status import installed_products
@@ -47,7 +52,7 @@ URL_NAMESPACE = SYSTEM_USERS_NAMESPACE
 ASSIGNMENTS_EXPORT_URL_NAME = f"{ASSIGNMENTS_NAMESPACE}:export"
 
 
-def wagtail_user_edit_url(request, user):
+def wagtail_user_edit_url(request: HttpRequest, user: Any) -> str | None:
     """The user's page in Settings > Users, if the request's user may edit accounts."""
     opts = get_user_model()._meta
     # What Wagtail's user permission policy checks, on every supported Wagtail release.
@@ -59,22 +64,22 @@ def wagtail_user_edit_url(request, user):
         return None
 
 
-def user_listing_buttons(user, request_user):
+def user_listing_buttons(user: Any, request_user: Any) -> list[Button]:
     """A "Licenses" entry in each row's menu of Settings > Users, for license managers."""
     if not permission_policy.user_has_permission(request_user, MANAGE):
         return []
     return [Button(_("Licenses"), url=user_url(user), icon_name="key", priority=50)]
 
 
-def license_manager_actions(request):
+def license_manager_actions(request: HttpRequest) -> list[Button]:
     """"Add portal user" in the License manager's Actions dropdown (also in System users)."""
     return [Button(_("Add portal user"), url=reverse(url_name("add_portal_user")),
                    icon_name="user", priority=70)]
 
 
-def license_tags(user, products):
+def license_tags(user: Any, products: Mapping[str, LicensedProduct]) -> list[dict[str, Any]]:
     """``[{"code", "label", "has_seat", "installed"}]`` for the listing's license tags."""
-    tags = []
+    tags: list[dict[str, Any]] = []
     for assignment in getattr(user, "_licensing_assignments", ()):
         product = products.get(assignment.product_code)
         tags.append({
@@ -86,7 +91,7 @@ def license_tags(user, products):
     return tags
 
 
-def user_type_label(user):
+def user_type_label(user: Any) -> str:
     if getattr(user, PORTAL_ANNOTATION, False):
         return gettext("Portal user")
     return gettext("Employee")
@@ -101,7 +106,7 @@ class UserNameColumn(TitleColumn):
 class UsernameEmailColumn(Column):
     cell_template_name = "wagtail_licensing/system_users/username_cell.html"
 
-    def get_cell_context_data(self, instance, parent_context):
+    def get_cell_context_data(self, instance: Any, parent_context: Any) -> dict[str, Any]:
         context = super().get_cell_context_data(instance, parent_context)
         context["username"] = instance.get_username()
         email = getattr(instance, instance.get_email_field_name(), "") or ""
@@ -112,7 +117,7 @@ class UsernameEmailColumn(Column):
 class TypeColumn(Column):
     cell_template_name = "wagtail_licensing/system_users/type_cell.html"
 
-    def get_cell_context_data(self, instance, parent_context):
+    def get_cell_context_data(self, instance: Any, parent_context: Any) -> dict[str, Any]:
         context = super().get_cell_context_data(instance, parent_context)
         context["is_portal"] = bool(getattr(instance, PORTAL_ANNOTATION, False))
         return context
@@ -121,7 +126,7 @@ class TypeColumn(Column):
 class GroupsColumn(Column):
     cell_template_name = "wagtail_licensing/system_users/groups_cell.html"
 
-    def get_value(self, instance):
+    def get_value(self, instance: Any) -> list[str]:
         if not hasattr(instance, "groups"):
             return []
         # Sorted in Python: ordering the prefetch would not change the query count.
@@ -131,11 +136,12 @@ class GroupsColumn(Column):
 class LicensesColumn(Column):
     cell_template_name = "wagtail_licensing/system_users/licenses_cell.html"
 
-    def __init__(self, name, get_products, **kwargs):
+    def __init__(self, name: str, get_products: Callable[[], Mapping[str, LicensedProduct]],
+                 **kwargs: Any) -> None:
         super().__init__(name, **kwargs)
         self.get_products = get_products
 
-    def get_cell_context_data(self, instance, parent_context):
+    def get_cell_context_data(self, instance: Any, parent_context: Any) -> dict[str, Any]:
         context = super().get_cell_context_data(instance, parent_context)
         context["tags"] = license_tags(instance, self.get_products())
         return context
@@ -148,12 +154,12 @@ class ChunkedUsers:
     chunks keep memory and query size bounded at 100,000 users.
     """
 
-    def __init__(self, queryset, chunk_size=2000):
+    def __init__(self, queryset: QuerySet, chunk_size: int = 2000) -> None:
         self.model = queryset.model
         self.queryset = queryset
         self.chunk_size = chunk_size
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         return self.queryset.iterator(chunk_size=self.chunk_size)
 
 
@@ -170,38 +176,38 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
     export_filename = "system-users"
 
     @cached_property
-    def model_fields(self):
+    def model_fields(self) -> set[str]:
         return {f.name for f in self.model._meta.get_fields()}
 
     @cached_property
-    def search_fields(self):
+    def search_fields(self) -> list[str]:
         return search_fields(self.model)
 
     @cached_property
-    def is_searchable(self):
+    def is_searchable(self) -> bool:
         # Always the database search (filters.search_users), never a search index: the bulk
         # actions' "select all" and the assignment export must find the same users.
         return bool(self.search_fields and self.index_results_url)
 
-    def filter_queryset(self, queryset):
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # The one definition of the listing's users (filters and search), which the bulk
         # actions' "select all" and the assignment export use too.
         return filter_users(self.request.GET, queryset, filterset=self.filters)
 
-    def search_queryset(self, queryset):
+    def search_queryset(self, queryset: QuerySet) -> QuerySet:
         return queryset  # filter_queryset searched already
 
     @cached_property
-    def products(self):
+    def products(self) -> dict[str, LicensedProduct]:
         """Installed products by code, read once per page."""
         return {product.code: product for product in installed_products()}
 
     @cached_property
-    def has_names(self):
+    def has_names(self) -> bool:
         return self.model_fields.issuperset({"first_name", "last_name"})
 
     @cached_property
-    def columns(self):
+    def columns(self) -> list[Column]:
         # Wagtail wires the title column to get_list_buttons() (the "..." dropdown).
         name_column_class = self._get_title_column_class(UserNameColumn)
         return [
@@ -225,7 +231,7 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
                        width="12%"),
         ]
 
-    def get_list_more_buttons(self, instance):
+    def get_list_more_buttons(self, instance: Any) -> list[Any]:
         buttons = [ListingMenuItem(_("Licenses"), url=user_url(instance), icon_name="key",
                                    priority=10)]
         if edit_url := wagtail_user_edit_url(self.request, instance):
@@ -238,10 +244,10 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
                 icon_name="user", priority=30))
         return buttons
 
-    def get_base_queryset(self):
+    def get_base_queryset(self) -> QuerySet:
         return with_licensing(self.model._default_manager.all())
 
-    def order_queryset(self, queryset):
+    def order_queryset(self, queryset: QuerySet) -> QuerySet:
         if self.ordering in ("name", "-name") and self.has_names:
             sign = "-" if self.ordering.startswith("-") else ""
             return queryset.order_by(f"{sign}last_name", f"{sign}first_name",
@@ -260,7 +266,7 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
         return queryset.order_by(self.model.USERNAME_FIELD, "pk")
 
     @cached_property
-    def header_buttons(self):
+    def header_buttons(self) -> list[HeaderButton]:
         buttons = [HeaderButton(_("Add portal user"), url=reverse(url_name("add_portal_user")),
                                 icon_name="plus")]
         export_url = reverse(ASSIGNMENTS_EXPORT_URL_NAME)
@@ -276,7 +282,7 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
     # Spreadsheet export of the listing (CSV / XLSX), honouring filters, search and ordering.
 
     @cached_property
-    def list_export(self):
+    def list_export(self) -> list[str]:
         model_fields = self.model_fields
         fields = [self.model.USERNAME_FIELD]
         email_field = self.model.get_email_field_name()
@@ -289,7 +295,7 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
         return fields
 
     @cached_property
-    def export_headings(self):
+    def export_headings(self) -> dict[str, Any]:
         return {
             "user_type": _("Type"),
             "group_names": _("Groups"),
@@ -297,7 +303,7 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
             "licenses_without_seat": _("Licenses without a seat"),
         }
 
-    def to_row_dict(self, item):
+    def to_row_dict(self, item: Any) -> dict[str, Any]:
         tags = license_tags(item, self.products)
         computed = {
             "user_type": user_type_label(item),
@@ -306,16 +312,16 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
             "licenses_without_seat": ", ".join(tag["code"] for tag in tags
                                                if not tag["has_seat"]),
         }
-        row = {}
+        row: dict[str, Any] = {}
         for field in self.list_export:
             value = computed[field] if field in computed else getattr(item, field, None)
             row[field] = escape_formula(value)
         return row
 
-    def as_spreadsheet(self, queryset, spreadsheet_format):
+    def as_spreadsheet(self, queryset: QuerySet, spreadsheet_format: str) -> Any:
         return super().as_spreadsheet(ChunkedUsers(queryset), spreadsheet_format)
 
-    def get_context_data(self, *args, **kwargs):
+    def get_context_data(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(*args, **kwargs)
         context["select_all_text"] = _("Select all users in listing")
         return context
@@ -328,12 +334,12 @@ class UserMixin(LicensingPermissionMixin):
     which users exist.
     """
 
-    def setup(self, request, *args, **kwargs):
+    def setup(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
         super().setup(request, *args, **kwargs)
         self.user_model = get_user_model()
 
     @cached_property
-    def object(self):
+    def object(self) -> Any:
         pk = unquote(str(self.kwargs["pk"]))
         queryset = with_licensing(self.user_model._default_manager.all())
         try:
@@ -341,7 +347,7 @@ class UserMixin(LicensingPermissionMixin):
         except (self.user_model.DoesNotExist, ValueError, ValidationError):
             raise Http404(gettext("No such user.")) from None
 
-    def get_breadcrumbs_items(self):
+    def get_breadcrumbs_items(self) -> list[dict[str, Any]]:
         return [
             *self.breadcrumbs_items,
             {"url": reverse(url_name("index")), "label": _("System users")},
@@ -356,29 +362,29 @@ class UserLicensesView(UserMixin, generic.WagtailAdminTemplateMixin, FormView):
     header_icon = "key"
     form_class = UserLicensesForm
 
-    def get_page_title(self):
+    def get_page_title(self) -> str:
         return get_user_display_name(self.object)
 
-    def get_page_subtitle(self):
+    def get_page_subtitle(self) -> str | Promise:
         return _("Licenses")
 
-    def get_form_kwargs(self):
+    def get_form_kwargs(self) -> dict[str, Any]:
         kwargs = super().get_form_kwargs()
         kwargs["user"] = self.object
         return kwargs
 
-    def form_valid(self, form):
+    def form_valid(self, form: Any) -> HttpResponse:
         report(self.request, form.save(user=self.request.user) or [
             ("info", _("No license was changed."))])
         return redirect(user_url(self.object))
 
-    def form_invalid(self, form):
+    def form_invalid(self, form: Any) -> HttpResponse:
         messages.error(self.request, _("The licenses could not be saved: a product is not "
                                        "available any more. Check the form and try again."))
         return super().form_invalid(form)
 
     @cached_property
-    def header_buttons(self):
+    def header_buttons(self) -> list[HeaderButton]:
         buttons = []
         if edit_url := wagtail_user_edit_url(self.request, self.object):
             buttons.append(HeaderButton(_("Edit user"), url=edit_url, icon_name="edit"))
@@ -389,7 +395,7 @@ class UserLicensesView(UserMixin, generic.WagtailAdminTemplateMixin, FormView):
                 icon_name="user"))
         return buttons
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         user = self.object
         context.update({
@@ -412,14 +418,14 @@ class AddPortalUserView(LicensingPermissionMixin, generic.WagtailAdminTemplateMi
     page_title = _("Add portal user")
     header_icon = "user"
 
-    def get_breadcrumbs_items(self):
+    def get_breadcrumbs_items(self) -> list[dict[str, Any]]:
         return [
             *self.breadcrumbs_items,
             {"url": reverse(url_name("index")), "label": _("System users")},
             {"url": "", "label": self.get_page_title()},
         ]
 
-    def form_valid(self, form):
+    def form_valid(self, form: Any) -> HttpResponse:
         try:
             result = form.save(user=self.request.user)
         except LicensingError as error:
@@ -432,12 +438,12 @@ class AddPortalUserView(LicensingPermissionMixin, generic.WagtailAdminTemplateMi
         ])
         return redirect(user_url(user))
 
-    def form_invalid(self, form):
+    def form_invalid(self, form: Any) -> HttpResponse:
         messages.validation_error(self.request, _("The portal user could not be created."),
                                   form)
         return super().form_invalid(form)
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["index_url"] = reverse(url_name("index"))
         return context
@@ -451,13 +457,13 @@ class ConvertToPortalUserView(UserMixin, generic.WagtailAdminTemplateMixin, Form
 
     form_class = forms.Form
 
-    def get_page_title(self):
+    def get_page_title(self) -> str | Promise:
         return _("Convert to portal user")
 
-    def get_page_subtitle(self):
+    def get_page_subtitle(self) -> str:
         return get_user_display_name(self.object)
 
-    def form_valid(self, form):
+    def form_valid(self, form: Any) -> HttpResponse:
         try:
             result = operations.convert_to_portal_user(self.object, user=self.request.user)
         except LicensingError as error:
@@ -470,7 +476,7 @@ class ConvertToPortalUserView(UserMixin, generic.WagtailAdminTemplateMixin, Form
         ])
         return redirect(user_url(self.object))
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         user = self.object
         products = self.products
@@ -485,5 +491,5 @@ class ConvertToPortalUserView(UserMixin, generic.WagtailAdminTemplateMixin, Form
         return context
 
     @cached_property
-    def products(self):
+    def products(self) -> dict[str, LicensedProduct]:
         return {product.code: product for product in installed_products()}

@@ -6,9 +6,15 @@ everything again under the licensing lock, so a preview that has gone stale cann
 anything the rules refuse. Every refusal is shown in the form and changes nothing.
 """
 
+
+from __future__ import annotations
+
 from datetime import date
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -17,6 +23,7 @@ from django.views.generic import FormView
 from wagtail.admin import messages
 
 from .. import operations
+from ..actions.install import UploadPreview
 from ..exceptions import LicensingError
 from ..forms import ConfirmUploadForm, UploadLicenseFileForm
 from ..models import PendingUpload, ProductType
@@ -24,7 +31,7 @@ from .base import LicensingViewMixin, PendingUploadMixin, license_manager_url
 from .columns import format_date
 
 
-def refusal_message(error):
+def refusal_message(error: LicensingError | ValidationError) -> str:
     """The reason to show for a refusal by the format, the seat rules or a site's hook."""
     if isinstance(error, LicensingError):
         return error.message
@@ -39,7 +46,7 @@ CHANGE_KINDS = {
 }
 
 
-def _display(field, value):
+def _display(field: str, value: Any) -> str:
     if field == "seats":
         return _("unlimited") if value is None else str(value)
     if field == "type":
@@ -52,11 +59,11 @@ def _display(field, value):
     return "" if value is None else str(value)
 
 
-def change_rows(preview):
+def change_rows(preview: UploadPreview) -> list[dict[str, Any]]:
     """The preview's product changes, ready to show: one row per product."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for change in preview.changes:
-        product = change.new or change.old
+        product = cast("dict[str, Any]", change.new or change.old)  # one of them is set
         label, tone = CHANGE_KINDS[change.kind]
         rows.append({
             "code": change.code,
@@ -89,7 +96,7 @@ class UploadView(LicensingViewMixin, FormView):
     form_class = UploadLicenseFileForm
     page_title = gettext_lazy("Upload license file")
 
-    def form_valid(self, form):
+    def form_valid(self, form: Any) -> HttpResponse:
         try:
             operations.preview_upload(form.content)
         except REFUSALS as error:
@@ -120,7 +127,7 @@ class UploadPreviewView(PendingUploadMixin, LicensingViewMixin, FormView):
     page_title = gettext_lazy("Upload license file")
     page_subtitle = gettext_lazy("Preview upload")
 
-    def get_breadcrumbs_items(self):
+    def get_breadcrumbs_items(self) -> list[dict[str, Any]]:
         return [
             *self.breadcrumbs_items,
             {"url": license_manager_url(), "label": _("License manager")},
@@ -128,20 +135,21 @@ class UploadPreviewView(PendingUploadMixin, LicensingViewMixin, FormView):
             {"url": "", "label": self.page_subtitle},
         ]
 
-    def get_restart_url(self):
+    def get_restart_url(self) -> str:
         return reverse("wagtail_licensing:upload")
 
-    def get_cancel_url(self):
+    def get_cancel_url(self) -> str:
         return license_manager_url()
 
-    def get(self, request, *args, **kwargs):
-        self.pending = self.get_pending(kwargs["token"])
-        if self.pending is None:
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        pending = self.get_pending(kwargs["token"])
+        if pending is None:
             return self.expired()
+        self.pending = pending
         form = self.form_class(initial={"token": self.pending.token})
         return self.render_preview(form)
 
-    def confirm(self, form):
+    def confirm(self, form: Form) -> HttpResponse:
         try:
             result = operations.install_license_file(bytes(self.pending.content),
                                                      user=self.request.user)
@@ -155,7 +163,7 @@ class UploadPreviewView(PendingUploadMixin, LicensingViewMixin, FormView):
             messages.warning(self.request, warning)
         return redirect(license_manager_url())
 
-    def render_preview(self, form):
+    def render_preview(self, form: Form) -> HttpResponse:
         """The preview, computed afresh: the installed license may have changed meanwhile."""
         preview = refusal = None
         try:

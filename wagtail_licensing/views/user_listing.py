@@ -7,6 +7,7 @@ imports the other.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.contrib.admin.utils import quote
@@ -52,7 +53,7 @@ def with_licensing(queryset: QuerySet) -> QuerySet:
     return queryset.prefetch_related(*prefetches)
 
 
-def listing_user_keys(request: HttpRequest) -> QuerySet | list[object]:
+def listing_user_keys(request: HttpRequest) -> QuerySet | list[Any]:
     """The keys of the users of the listing a "select all in listing" came from.
 
     Wagtail's bulk-action script sends the listing's query string along with ``id=all`` and
@@ -87,7 +88,7 @@ def selected_users(request: HttpRequest) -> QuerySet:
     ids = request.GET.getlist("id")
     if "all" in ids:
         return User._default_manager.filter(pk__in=listing_user_keys(request))
-    pks = []
+    pks: list[Any] = []
     for raw in ids:
         try:
             pks.append(User._meta.pk.to_python(raw))

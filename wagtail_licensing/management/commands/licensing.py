@@ -1,14 +1,20 @@
 """``manage.py licensing SUBCOMMAND``: the licensing operations from the command line."""
 
+from __future__ import annotations
+
 import json
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import QuerySet
 
 from wagtail_licensing import operations, status, wording
 from wagtail_licensing.exceptions import AlreadyInstalled, ImportRefused, LicensingError
 from wagtail_licensing.formats import check_file_size, read_assignments
+from wagtail_licensing.importing import ImportPlan
 from wagtail_licensing.models import AssignmentSource
 from wagtail_licensing.notifications import send_notices
 from wagtail_licensing.resources import export_assignments
@@ -18,7 +24,7 @@ class Command(BaseCommand):
     help = ("Show and change the site's licenses: status, request, upload, grant, recall, "
             "delete, notify, export, import.")
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", required=True,
                                     parser_class=type(parser))
 
@@ -62,15 +68,16 @@ class Command(BaseCommand):
         p.add_argument("--format", choices=["csv", "xlsx", "json"],
                        help="the file's format (default: from its extension or content)")
 
-    def handle(self, *args, subcommand, **options):
+    def handle(self, *args: Any, subcommand: str, **options: Any) -> str | None:
         try:
             return getattr(self, f"handle_{subcommand}")(**options)
         except AlreadyInstalled as exc:
             self.stdout.write(str(exc))
+            return None
         except LicensingError as exc:
             raise CommandError(str(exc)) from exc
 
-    def handle_status(self, json=False, **options):
+    def handle_status(self, json: bool = False, **options: Any) -> None:
         data = status.site_status()
         if json:
             self.stdout.write(_dumps(data))
@@ -95,14 +102,15 @@ class Command(BaseCommand):
             self.stdout.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths,
                                                                          strict=True)).rstrip())
 
-    def handle_request(self, company_id=None, license_version=None, output=None, **options):
+    def handle_request(self, company_id: str | None = None, license_version: str | None = None,
+                       output: str | None = None, **options: Any) -> None:
         request = operations.create_license_request(company_id=company_id,
                                                     license_version=license_version)
         path = Path(output or request.filename)
         path.write_bytes(request.content)
         self.stdout.write(f"Wrote the license request {path}. Send it to your vendor.")
 
-    def handle_upload(self, file, dry_run=False, **options):
+    def handle_upload(self, file: str, dry_run: bool = False, **options: Any) -> None:
         try:
             content = Path(file).read_bytes()
         except OSError as exc:
@@ -125,7 +133,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"Installed license file {result.license_file.license_id}."))
 
-    def _users(self, usernames):
+    def _users(self, usernames: list[str]) -> QuerySet[Any]:
         User = get_user_model()
         users = User._default_manager.filter(**{f"{User.USERNAME_FIELD}__in": usernames})
         found = set(users.values_list(User.USERNAME_FIELD, flat=True))
@@ -134,25 +142,25 @@ class Command(BaseCommand):
             raise CommandError("Unknown users: " + ", ".join(missing) + ". Nothing was changed.")
         return users
 
-    def _report(self, messages):
+    def _report(self, messages: Iterable[wording.Message]) -> None:
         styles = {"success": self.style.SUCCESS, "warning": self.style.WARNING,
                   "error": self.style.ERROR}
         for level, text in messages:
             self.stdout.write(styles[level](text))
 
-    def handle_grant(self, products, usernames, **options):
+    def handle_grant(self, products: list[str], usernames: list[str], **options: Any) -> None:
         result = operations.grant(self._users(usernames), products,
                                   source=AssignmentSource.COMMAND)
         self._report(wording.grant_messages(result))
         if result.refused:
             raise CommandError("Some products were refused: see above.")
 
-    def handle_recall(self, products, usernames, **options):
+    def handle_recall(self, products: list[str], usernames: list[str], **options: Any) -> None:
         result = operations.recall(self._users(usernames), products,
                                    source=AssignmentSource.COMMAND)
         self._report(wording.recall_messages(result))
 
-    def handle_delete(self, yes=False, **options):
+    def handle_delete(self, yes: bool = False, **options: Any) -> None:
         if not yes:
             raise CommandError("Deleting licenses puts the site in demo mode. Add --yes to "
                                "confirm.")
@@ -161,7 +169,7 @@ class Command(BaseCommand):
             f"Deleted the installed licenses ({previous.license_id}): the site runs in demo "
             "mode. History and assignments are kept; upload a license file to restore them."))
 
-    def handle_notify(self, dry_run=False, **options):
+    def handle_notify(self, dry_run: bool = False, **options: Any) -> None:
         result = send_notices(dry_run=dry_run)
         due = result.sent or result.skipped_no_recipients
         if not due:
@@ -180,7 +188,8 @@ class Command(BaseCommand):
                 f"Sent {len(result.sent)} notices to {len(result.recipients)} license "
                 "managers."))
 
-    def handle_export(self, format="csv", output=None, products=None, **options):
+    def handle_export(self, format: str = "csv", output: str | None = None,
+                      products: list[str] | None = None, **options: Any) -> None:
         if format == "xlsx" and not output:
             raise CommandError("XLSX is binary: name the file to write with -o FILE.")
         content, _content_type, _ext = export_assignments(format, product_codes=products)
@@ -193,7 +202,8 @@ class Command(BaseCommand):
         else:
             self.stdout.write(content.decode("utf-8-sig"), ending="")
 
-    def handle_import(self, file, dry_run=False, format=None, **options):
+    def handle_import(self, file: str, dry_run: bool = False, format: str | None = None,
+                      **options: Any) -> None:
         path = Path(file)
         try:
             check_file_size(path.stat().st_size)
@@ -219,7 +229,7 @@ class Command(BaseCommand):
             f"Imported {path.name}: {result.granted_count} granted, {result.recalled_count} "
             f"recalled, {result.unchanged_count} unchanged."))
 
-    def _print_plan(self, plan):
+    def _print_plan(self, plan: ImportPlan) -> None:
         self.stdout.write(f"{plan.filename}: {plan.rows} rows ({plan.format}).")
         rows = [("PRODUCT", "GRANT", "RECALL", "UNCHANGED", "SEATS AFTER")]
         for target in plan.products.values():
@@ -238,9 +248,9 @@ class Command(BaseCommand):
         self.stdout.write(plan.summary() + ".")
 
 
-def _seats(value):
+def _seats(value: int | None) -> str:
     return "unlimited" if value is None else str(value)
 
 
-def _dumps(data):
+def _dumps(data: Any) -> str:
     return json.dumps(data, indent=2, default=str)

@@ -10,6 +10,7 @@ same number of queries as acting on ten.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -124,7 +125,7 @@ class LicensingUserBulkAction(BulkAction):
         """Call the operation; returns its result (worded by ``wording.messages``)."""
         raise NotImplementedError
 
-    def execute_action(self, objects: QuerySet, codes: list[str] = (),  # type: ignore[override]
+    def execute_action(self, objects: QuerySet, codes: Sequence[str] = (),
                        user: Any = None, **kwargs: Any) -> tuple[int, int]:
         self.result = self.run(objects, list(codes), user)
         # Wagtail's counts only feed its success message, which get_success_message replaces.
