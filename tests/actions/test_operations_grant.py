@@ -4,11 +4,10 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from wagtail.models import ModelLogEntry
 
 from tests.support.licenses import product, today
+from tests.support.queries import count_queries
 from wagtail_licensing import operations, wording
 from wagtail_licensing.actions.results import GrantRefusalReason
 from wagtail_licensing.exceptions import GrantError
@@ -213,10 +212,10 @@ def test_grant_accepts_a_queryset_and_primary_keys(installed, make_users):
     assert holders("editor") == {"user0", "user1", "user2"}
 
 
-def count_queries(fn):
-    with CaptureQueriesContext(connection) as ctx:
+def queries_of(fn):
+    with count_queries() as queries:
         fn()
-    return len(ctx.captured_queries)
+    return len(queries)
 
 
 @pytest.mark.parametrize("op", ["grant", "recall"])
@@ -231,8 +230,8 @@ def test_query_count_does_not_grow_with_users(install, make_users, op):
         operations.grant(small_qs, ["editor", "analytics"])
         operations.grant(large_qs, ["editor", "analytics"])
     fn = getattr(operations, op)
-    small_count = count_queries(lambda: fn(small_qs, ["editor", "analytics"]))
-    large_count = count_queries(lambda: fn(large_qs, ["editor", "analytics"]))
+    small_count = queries_of(lambda: fn(small_qs, ["editor", "analytics"]))
+    large_count = queries_of(lambda: fn(large_qs, ["editor", "analytics"]))
     assert small_count == large_count
     expected = {"grant": len(small) + len(large), "recall": 0}[op]
     assert LicenseAssignment.objects.filter(product_code="editor").count() == expected

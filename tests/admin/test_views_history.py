@@ -1,10 +1,9 @@
 """History: installed files newest first, downloadable as sent, and the licensing audit log."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from tests.support.queries import count_queries
 from wagtail_licensing import operations
 from wagtail_licensing.models import LicenseFile
 
@@ -81,7 +80,7 @@ def test_only_licensing_entries(manager_client, installed, manager):
 
 def count(client, url):
     client.get(url)
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         assert client.get(url).status_code == 200
     return len(queries)
 

@@ -3,13 +3,12 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from wagtail import hooks
 from wagtail.admin.widgets.button import Button
 
 from tests.support.licenses import product, today
+from tests.support.queries import count_queries
 from wagtail_licensing import operations
 from wagtail_licensing.models import LicensingState
 from wagtail_licensing.panels import LicensingSummaryPanel
@@ -24,9 +23,9 @@ def manager_client(client, manager):
     return client
 
 
-def count_queries(client, url):
+def page_queries(client, url):
     client.get(url)  # warm caches (license state version, sessions)
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         response = client.get(url)
     assert response.status_code == 200
     return len(queries)
@@ -141,9 +140,9 @@ def test_license_file_text_is_escaped(manager_client, install, manager, make_use
 
 def test_query_count_does_not_grow_with_products(manager_client, install):
     install(products=[product(f"p{i}", "named", 5) for i in range(2)])
-    few = count_queries(manager_client, URL)
+    few = page_queries(manager_client, URL)
     install(products=[product(f"p{i}", "named", 5) for i in range(20)])
-    many = count_queries(manager_client, URL)
+    many = page_queries(manager_client, URL)
     assert few == many
 
 
@@ -202,6 +201,6 @@ def test_dashboard_query_count_does_not_grow_with_products(client, install, supe
     home = reverse("wagtailadmin_home")
     install(products=[product(f"p{i}", "named", 5) for i in range(2)])
     operations.grant([superuser], ["p0"])  # a license to use the admin with
-    few = count_queries(client, home)
+    few = page_queries(client, home)
     install(products=[product(f"p{i}", "named", 5) for i in range(20)])
-    assert count_queries(client, home) == few
+    assert page_queries(client, home) == few

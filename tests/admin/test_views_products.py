@@ -1,12 +1,11 @@
 """A product's page: details, holders (search, pages, seats), recall and "Add users"."""
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.support.licenses import product
+from tests.support.queries import count_queries
 from wagtail_licensing import operations
 from wagtail_licensing.models import LicenseAssignment, LicensingState
 
@@ -196,9 +195,9 @@ def test_csrf_is_enforced(manager, site, make_users):
     assert LicenseAssignment.objects.count() == 3
 
 
-def count_queries(client, address):
+def page_queries(client, address):
     client.get(address)
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         assert client.get(address).status_code == 200
     return len(queries)
 
@@ -211,15 +210,15 @@ def test_product_page_queries_do_not_grow_with_holders(manager_client, install, 
         from wagtail.users.models import UserProfile
         UserProfile.get_for_user(user)
     operations.grant(users[:5], ["analytics"], user=manager)
-    few = count_queries(manager_client, url("product", "analytics"))
+    few = page_queries(manager_client, url("product", "analytics"))
     operations.grant(users[5:], ["analytics"], user=manager)
-    many = count_queries(manager_client, url("product", "analytics"))
+    many = page_queries(manager_client, url("product", "analytics"))
     assert few == many
 
 
 def test_grant_page_queries_do_not_grow_with_users(manager_client, install, make_users):
     install(products=[product("analytics", "named", None)])
     make_users(5)
-    few = count_queries(manager_client, url("product_grant", "analytics"))
+    few = page_queries(manager_client, url("product_grant", "analytics"))
     make_users(195)
-    assert count_queries(manager_client, url("product_grant", "analytics")) == few
+    assert page_queries(manager_client, url("product_grant", "analytics")) == few

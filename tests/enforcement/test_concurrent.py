@@ -6,14 +6,13 @@ from unittest import mock
 
 import pytest
 from django.contrib.messages import get_messages
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from wagtail.models import ModelLogEntry
 
 from tests.support.enforcement import ADMIN, LICENSE_MANAGER, SESSIONS, grant, request_for
+from tests.support.queries import count_queries
 from wagtail_licensing import operations
 from wagtail_licensing.enforcement import sessions as concurrent
 from wagtail_licensing.exceptions import NoFreeSlot
@@ -123,17 +122,17 @@ def test_last_seen_is_refreshed_about_once_a_minute_not_per_request(occasional):
         return middleware.check(request)
 
     slots().update(last_seen=timezone.now() - timedelta(minutes=5))
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         for _ in range(10):
             assert check() is None
     assert len(queries) == 0, [q["sql"] for q in queries]
     assert slots().get().last_seen < timezone.now() - timedelta(minutes=4)
     later = concurrent.time.time() + concurrent.refresh_seconds() + 1
     with mock.patch.object(concurrent.time, "time", return_value=later):
-        with CaptureQueriesContext(connection) as queries:
+        with count_queries() as queries:
             assert check() is None
         assert len(queries) == 2  # read and refresh the slot
-        with CaptureQueriesContext(connection) as queries:
+        with count_queries() as queries:
             assert check() is None
         assert len(queries) == 0
     assert slots().get().last_seen > timezone.now() - timedelta(minutes=1)
@@ -188,7 +187,7 @@ def test_manager_without_a_free_slot_is_not_locked_out(occasional, manager, clie
     assert any("are in use" in m for m in messages_of(response))
     assert client.get(LICENSE_MANAGER).status_code == 200
     # Not retried, nor said again, on every request: about once a minute.
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         response = client.get(SESSIONS)
     assert response.status_code == 200
     assert not any("concurrentsession" in q["sql"] and "INSERT" in q["sql"]

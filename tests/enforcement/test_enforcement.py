@@ -8,8 +8,6 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.contrib.messages import get_messages
 from django.core.cache import cache
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.support.enforcement import (
@@ -23,6 +21,7 @@ from tests.support.enforcement import (
     request_for,
 )
 from tests.support.licenses import product, today
+from tests.support.queries import count_queries
 from wagtail_licensing import enforcement, operations
 from wagtail_licensing.enforcement import AdminAccess, snapshot
 from wagtail_licensing.models import PortalUser
@@ -408,21 +407,21 @@ def test_warm_check_makes_zero_queries(editor, manager, installed):
     cases = [(editor, ADMIN), (editor, PAGES), (manager, LICENSE_MANAGER), (manager, SESSIONS)]
     for user, path in cases:
         assert middleware.check(request_for(user, path)) is None  # cold: fills the cache
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         for _ in range(5):
             for user, path in cases:
                 assert middleware.check(request_for(user, path)) is None
     assert len(queries) == 0, [q["sql"] for q in queries]
     grant(manager, "analytics")
     middleware.check(request_for(manager, ADMIN))
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         assert middleware.check(request_for(manager, ADMIN)) is None
     assert len(queries) == 0
 
 
 def test_warm_decision_for_a_denied_user_makes_zero_queries(editor, installed):
     enforcement.lookup(editor)
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         assert enforcement.lookup(editor).access.admin == AdminAccess.DENIED
         assert not enforcement.has_license(editor, "editor")
     assert len(queries) == 0
@@ -435,7 +434,7 @@ def test_warm_request_adds_no_query_to_what_the_view_makes(client, editor, insta
 
     def count():
         client.get(ADMIN)  # warm Wagtail's and our caches
-        with CaptureQueriesContext(connection) as queries:
+        with count_queries() as queries:
             assert client.get(ADMIN).status_code == 200
         return len(queries)
 
@@ -449,11 +448,11 @@ def test_a_change_costs_one_recomputation(editor, installed):
     grant(editor, "editor")
     enforcement.get_access(editor)
     operations.grant([editor], ["analytics"])
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         access = enforcement.get_access(editor)
     assert access.has_license("analytics")
     assert 0 < len(queries) <= 8
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         enforcement.get_access(editor)
     assert len(queries) == 0
 

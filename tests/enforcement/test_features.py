@@ -11,6 +11,7 @@ from rest_framework.test import APIRequestFactory, force_authenticate
 from rest_framework.views import APIView
 
 from tests.support.enforcement import grant, login, main_menu_names
+from tests.support.queries import count_queries
 from wagtail_licensing import enforcement, operations
 from wagtail_licensing.api import HasLicense
 from wagtail_licensing.enforcement import has_feature, has_license, license_required
@@ -226,9 +227,6 @@ def test_access_is_shared_with_the_request(editor, installed):
     grant(editor, "editor")
     request = _get(editor)
     request.wagtail_licensing = enforcement.get_access(editor)
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         assert has_license(editor, "editor", request=request)
     assert len(queries) == 0

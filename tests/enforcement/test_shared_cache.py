@@ -13,10 +13,9 @@ from unittest import mock
 import pytest
 from django.core.cache import caches
 from django.core.cache.backends.filebased import FileBasedCache
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from tests.support.enforcement import grant
+from tests.support.queries import count_queries
 from wagtail_licensing import enforcement, operations
 from wagtail_licensing.enforcement import AdminAccess
 
@@ -48,7 +47,7 @@ def other_process(location):
 def test_changes_reach_the_other_cache_client(shared_dir, editor, manager, installed):
     grant(editor, "editor")
     assert enforcement.get_access(editor).admin == AdminAccess.FULL  # warms the shared cache
-    with other_process(shared_dir), CaptureQueriesContext(connection) as queries:
+    with other_process(shared_dir), count_queries() as queries:
         assert enforcement.get_access(editor).admin == AdminAccess.FULL
     assert len(queries) == 0  # the other process reuses the decision
 

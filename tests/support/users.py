@@ -6,8 +6,6 @@ from html import unescape as unescape_html
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.messages import get_messages
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils.html import strip_tags
 
 from wagtail_licensing import operations
@@ -29,12 +27,6 @@ def messages_of(response):
 def holders(code):
     return set(LicenseAssignment.objects.filter(product_code=code).values_list(
         "user__username", flat=True))
-
-
-def count_queries(func):
-    with CaptureQueriesContext(connection) as context:
-        result = func()
-    return len(context.captured_queries), result
 
 
 def give_license(user, code="analytics"):
