@@ -11,7 +11,7 @@ from tests.support.races import race
 from wagtail_licensing import operations
 from wagtail_licensing.models import LicenseAssignment
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql,
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql, pytest.mark.slow,
               pytest.mark.usefixtures("postgresql_only")]
 
 

@@ -13,7 +13,7 @@ from wagtail_licensing import operations
 from wagtail_licensing.exceptions import NoFreeSlot
 from wagtail_licensing.models import ConcurrentSession
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql,
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql, pytest.mark.slow,
               pytest.mark.usefixtures("postgresql_only")]
 
 

@@ -413,6 +413,7 @@ def _measure(client, action, prefix, products):
     return len(page), len(submit)
 
 
+@pytest.mark.slow
 def test_query_counts_do_not_depend_on_the_selection(client, installed, manager, install,
                                                      make_users):
     install(products=[product("editor", "named", None, name="CMS editor"),
@@ -433,6 +434,7 @@ def test_query_counts_do_not_depend_on_the_selection(client, installed, manager,
     assert LicenseAssignment.objects.filter(product_code="editor").count() == 0
 
 
+@pytest.mark.slow
 def test_ten_thousand_users_in_one_grant(client, installed, manager, install, make_users):
     install(products=[product("editor", "named", 20000, name="CMS editor"),
                       product("analytics", "named", None, name="Analytics")])

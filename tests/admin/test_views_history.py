@@ -85,6 +85,7 @@ def count(client, url):
     return len(queries)
 
 
+@pytest.mark.slow
 def test_queries_do_not_grow_with_files_or_entries(manager_client, install, manager,
                                                    make_users, managers_group):
     for _ in range(2):

@@ -99,6 +99,7 @@ def run_other_process(tmp_path, location, user):
     return result.stdout.strip()
 
 
+@pytest.mark.slow
 def test_a_second_process_sees_the_change(shared_dir, tmp_path, editor, installed):
     grant(editor, "editor")
     enforcement.get_access(editor)

@@ -369,6 +369,7 @@ def _count_queries(make_users, prefix, n):
     return len(preview), len(applied)
 
 
+@pytest.mark.slow
 def test_query_count_per_batch_is_bounded(installed, make_users, monkeypatch):
     monkeypatch.setattr(importing, "batch_size", lambda: 500)
     small = _count_queries(make_users, "small", 50)
@@ -427,8 +428,8 @@ def test_permission_walk(installed, who, request, client):
                                                                          b"editor,editor\n")}),
                       (preview_url, {"token": pending.token, "action": "confirm"})):
         response = client.post(url, data)
-        if allowed:
-            assert response.status_code in (200, 302)
+        if allowed:  # on to the preview, or back to the import page after confirming
+            assert response.status_code == 302, url
         elif who == "anonymous":
             assert response.status_code == 302 and "/admin/login/" in response["Location"]
         else:
@@ -622,10 +623,7 @@ def test_system_users_export_button_carries_the_listing_filters(people, manager_
 
 
 def test_license_manager_actions_link_import_and_export(installed, manager_client):
-    try:
-        url = reverse("wagtail_licensing:license_manager")
-    except Exception:  # pragma: no cover - the License manager is another screen
-        pytest.skip("License manager not installed")
+    url = reverse("wagtail_licensing:license_manager")
     page = manager_client.get(url).content.decode()
     assert f'href="{IMPORT_URL}"' in page and f'href="{EXPORT_URL}"' in page
 

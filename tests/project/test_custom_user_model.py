@@ -11,9 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_with_a_custom_user_model_and_user_viewset():
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.custom_user.settings"}
     result = subprocess.run(  # noqa: S603 - our own interpreter and test file
