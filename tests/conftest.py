@@ -2,38 +2,27 @@ import copy
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
-from django.utils import timezone
+from django.db import connection, transaction
 
+from tests.support.licenses import DEFAULT_PRODUCTS, Vendor
 from wagtail_licensing import operations
-from wagtail_licensing.license_file import sign_payload
 from wagtail_licensing.models import LicensingState, PortalUser
-
-
-class Vendor:
-    """A vendor key pair for signing test license files."""
-
-    def __init__(self, kid="test"):
-        self.kid = kid
-        self.private_key = Ed25519PrivateKey.generate()
-        self.public_pem = self.private_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
-        self.private_pem = self.private_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption()).decode()
-
-    def sign(self, payload, header=""):
-        return sign_payload(payload, self.private_key, self.kid, header=header)
+from wagtail_licensing.permissions import permission_policy
 
 
 @pytest.fixture(scope="session")
 def vendor():
     return Vendor()
+
+
+@pytest.fixture
+def postgresql_only():
+    """Skip on SQLite, which serialises writers itself: the races that matter are PostgreSQL's."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the race needs a real PostgreSQL server (set DATABASE_URL)")
 
 
 @pytest.fixture(autouse=True)
@@ -52,6 +41,18 @@ def _clear_cache():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_policy_content_type():
+    """Forget the content type the permission policy caches for the process.
+
+    A transactional test flushes the database, and the content types come back with new ids; a
+    later test would otherwise look license managers up through the old id and find nobody. (A
+    real site never deletes its content types.)
+    """
+    permission_policy.__dict__.pop("_content_type", None)
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _on_commit_at_once(request, monkeypatch):
     """Run ``transaction.on_commit`` callbacks at once in tests that never commit.
 
@@ -64,34 +65,9 @@ def _on_commit_at_once(request, monkeypatch):
     transactional = ({"transactional_db", "live_server"} & set(request.fixturenames)
                      or (marker is not None and marker.kwargs.get("transaction")))
     if not transactional:
-        from django.db import transaction
-
         monkeypatch.setattr(transaction, "on_commit",
                             lambda func, using=None, robust=False: func())
     yield
-
-
-def today():
-    return timezone.localdate()
-
-
-def product(code, ptype="named", seats=5, name=None, valid_from=None, valid_until=None):
-    return {
-        "code": code,
-        "name": name or code.replace("-", " ").title(),
-        "type": ptype,
-        "seats": seats,
-        "valid_from": (valid_from or today() - timedelta(days=1)).isoformat(),
-        "valid_until": (valid_until or today() + timedelta(days=365)).isoformat(),
-    }
-
-
-DEFAULT_PRODUCTS = [
-    product("editor", "named", 5, name="CMS editor"),
-    product("analytics", "named", None, name="Analytics"),
-    product("occasional", "concurrent", 2, name="Occasional editor"),
-    product("portal", "portal", 3, name="Customer portal"),
-]
 
 
 _counter = iter(range(1, 10**9))

@@ -2,8 +2,8 @@
 
 from django.urls import include, path
 
-from .testapp.viewsets import ProjectUserViewSet
-from .urls import urlpatterns as site_urlpatterns
+from tests.testapp.viewsets import ProjectUserViewSet
+from tests.urls import urlpatterns as site_urlpatterns
 
 project_users = ProjectUserViewSet("project_users", url_prefix="project-users")
 

@@ -24,6 +24,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
             if not Path(CHROMIUM).exists():
                 item.add_marker(pytest.mark.skip(reason=f"Chromium not found at {CHROMIUM}"))
 

@@ -3,9 +3,8 @@ shown among Wagtail's messages, a refused login when every concurrent slot is ta
 
 from datetime import timedelta
 
+from tests.support.licenses import product, today
 from wagtail_licensing import operations
-
-from ..conftest import product, today
 
 
 def test_unlicensed_editor_is_kept_out_then_let_in(page, login, editor, manager, install,

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.conftest import product
+from tests.support.licenses import product
 from wagtail_licensing import operations
 from wagtail_licensing.models import LicenseAssignment, LicensingState
 

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
-from tests.conftest import product
+from tests.support.licenses import product
 from wagtail_licensing import operations
 from wagtail_licensing.models import LicenseAssignment
 

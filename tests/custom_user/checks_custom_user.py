@@ -1,7 +1,7 @@
 """System users, bulk actions, the Licenses tab and portal users with a custom user model
 (e-mail login, UUID keys) and the project's own Wagtail user viewset.
 
-Run by tests/test_custom_user_model.py in its own process, with tests.custom_user.settings;
+Run by tests/project/test_custom_user_model.py in its own process, with tests.custom_user.settings;
 not collected by the main suite (its name does not start with "test_").
 """
 

@@ -1,7 +1,8 @@
 """The test settings with a custom user model and a custom Wagtail user viewset.
 
-Used by tests/test_custom_user_model.py, which runs tests/custom_user/checks_custom_user.py in
-a separate process (AUTH_USER_MODEL cannot change within one).
+Used by tests/project/test_custom_user_model.py, which runs
+tests/custom_user/checks_custom_user.py in a separate process (AUTH_USER_MODEL cannot change
+within one).
 """
 
 from tests.settings import *  # noqa: F403

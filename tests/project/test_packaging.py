@@ -1,0 +1,35 @@
+"""The wheel holds the app and nothing else: no tests, no example site."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_wheel_contents(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+         "--wheel-dir", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    (wheel,) = tmp_path.glob("wagtail_licensing-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {name.split("/")[0] for name in names}
+    assert {t for t in top if not t.endswith(".dist-info")} == {"wagtail_licensing"}
+    assert "wagtail_licensing/migrations/0001_initial.py" in names
+    templates = sorted(p.relative_to(ROOT).as_posix()
+                       for p in (ROOT / "wagtail_licensing" / "templates").rglob("*.html"))
+    assert set(templates) <= set(names)
+    dist_info = next(t for t in top if t.endswith(".dist-info"))
+    entry_points = zipfile.ZipFile(wheel).read(f"{dist_info}/entry_points.txt").decode()
+    assert "wagtail-licensing-vendor = wagtail_licensing.vendor:main" in entry_points
+    metadata = zipfile.ZipFile(wheel).read(f"{dist_info}/METADATA").decode()
+    for requirement in ("wagtail>=7.0", "Django>=5.2", "django-import-export>=4.0",
+                        "cryptography>=42.0"):
+        assert f"Requires-Dist: {requirement}" in metadata
