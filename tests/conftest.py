@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 
 from tests.support.licenses import DEFAULT_PRODUCTS, Vendor
+from tests.support.queries import refresh_planner_statistics
 from wagtail_licensing import operations
 from wagtail_licensing.models import LicensingState, PortalUser
 from wagtail_licensing.permissions import permission_policy
@@ -134,6 +135,8 @@ def make_users(db):
             PortalUser.objects.bulk_create(PortalUser(user=u) for u in users)
         for group in groups:
             group.user_set.add(*users)
+        if count >= 1000:
+            refresh_planner_statistics()
         return users
 
     return make

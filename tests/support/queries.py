@@ -3,8 +3,11 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+
+from wagtail_licensing.models import LicenseAssignment
 
 
 class Queries:
@@ -47,3 +50,18 @@ def count_queries() -> Iterator[Queries]:
     with CaptureQueriesContext(connection) as context:
         yield queries
     queries._captured = list(context.captured_queries)
+
+
+def refresh_planner_statistics() -> None:
+    """On PostgreSQL, ANALYZE the tables a test has just filled with thousands of rows.
+
+    A site's autovacuum keeps statistics current; inside a test transaction it never runs, so
+    the planner believes freshly filled tables are empty and can pick nested loops that take
+    minutes over thousands of rows. That is a property of the test, not of the code under test.
+    """
+    if connection.vendor != "postgresql":
+        return
+    tables = [get_user_model()._meta.db_table, LicenseAssignment._meta.db_table]
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
