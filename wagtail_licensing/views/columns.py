@@ -1,22 +1,28 @@
 """Table columns and status labels shared by the License manager screens and the dashboard."""
 
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+
 from django.contrib.admin.utils import quote
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.ui.tables import BaseColumn, Column, TitleColumn
+from wagtail.admin.ui.tables import BaseColumn, Column, StatusTagColumn, TitleColumn
+from wagtail.admin.widgets.button import Button
 
 from ..conf import licensing_settings
-from ..models import ProductType
+from ..models import LicensedProduct, ProductType
 from ..rules.status import ProductFacts, status_tag
 
 
-def product_status(product):
+def product_status(product: LicensedProduct) -> tuple[str, str]:
     """``(label, tone)`` of the status tag of a product annotated by ``with_usage()``."""
     return status_tag(ProductFacts.of(product), product.today)
 
 
-def product_usage(product):
+def product_usage(product: LicensedProduct) -> dict[str, Any]:
     """What the usage bar shows: ``{"used", "total", "percent", "tone", "label"}``.
 
     Named and portal products count seats held; concurrent ones count sessions in use now.
@@ -44,11 +50,11 @@ def product_usage(product):
     return {"used": used, "total": total, "percent": percent, "tone": tone, "label": label}
 
 
-def format_date(value):
+def format_date(value: date | None) -> str:
     return date_format(value) if value else ""
 
 
-def product_url(product_or_code):
+def product_url(product_or_code: LicensedProduct | str) -> str:
     code = getattr(product_or_code, "code", product_or_code)
     return reverse("wagtail_licensing:product", args=[quote(code)])
 
@@ -56,7 +62,7 @@ def product_url(product_or_code):
 class ProductTitleColumn(TitleColumn):
     """The product's name, linked to its page."""
 
-    def __init__(self, name="name", **kwargs):
+    def __init__(self, name: str = "name", **kwargs: Any) -> None:
         kwargs.setdefault("label", _("Product"))
         kwargs.setdefault("classname", "wl-product-title")
         super().__init__(name, get_url=product_url, **kwargs)
@@ -65,7 +71,7 @@ class ProductTitleColumn(TitleColumn):
 class SeatsColumn(Column):
     """A count that may be None for "unlimited"."""
 
-    def get_value(self, instance):
+    def get_value(self, instance: Any) -> Any:
         value = super().get_value(instance)
         return _("Unlimited") if value is None else value
 
@@ -73,53 +79,56 @@ class SeatsColumn(Column):
 class CalendarDateColumn(Column):
     """A plain calendar date (validity dates are days, not moments)."""
 
-    def get_value(self, instance):
+    def get_value(self, instance: Any) -> str:
         return format_date(super().get_value(instance))
 
 
-class ProductStatusColumn(Column):
-    cell_template_name = "wagtail_licensing/tables/status_cell.html"
-
-    def __init__(self, name="status", **kwargs):
-        kwargs.setdefault("label", _("Status"))
-        super().__init__(name, **kwargs)
-
-    def get_cell_context_data(self, instance, parent_context):
-        context = super().get_cell_context_data(instance, parent_context)
-        context["label"], context["tone"] = product_status(instance)
-        return context
-
-
-class UsageColumn(Column):
-    cell_template_name = "wagtail_licensing/tables/usage_cell.html"
-
-    def __init__(self, name="usage", **kwargs):
-        kwargs.setdefault("label", _("Usage"))
-        super().__init__(name, **kwargs)
-
-    def get_cell_context_data(self, instance, parent_context):
-        context = super().get_cell_context_data(instance, parent_context)
-        context["usage"] = product_usage(instance)
-        return context
-
-
-class ToneTagColumn(Column):
-    """A status tag whose label and tone come from ``get_tag(instance)`` -> (label, tone)."""
+class ToneTagColumn(StatusTagColumn):
+    """Wagtail's status tag column, coloured by a tone (positive, warning, critical,
+    neutral): ``get_tag(instance)`` -> ``(label, tone)``. Wagtail's own only knows "primary"."""
 
     cell_template_name = "wagtail_licensing/tables/status_cell.html"
 
-    def __init__(self, name, get_tag, **kwargs):
-        super().__init__(name, **kwargs)
+    def __init__(self, name: str, get_tag: Callable[[Any], tuple[str, str]],
+                 **kwargs: Any) -> None:
+        super().__init__(name, primary=True, **kwargs)
         self.get_tag = get_tag
 
-    def get_cell_context_data(self, instance, parent_context):
+    def get_value(self, instance: Any) -> str:
+        return self.get_tag(instance)[0]
+
+    def get_cell_context_data(self, instance: Any, parent_context: Mapping[str, Any]
+                              ) -> dict[str, Any]:
         context = super().get_cell_context_data(instance, parent_context)
         context["label"], context["tone"] = self.get_tag(instance)
         return context
 
 
+class ProductStatusColumn(ToneTagColumn):
+    def __init__(self, name: str = "status", **kwargs: Any) -> None:
+        kwargs.setdefault("label", _("Status"))
+        super().__init__(name, get_tag=product_status, **kwargs)
+
+
+class UsageColumn(Column):
+    cell_template_name = "wagtail_licensing/tables/usage_cell.html"
+
+    def __init__(self, name: str = "usage", **kwargs: Any) -> None:
+        kwargs.setdefault("label", _("Usage"))
+        super().__init__(name, **kwargs)
+
+    def get_cell_context_data(self, instance: Any, parent_context: Mapping[str, Any]
+                              ) -> dict[str, Any]:
+        context = super().get_cell_context_data(instance, parent_context)
+        context["usage"] = product_usage(instance)
+        return context
+
+
 class UserTitleColumn(TitleColumn):
     """A user with avatar and full name, linked to their account in Settings > Users.
+
+    Not Wagtail's ``UserColumn``: that one is a plain cell (no link, no row buttons, no
+    tags); this is the row's title, built on Wagtail's ``TitleColumn`` and its template.
 
     ``accessor`` gives the user (``lambda user: user`` for a listing of users);
     ``get_tags(instance)`` may return extra ``(label, tone)`` tags shown beside the name (e.g.
@@ -128,15 +137,18 @@ class UserTitleColumn(TitleColumn):
 
     cell_template_name = "wagtail_licensing/tables/user_title_cell.html"
 
-    def __init__(self, name, get_tags=None, get_buttons=None, **kwargs):
+    def __init__(self, name: str,
+                 get_tags: Callable[[Any], list[tuple[str, str]]] | None = None,
+                 get_buttons: Callable[[Any], list[Button]] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(name, **kwargs)
         self._get_tags = get_tags
         self._get_buttons = get_buttons
 
-    def get_user(self, instance):
+    def get_user(self, instance: Any) -> AbstractBaseUser:
         return super().get_value(instance)
 
-    def get_value(self, instance):
+    def get_value(self, instance: Any) -> str:
         user = self.get_user(instance)
         try:
             full_name = user.get_full_name().strip()
@@ -144,10 +156,11 @@ class UserTitleColumn(TitleColumn):
             full_name = ""
         return full_name or user.get_username()
 
-    def get_link_url(self, instance, parent_context):
+    def get_link_url(self, instance: Any, parent_context: Mapping[str, Any]) -> str:
         return reverse("wagtailusers_users:edit", args=[quote(self.get_user(instance).pk)])
 
-    def get_cell_context_data(self, instance, parent_context):
+    def get_cell_context_data(self, instance: Any, parent_context: Mapping[str, Any]
+                              ) -> dict[str, Any]:
         context = super().get_cell_context_data(instance, parent_context)
         context["user"] = self.get_user(instance)
         context["tags"] = self._get_tags(instance) if self._get_tags else []
@@ -158,6 +171,10 @@ class UserTitleColumn(TitleColumn):
 class SelectColumn(BaseColumn):
     """A checkbox per row, named ``field_name``, with a "select all" box in the header.
 
+    Not Wagtail's ``BulkActionsCheckboxColumn``: those checkboxes have no name and feed the
+    bulk-actions footer script; these are fields of the product page's own Grant and Recall
+    forms, posted with the form.
+
     Uses Wagtail's ``w-bulk`` Stimulus controller, which the surrounding element must declare
     (``data-controller="w-bulk"``). ``get_value(instance)`` gives the checkbox value (the
     user's pk) and ``get_label(instance)`` its accessible name.
@@ -166,8 +183,9 @@ class SelectColumn(BaseColumn):
     header_template_name = "wagtail_licensing/tables/select_all_header.html"
     cell_template_name = "wagtail_licensing/tables/select_cell.html"
 
-    def __init__(self, name="select", field_name="user", get_value=None, get_label=None,
-                 **kwargs):
+    def __init__(self, name: str = "select", field_name: str = "user",
+                 get_value: Callable[[Any], Any] | None = None,
+                 get_label: Callable[[Any], str] | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("label", _("Select"))
         kwargs.setdefault("width", "1%")
         super().__init__(name, **kwargs)
@@ -175,7 +193,8 @@ class SelectColumn(BaseColumn):
         self._get_value = get_value or (lambda instance: instance.pk)
         self._get_label = get_label or str
 
-    def get_cell_context_data(self, instance, parent_context):
+    def get_cell_context_data(self, instance: Any, parent_context: Mapping[str, Any]
+                              ) -> dict[str, Any]:
         context = super().get_cell_context_data(instance, parent_context)
         context["field_name"] = self.field_name
         context["value"] = self._get_value(instance)

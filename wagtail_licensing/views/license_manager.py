@@ -1,11 +1,13 @@
 """The License manager: the installed license, every product's seats, and the Actions menu."""
 
-from django.db.models import Count
+from typing import Any
+
+from django.db.models import Count, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
-from wagtail.admin.ui.tables import Column
+from wagtail.admin.ui.tables import Column, Table, TitleColumn
 from wagtail.admin.views.generic.base import BaseListingView
 from wagtail.admin.widgets.button import Button
 
@@ -34,7 +36,7 @@ LICENSE_MANAGER_ACTIONS_HOOK = "register_license_manager_action"
 SYSTEM_USERS_URL_NAMES = ("wagtail_licensing_users:index",)
 
 
-def optional_url(*url_names):
+def optional_url(*url_names: str) -> str | None:
     """The first of these URL names that resolves, or None (the screen is not installed)."""
     for name in url_names:
         try:
@@ -63,13 +65,13 @@ class LicenseManagerView(LicensingViewMixin, BaseListingView):
         ProductStatusColumn(),
     ]
 
-    def get_breadcrumbs_items(self):
+    def get_breadcrumbs_items(self) -> list[dict[str, str]]:
         return [*self.breadcrumbs_items, {"url": "", "label": self.get_page_title()}]
 
-    def get_base_queryset(self):
+    def get_base_queryset(self) -> QuerySet[LicensedProduct]:
         return installed_products(self.state)
 
-    def get_actions(self):
+    def get_actions(self) -> list[BaseButton]:
         """The Actions dropdown: the built-in actions plus those registered with the hook.
 
         Subclasses may extend this list; other apps use ``register_license_manager_action``.
@@ -95,7 +97,7 @@ class LicenseManagerView(LicensingViewMixin, BaseListingView):
             actions.extend(button for button in result if button.show)
         return sorted(actions)
 
-    def get_header_buttons(self):
+    def get_header_buttons(self) -> list[BaseButton]:
         return [
             ButtonWithDropdown(
                 label=_("Actions"),
@@ -107,7 +109,7 @@ class LicenseManagerView(LicensingViewMixin, BaseListingView):
         ]
 
     @cached_property
-    def orphaned_products(self):
+    def orphaned_products(self) -> list[dict[str, Any]]:
         """Product codes users hold that the installed license does not grant (or none at all,
         in demo mode): their holders keep the assignment but get no access from it."""
         installed = LicensedProduct.objects.installed().values("code")
@@ -118,19 +120,23 @@ class LicenseManagerView(LicensingViewMixin, BaseListingView):
             .annotate(holders=Count("pk"))
         )
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         state = self.state
         installed = state.installed_file
+        orphaned = [{**row, "url": product_url(row["product_code"])}
+                    for row in self.orphaned_products]
         context.update({
             "state": state,
             "installed": installed,
             "demo_mode": state.demo_mode,
             "company_id": installed.company_id if installed else licensing_settings.COMPANY_ID,
-            "orphaned_products": [
-                {**row, "url": product_url(row["product_code"])}
-                for row in self.orphaned_products
-            ],
+            "orphaned_products": orphaned,
+            "orphaned_products_table": Table([
+                TitleColumn("product_code", label=_("Product code"),
+                            get_url=lambda row: row["url"]),
+                Column("holders", label=_("Holders")),
+            ], orphaned),
             "history_url": reverse("wagtail_licensing:history"),
             "upload_url": reverse("wagtail_licensing:upload"),
             "request_url": reverse("wagtail_licensing:request"),

@@ -9,21 +9,23 @@ A project whose user edit view does not run ``after_edit_user`` calls ``save_lic
 itself after saving the user.
 """
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin import messages
 
-from ..permissions import can_manage_licenses
+from ..permissions import MANAGE, permission_policy
 from ..user_forms import UserLicensesForm
 from .feedback import report
 
 SAVED_FLAG = "_wagtail_licensing_tab_saved"
 
 
-def licenses_tab_submitted(request):
+def licenses_tab_submitted(request: HttpRequest) -> bool:
     return request.method == "POST" and f"{UserLicensesForm.prefix}-present" in request.POST
 
 
-def save_licenses_tab(request, user):
+def save_licenses_tab(request: HttpRequest, user: AbstractBaseUser) -> None:
     """Grant and recall what the manager changed on the Licenses tab, and report it.
 
     Does nothing unless the request posted the tab and comes from a license manager; runs at
@@ -31,7 +33,7 @@ def save_licenses_tab(request, user):
     """
     if getattr(request, SAVED_FLAG, False) or not licenses_tab_submitted(request):
         return
-    if not can_manage_licenses(request.user):
+    if not permission_policy.user_has_permission(request.user, MANAGE):
         return
     setattr(request, SAVED_FLAG, True)
     form = UserLicensesForm(request.POST, user=user)
