@@ -14,7 +14,7 @@ from typing import Any
 import tablib
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import CharField, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models import CharField, F, ForeignObjectRel, OuterRef, QuerySet, Subquery, Value
 from django.db.models import Field as ModelField
 from django.db.models.functions import Concat, Trim
 from django.utils import timezone
@@ -101,7 +101,7 @@ class RowField(Field):
         return instance[self.attribute]
 
 
-def _user_field(name: str) -> ModelField | None:
+def _user_field(name: str) -> ModelField | ForeignObjectRel | None:
     """The user model's field called ``name``, if it has one."""
     try:
         return get_user_model()._meta.get_field(name)
@@ -191,6 +191,7 @@ class LicenseAssignmentResource(resources.ModelResource):
             qs = qs.filter(user__in=self.users.order_by().values("pk"))
         if self.product_codes:
             qs = qs.filter(product_code__in=self.product_codes)
+        full_name: Trim | Value
         if _user_field("first_name") and _user_field("last_name"):
             full_name = Trim(Concat(F("user__first_name"), Value(" "), F("user__last_name"),
                                     output_field=CharField()))
@@ -220,4 +221,4 @@ def export_assignments(format: str = "csv", *, users: QuerySet | None = None,
     content = fmt.export_data(dataset)
     if isinstance(content, str):
         content = content.encode("utf-8")
-    return content, fmt.get_content_type(), format
+    return content, fmt.get_content_type(), format  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import tablib
 from django.utils.translation import gettext as _
@@ -23,7 +23,8 @@ class AssignmentCSV(AssignmentFormatMixin, base_formats.CSV):
 
     def write(self, dataset: tablib.Dataset, **kwargs: Any) -> str:
         # The BOM makes Excel read the file as UTF-8 rather than the local code page.
-        return "\ufeff" + super().write(dataset, **kwargs)
+        # tablib's CSV writer returns text (its signature says text or bytes).
+        return "\ufeff" + cast(str, super().write(dataset, **kwargs))
 
     def read(self, content: bytes) -> Table:
         text = decode_text(content)

@@ -43,7 +43,7 @@ def licensing_banner(context: Context) -> dict[str, Any]:
     request = context.get("request")
     access = getattr(request, "wagtail_licensing", None)
     alerts = banner_alerts(access)
-    if alerts:
+    if alerts and request is not None:
         # Not twice on one page: the same text may be a message already (e.g. at login).
         shown = {str(message) for message in get_messages(request)}
         alerts = [alert for alert in alerts if str(alert.message) not in shown]

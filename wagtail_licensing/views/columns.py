@@ -8,6 +8,7 @@ from django.contrib.admin.utils import quote
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.urls import reverse
 from django.utils.formats import date_format
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.tables import BaseColumn, Column, StatusTagColumn, TitleColumn
 from wagtail.admin.widgets.button import Button
@@ -55,7 +56,7 @@ def format_date(value: date | None) -> str:
 
 
 def product_url(product_or_code: LicensedProduct | str) -> str:
-    code = getattr(product_or_code, "code", product_or_code)
+    code = product_or_code if isinstance(product_or_code, str) else product_or_code.code
     return reverse("wagtail_licensing:product", args=[quote(code)])
 
 
@@ -89,13 +90,13 @@ class ToneTagColumn(StatusTagColumn):
 
     cell_template_name = "wagtail_licensing/tables/status_cell.html"
 
-    def __init__(self, name: str, get_tag: Callable[[Any], tuple[str, str]],
+    def __init__(self, name: str, get_tag: Callable[[Any], tuple[str | Promise, str]],
                  **kwargs: Any) -> None:
         super().__init__(name, primary=True, **kwargs)
         self.get_tag = get_tag
 
     def get_value(self, instance: Any) -> str:
-        return self.get_tag(instance)[0]
+        return str(self.get_tag(instance)[0])
 
     def get_cell_context_data(self, instance: Any, parent_context: Mapping[str, Any]
                               ) -> dict[str, Any]:
@@ -151,7 +152,7 @@ class UserTitleColumn(TitleColumn):
     def get_value(self, instance: Any) -> str:
         user = self.get_user(instance)
         try:
-            full_name = user.get_full_name().strip()
+            full_name = user.get_full_name().strip()  # type: ignore[attr-defined]
         except AttributeError:
             full_name = ""
         return full_name or user.get_username()

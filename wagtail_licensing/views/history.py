@@ -114,7 +114,7 @@ class ActivityView(LicensingViewMixin, BaseListingView):
         DateColumn("timestamp", label=_("Date / Time")),
     ]
 
-    def get_parent_breadcrumbs(self) -> list[dict[str, str]]:
+    def get_parent_breadcrumbs(self) -> list[dict[str, Any]]:
         return [{"url": reverse("wagtail_licensing:history"), "label": _("History")}]
 
     def get_index_url(self) -> str:

@@ -113,12 +113,13 @@ class LicenseManagerView(LicensingViewMixin, BaseListingView):
         """Product codes users hold that the installed license does not grant (or none at all,
         in demo mode): their holders keep the assignment but get no access from it."""
         installed = LicensedProduct.objects.installed().values("code")
-        return list(
+        rows = (
             LicenseAssignment.objects.exclude(product_code__in=installed)
             .order_by("product_code")
             .values("product_code")
             .annotate(holders=Count("pk"))
         )
+        return [dict(row) for row in rows]
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
