@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from ..users_support import give_license, user_admins_group
+from ..support.users import give_license, user_admins_group
 
 User = get_user_model()
 

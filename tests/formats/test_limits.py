@@ -15,7 +15,7 @@ from wagtail_licensing.formats.limits import MAX_DECOMPRESSION_RATIO
 from wagtail_licensing.models import LicenseAssignment
 from wagtail_licensing.resources import export_assignments
 
-from ..conftest import product
+from ..support.licenses import product
 
 IMPORT_URL = "/admin/licensing/assignments/import/"
 
