@@ -142,6 +142,22 @@ class ReleaseFormatter(LogFormatter):
                                for entry in released)}
 
 
+class RepairCountersFormatter(LogFormatter):
+    label = _("Repair seat counters")
+
+    def format_message(self, log_entry: Any) -> str:
+        repaired = dict(sorted(log_entry.data.get("repaired", {}).items()))
+        return ngettext("Repaired the seat counters of %(n)d product: %(products)s",
+                        "Repaired the seat counters of %(n)d products: %(products)s",
+                        len(repaired)) % {
+            "n": len(repaired),
+            "products": ", ".join(
+                _("%(code)s (%(kept)d seats used counted, %(actual)d held)") % {
+                    "code": code, "kept": entry.get("kept", {}).get("used", 0),
+                    "actual": entry.get("actual", {}).get("used", 0)}
+                for code, entry in repaired.items())}
+
+
 FORMATTERS = {
     ops.ACTION_UPLOAD: UploadFormatter,
     ops.ACTION_DELETE: DeleteFormatter,
@@ -152,4 +168,5 @@ FORMATTERS = {
     ops.ACTION_IMPORT: ImportFormatter,
     ops.ACTION_PORTAL_USER: PortalUserFormatter,
     ops.ACTION_RELEASE: ReleaseFormatter,
+    ops.ACTION_REPAIR_COUNTERS: RepairCountersFormatter,
 }

@@ -67,6 +67,10 @@ class LicensingState(models.Model):
         on_delete=models.SET_NULL, related_name="+",
     )
     version = models.PositiveBigIntegerField(default=1, editable=False)
+    # Renewed (after commit) when groups, permissions or user accounts change what a cached
+    # decision depends on, so that every process, whatever its cache, recomputes them within
+    # STATE_RECHECK_SECONDS (``enforcement.snapshot``). Not licensing state: no action bumps it.
+    access_epoch = models.PositiveBigIntegerField(default=1, editable=False)
 
     class Meta:
         verbose_name = _("licensing")
@@ -161,22 +165,25 @@ class LicensedProductQuerySet(models.QuerySet["LicensedProduct"]):
     def with_usage(self) -> LicensedProductQuerySet:
         """Annotate ``used`` (seats taken), ``holders``, ``active_holders`` and ``slots_used``.
 
-        One query however many products and assignments there are.
+        One query, whose cost grows with the number of products, never with assignments:
+        the first three are read from the counters the actions keep (``ProductUsage``), the
+        sessions in use are counted from the sessions table, which holds at most one row per
+        signed-in session of a concurrent product.
         """
-        assignments = LicenseAssignment.objects.filter(product_code=OuterRef("code")).order_by()
+        usage = ProductUsage.objects.filter(product_code=OuterRef("code"))
 
-        def count(qs: models.QuerySet[Any]) -> Coalesce:
-            return Coalesce(
-                Subquery(qs.values("product_code").annotate(n=Count("pk")).values("n")[:1]),
-                Value(0),
-            )
+        def kept(field: str) -> Coalesce:
+            return Coalesce(Subquery(usage.values(field)[:1]), Value(0))
 
         slots = ConcurrentSession.objects.live().filter(product_code=OuterRef("code")).order_by()
         return self.annotate(
-            used=count(assignments.with_seat()),
-            holders=count(assignments),
-            active_holders=count(assignments.filter(user__is_active=True)),
-            slots_used=count(slots),
+            used=kept("used"),
+            holders=kept("holders"),
+            active_holders=kept("active_holders"),
+            slots_used=Coalesce(
+                Subquery(slots.values("product_code").annotate(n=Count("pk")).values("n")[:1]),
+                Value(0),
+            ),
         )
 
 
@@ -337,6 +344,32 @@ class LicenseAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_code} → {self.user_id}"
+
+
+class ProductUsage(models.Model):
+    """The seats used and holders of one product code, kept rather than counted.
+
+    Every page, form, panel, preview and status reads these (``LicensedProduct.objects.
+    with_usage()``), so their cost does not grow with the number of assignments. Only the
+    actions write them, under the licensing lock, in the same transaction as the assignments
+    they count (``actions.counters``); ``manage.py licensing verify`` recounts them from the
+    assignments and repairs any drift (``--fix``), for example after site code changed
+    ``LicenseAssignment`` rows or ``is_active`` with a bare ``UPDATE``.
+    """
+
+    product_code = models.CharField(_("product code"), max_length=64, primary_key=True)
+    holders = models.PositiveIntegerField(_("holders"), default=0)
+    active_holders = models.PositiveIntegerField(_("active holders"), default=0)
+    used = models.PositiveIntegerField(
+        _("seats used"), default=0, help_text=_("Active holders with a seat."))
+
+    class Meta:
+        verbose_name = _("product usage")
+        verbose_name_plural = _("product usage")
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.product_code}: {self.used} used, {self.holders} holders"
 
 
 class PortalUser(models.Model):

@@ -16,6 +16,14 @@ from typing import Any
 
 from wagtail.models import Site
 
+from .actions.counters import (
+    ACTION_REPAIR_COUNTERS,
+    Counts,
+    Drift,
+    RepairCountersAction,
+    RepairResult,
+    drift,
+)
 from .actions.deactivation import ACTION_USER_STATUS, UsersStatusChanged, UserStatusChanged
 from .actions.delete import ACTION_DELETE, AFTER_LICENSES_DELETED, DeleteAction
 from .actions.grant import ACTION_GRANT, AFTER_LICENSES_GRANTED, GrantAction
@@ -72,12 +80,15 @@ from .models import AssignmentSource, ConcurrentSession, LicenseFile
 
 __all__ = [
     "ACTION_DELETE", "ACTION_GRANT", "ACTION_IMPORT", "ACTION_PORTAL_USER", "ACTION_RECALL",
-    "ACTION_RELEASE", "ACTION_REQUEST", "ACTION_UPLOAD", "ACTION_USER_STATUS",
+    "ACTION_RELEASE", "ACTION_REPAIR_COUNTERS", "ACTION_REQUEST", "ACTION_UPLOAD",
+    "ACTION_USER_STATUS",
     "AFTER_CONCURRENT_SLOTS_RELEASED", "AFTER_LICENSES_DELETED", "AFTER_LICENSES_GRANTED",
     "AFTER_LICENSES_IMPORTED", "AFTER_LICENSES_RECALLED", "AFTER_LICENSE_FILE_INSTALL",
     "AFTER_LICENSE_REQUEST_CREATED", "AFTER_PORTAL_USER_CREATED", "BEFORE_LICENSE_FILE_INSTALL",
-    "ChangeKind", "GrantRefusal", "GrantRefusalReason", "GrantResult", "ImportResult",
+    "ChangeKind", "Counts", "Drift", "GrantRefusal", "GrantRefusalReason", "GrantResult",
+    "ImportResult",
     "InstallResult", "LicenseRequest", "PortalUserResult", "ProductChange", "RecallResult",
+    "RepairResult", "counter_drift", "repair_counters",
     "UploadPreview", "convert_to_portal_user", "create_license_request", "create_portal_user",
     "default_license_version", "delete_licenses", "end_concurrent_session", "grant",
     "import_assignments", "install_license_file", "portal_conversion_refusal",
@@ -126,6 +137,19 @@ def recall(users: Any, product_codes: str | Iterable[str], *, user: Any = None,
     """Recall products from users. Never fails for seat reasons; recalling what a user does
     not hold changes nothing. Freed seats go to over-allocated holders without one."""
     return RecallAction(users, product_codes, user=user, source=source).execute()
+
+
+def counter_drift() -> list[Drift]:
+    """Products whose kept seat counters (``ProductUsage``) differ from their assignments, for
+    example after site code changed ``LicenseAssignment`` rows or ``is_active`` with a bare
+    ``UPDATE``. Changes nothing."""
+    return drift()
+
+
+def repair_counters(*, user: Any = None) -> RepairResult:
+    """Recount every product's seat counters from the assignments, under the licensing lock,
+    and store what differed (logged in the audit log when anything did)."""
+    return RepairCountersAction(user=user).execute()
 
 
 def user_status_changed(subject: Any, *, user: Any = None,

@@ -72,8 +72,7 @@ class UserStatusChanged(_StatusAction):
             event = StatusEvent.DELETED
         if not codes:
             return StatusResult()
-        if self.state.installed_file_id:
-            reallocate(self.state.installed_file_id, codes)
+        reallocate(self.state.installed_file_id, codes)
         return StatusResult([StatusChange(event, subject.get_username(), str(subject.pk),
                                           codes)])
 
@@ -96,9 +95,7 @@ class UsersStatusChanged(_StatusAction):
             held.setdefault(user_id, []).append(code)
         if not held:
             return StatusResult()
-        if self.state.installed_file_id:
-            reallocate(self.state.installed_file_id,
-                       {c for codes in held.values() for c in codes})
+        reallocate(self.state.installed_file_id, {c for codes in held.values() for c in codes})
         result = StatusResult()
         for subject in user_qs.order_by("pk"):
             if subject.pk in held:

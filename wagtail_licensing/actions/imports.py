@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from ..exceptions import GrantError, ImportOutdated, ImportRefused
 from ..importing import ImportPlan, batch_size, build_plan
 from ..models import AssignmentSource, LicenseAssignment, ProductType
+from . import counters
 from .base import NAMES_LOGGED, LicensingAction, StateAccess
 from .grant import AFTER_LICENSES_GRANTED
 from .recall import AFTER_LICENSES_RECALLED
@@ -81,16 +82,16 @@ class ImportAction(LicensingAction[ImportResult]):
             removed = 0
             for start in range(0, len(target.recall_ids), size):
                 chunk = target.recall_ids[start:start + size]
-                removed += LicenseAssignment.objects.filter(
-                    product_code=code, user_id__in=chunk).delete()[0]
+                removed += counters.delete_assignments(LicenseAssignment.objects.filter(
+                    product_code=code, user_id__in=chunk)).get(code, counters.Counts()).holders
             if removed != target.to_recall:  # pragma: no cover - the lock makes this impossible
                 raise GrantError(_("The assignments changed while the file was imported. "
                                    "Nothing was changed; try again."))
             result.recalled[code] = removed
             self.as_recall.recalled[code] = target.recall_names
             self.as_recall.names[code] = target.name
-        if result.recalled and state.installed_file_id:
-            reallocate(state.installed_file_id, result.recalled)
+        if result.recalled:
+            reallocate(state.installed_file_id, result.recalled, after_removal=True)
         now = timezone.now()
         for code, target in plan.products.items():
             product = target.product

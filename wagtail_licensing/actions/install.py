@@ -9,7 +9,6 @@ from datetime import date
 from typing import Any
 
 from django.db import models
-from django.db.models import Count
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -17,7 +16,7 @@ from .. import keys
 from ..dates import site_today
 from ..exceptions import AlreadyInstalled, LicenseRefused
 from ..license_file import SignedLicense, read_license_file
-from ..models import LicenseAssignment, LicensedProduct, LicenseFile, LicensingState, ProductType
+from ..models import LicensedProduct, LicenseFile, LicensingState, ProductType
 from ..rules.status import (
     Alert,
     AlertKind,
@@ -26,6 +25,7 @@ from ..rules.status import (
     alert_message,
     product_status,
 )
+from . import counters
 from .base import LicensingAction, StateAccess
 from .seats import reallocate
 
@@ -194,10 +194,8 @@ def preview_warnings(products: Sequence[Any], removed: Sequence[LicensedProduct]
     wording is the preview's own, because it speaks of what installing would do.
     """
     limited = [p.code for p in products if p.seats is not None and p.type != ProductType.CONCURRENT]
-    holders = dict(
-        LicenseAssignment.objects.filter(product_code__in=limited, user__is_active=True)
-        .order_by().values_list("product_code").annotate(n=Count("pk"))
-    ) if limited else {}
+    holders = {code: kept.active_holders
+               for code, kept in counters.kept(limited).items() if kept.active_holders}
     warnings = []
     facts = []
     for product in products:

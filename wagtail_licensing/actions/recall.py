@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from ..models import AssignmentSource, ConcurrentSession, LicenseAssignment, LicensedProduct
+from . import counters
 from .base import NAMES_LOGGED, LicensingAction, product_codes, user_queryset
 from .results import RecallResult
 from .seats import reallocate
@@ -47,13 +48,12 @@ class RecallAction(LicensingAction[RecallResult]):
             result.names = dict(LicensedProduct.objects.filter(
                 license_file_id=state.installed_file_id, code__in=list(result.recalled)
             ).values_list("code", "name"))
-        assignments.delete()
+        counters.delete_assignments(assignments)
         # A recalled concurrent license frees the slots its sessions held, so the seat counts
         # a manager sees are right at once, not after those users' next request.
         ConcurrentSession.objects.filter(user_id__in=user_qs.values("pk"),
                                          product_code__in=list(result.recalled)).delete()
-        if state.installed_file_id:
-            reallocate(state.installed_file_id, result.recalled)
+        reallocate(state.installed_file_id, result.recalled, after_removal=True)
         return result
 
     def log_data(self, result: RecallResult) -> dict[str, Any]:

@@ -23,18 +23,32 @@ from django.db.models import (
 )
 
 from ..models import AssignmentSource, LicenseAssignment, LicensedProduct
+from . import counters
 
 
-def reallocate(license_file_id: int, codes: Iterable[str] | None = None) -> None:
-    """Give seats to the earliest-granted active holders, up to each product's seat count.
+def reallocate(license_file_id: int | None, codes: Iterable[str] | None = None, *,
+               after_removal: bool = False) -> None:
+    """Give seats to the earliest-granted active holders, up to each product's seat count,
+    and recount the products' counters (``counters``).
 
     One UPDATE per product, however many users hold it. Inactive users never hold a seat;
-    unlimited and concurrent products seat every active holder.
+    unlimited and concurrent products seat every active holder. Codes the installed file
+    (``license_file_id``; None in demo mode) does not have are only recounted.
+
+    ``after_removal``: only assignments were removed, and the counters already say so
+    (``counters.delete_assignments``); a product whose active holders all have a seat, or
+    whose seats are all taken, then needs nothing, so a recall costs what it removed, not
+    what the product's other holders are.
     """
-    products = LicensedProduct.objects.filter(license_file_id=license_file_id)
-    if codes is not None:
-        products = products.filter(code__in=list(codes))
-    for product in products.only("code", "type", "seats"):
+    wanted = None if codes is None else list(dict.fromkeys(codes))
+    queryset = LicensedProduct.objects.filter(license_file_id=license_file_id)
+    if wanted is not None:
+        queryset = queryset.filter(code__in=wanted)
+    products = list(queryset.only("code", "type", "seats")) if license_file_id else []
+    if after_removal:
+        kept = counters.kept(p.code for p in products)
+        products = [p for p in products if _needs_seats(p, kept.get(p.code))]
+    for product in products:
         holders = LicenseAssignment.objects.filter(product_code=product.code)
         seated = holders.filter(user__is_active=True)
         if product.counts_seats:
@@ -47,6 +61,20 @@ def reallocate(license_file_id: int, codes: Iterable[str] | None = None) -> None
                 output_field=BooleanField(),
             )
         )
+    if after_removal:
+        counters.recount(p.code for p in products)
+    else:
+        counters.recount(wanted if wanted is not None else [p.code for p in products])
+
+
+def _needs_seats(product: LicensedProduct, kept: counters.Counts | None) -> bool:
+    """Whether an active holder of ``product`` lacks a seat that is free (by the counters)."""
+    if kept is None:
+        return True
+    seated_at_most = kept.active_holders
+    if product.counts_seats and product.seats is not None:
+        seated_at_most = min(seated_at_most, product.seats)
+    return kept.used < seated_at_most
 
 
 def insert_assignments(user_qs: QuerySet, product: LicensedProduct, by: Any,
@@ -90,7 +118,10 @@ def insert_assignments(user_qs: QuerySet, product: LicensedProduct, by: Any,
            f"ON CONFLICT ({conflict}) DO NOTHING")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount
+        inserted = cursor.rowcount
+    # Every inserted row is an active, eligible user's, with a seat.
+    counters.add(product.code, counters.Counts(inserted, inserted, inserted))
+    return inserted
 
 
 def _column(name: str) -> str:

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
@@ -14,7 +14,7 @@ from wagtail.admin.widgets.button import Button
 from ..compat import BaseButton, ButtonWithDropdown
 from ..conf import licensing_settings
 from ..enforcement import LICENSE_MANAGER_URL_NAME
-from ..models import LicenseAssignment, LicensedProduct
+from ..models import LicensedProduct, ProductUsage
 from ..status import installed_products
 from .base import LicensingViewMixin
 from .columns import (
@@ -113,12 +113,8 @@ class LicenseManagerView(LicensingViewMixin, BaseListingView):
         """Product codes users hold that the installed license does not grant (or none at all,
         in demo mode): their holders keep the assignment but get no access from it."""
         installed = LicensedProduct.objects.installed().values("code")
-        rows = (
-            LicenseAssignment.objects.exclude(product_code__in=installed)
-            .order_by("product_code")
-            .values("product_code")
-            .annotate(holders=Count("pk"))
-        )
+        rows = (ProductUsage.objects.exclude(product_code__in=installed).filter(holders__gt=0)
+                .order_by("product_code").values("product_code", "holders"))
         return [dict(row) for row in rows]
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

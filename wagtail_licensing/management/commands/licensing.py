@@ -22,7 +22,7 @@ from wagtail_licensing.resources import export_assignments
 
 class Command(BaseCommand):
     help = ("Show and change the site's licenses: status, request, upload, grant, recall, "
-            "delete, notify, export, import.")
+            "delete, notify, verify, export, import.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", required=True,
@@ -53,6 +53,10 @@ class Command(BaseCommand):
                                           "(expiry, seats); run it daily from cron")
         p.add_argument("--dry-run", action="store_true",
                        help="only show the notices that are due")
+
+        p = sub.add_parser("verify", help="recount the seat counters from the assignments "
+                                          "and report any drift (exit status 1 if any)")
+        p.add_argument("--fix", action="store_true", help="repair the counters that drifted")
 
         p = sub.add_parser("export", help="export license assignments (CSV, XLSX or JSON)")
         p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv")
@@ -187,6 +191,24 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(
                 f"Sent {len(result.sent)} notices to {len(result.recipients)} license "
                 "managers."))
+
+    def handle_verify(self, fix: bool = False, **options: Any) -> None:
+        drifted = operations.counter_drift()
+        for d in drifted:
+            self.stdout.write(
+                f"  {d.code}: counted {d.kept.used} seats used, {d.kept.holders} holders "
+                f"({d.kept.active_holders} active); the assignments say {d.actual.used}, "
+                f"{d.actual.holders} ({d.actual.active_holders} active)")
+        if not drifted:
+            self.stdout.write(self.style.SUCCESS("The seat counters match the assignments."))
+            return
+        if not fix:
+            raise CommandError(f"The seat counters of {len(drifted)} products differ from the "
+                               "assignments. Run `manage.py licensing verify --fix` to "
+                               "repair them.")
+        repaired = operations.repair_counters().repaired
+        self.stdout.write(self.style.SUCCESS(
+            f"Repaired the seat counters of {len(repaired)} products."))
 
     def handle_export(self, format: str = "csv", output: str | None = None,
                       products: list[str] | None = None, **options: Any) -> None:

@@ -1,0 +1,145 @@
+"""The seat counters (``ProductUsage``): kept by the actions, under the licensing lock.
+
+Grants and recalls move them by what they inserted or deleted (a cost that grows with the
+users they touch, never with the users who hold the product); seat reallocation, which already
+visits every holder of a product, recounts the products it touched. ``RepairCountersAction``
+(``manage.py licensing verify --fix``) recounts every product from the assignments.
+
+Helpers of actions, called under the lock an action holds, except ``count``, ``drift`` and
+``RepairCountersAction``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet
+
+from ..models import LicenseAssignment, ProductUsage
+from .base import LicensingAction
+
+ACTION_REPAIR_COUNTERS = "wagtail_licensing.repair_counters"
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A product code's counters: assignments, those of active users, those with a seat."""
+
+    holders: int = 0
+    active_holders: int = 0
+    used: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.holders or self.active_holders or self.used)
+
+
+def count(assignments: QuerySet[LicenseAssignment] | None = None) -> dict[str, Counts]:
+    """The true counters of ``assignments`` (default: all), per product code, in one query."""
+    if assignments is None:
+        assignments = LicenseAssignment.objects.all()
+    rows = (assignments.order_by().values("product_code").annotate(
+        n=Count("pk"),
+        active=Count("pk", filter=Q(user__is_active=True)),
+        seated=Count("pk", filter=Q(user__is_active=True, has_seat=True)),
+    ).values_list("product_code", "n", "active", "seated"))
+    return {code: Counts(n, active, seated) for code, n, active, seated in rows}
+
+
+def kept(codes: Iterable[str] | None = None) -> dict[str, Counts]:
+    """The counters as kept, per product code (codes without a row are absent)."""
+    rows = ProductUsage.objects.all()
+    if codes is not None:
+        rows = rows.filter(product_code__in=list(codes))
+    return {row.product_code: Counts(row.holders, row.active_holders, row.used) for row in rows}
+
+
+def store(counts: dict[str, Counts]) -> None:
+    """Write these counters as they are (one upsert)."""
+    if not counts:
+        return
+    ProductUsage.objects.bulk_create(
+        [ProductUsage(product_code=code, holders=c.holders, active_holders=c.active_holders,
+                      used=c.used) for code, c in counts.items()],
+        update_conflicts=True, unique_fields=["product_code"],
+        update_fields=["holders", "active_holders", "used"],
+    )
+
+
+def recount(codes: Iterable[str]) -> None:
+    """Recount ``codes`` from their assignments: two queries however many codes."""
+    codes = list(dict.fromkeys(codes))
+    if not codes:
+        return
+    truth = count(LicenseAssignment.objects.filter(product_code__in=codes))
+    store({code: truth.get(code, Counts()) for code in codes})
+
+
+def add(code: str, change: Counts, *, sign: int = 1) -> None:
+    """Move ``code``'s counters by ``change`` (``sign=-1`` subtracts): one ``UPDATE``, or a
+    recount the first time a code is counted."""
+    if not change:
+        return
+    updated = ProductUsage.objects.filter(product_code=code).update(
+        holders=F("holders") + sign * change.holders,
+        active_holders=F("active_holders") + sign * change.active_holders,
+        used=F("used") + sign * change.used,
+    )
+    if not updated:
+        recount([code])
+
+
+def delete_assignments(assignments: QuerySet[LicenseAssignment]) -> dict[str, Counts]:
+    """Delete ``assignments`` and take them off the counters; what was deleted, per code."""
+    deleted = count(assignments)
+    if deleted:
+        assignments.delete()
+        for code, change in deleted.items():
+            add(code, change, sign=-1)
+    return deleted
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A product code whose kept counters differ from its assignments."""
+
+    code: str
+    kept: Counts
+    actual: Counts
+
+
+def drift() -> list[Drift]:
+    """Every product code whose counters differ from a recount, in code order."""
+    truth = count()
+    stored = kept()
+    return [Drift(code, stored.get(code, Counts()), truth.get(code, Counts()))
+            for code in sorted(set(truth) | set(stored))
+            if stored.get(code, Counts()) != truth.get(code, Counts())]
+
+
+@dataclass
+class RepairResult:
+    repaired: list[Drift]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.repaired)
+
+
+class RepairCountersAction(LicensingAction[RepairResult]):
+    """Recount every product's counters from the assignments and store what differs
+    (``manage.py licensing verify --fix``). Logged when anything was repaired."""
+
+    log_action = ACTION_REPAIR_COUNTERS
+
+    def _run(self) -> RepairResult:
+        repaired = drift()
+        store({d.code: d.actual for d in repaired})
+        ProductUsage.objects.filter(
+            product_code__in=[d.code for d in repaired if not d.actual]).delete()
+        return RepairResult(repaired)
+
+    def log_data(self, result: RepairResult) -> dict[str, Any]:
+        return {"repaired": {d.code: {"kept": vars(d.kept), "actual": vars(d.actual)}
+                             for d in result.repaired}}
