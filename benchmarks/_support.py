@@ -12,9 +12,30 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 
-def setup_django(db_path, test_environment=False):
+def fresh_postgresql_database(url):
+    """Drop and create the PostgreSQL database of ``url`` (its name must start with
+    ``bench``, so that a mistyped URL never empties a real database)."""
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    name = urlsplit(url).path.lstrip("/")
+    if not name.startswith("bench"):
+        sys.exit(f"DATABASE_URL names {name!r}: the benchmark empties its database, so its "
+                 "name must start with 'bench' (e.g. .../bench_pages).")
+    maintenance = urlsplit(url)._replace(path="/postgres").geturl()
+    with psycopg.connect(maintenance, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup_django(db_path, test_environment=False, fresh=False, caches=None, persistent=False):
     """Configure Django from the test settings on ``db_path`` (a SQLite file), or on the
-    database named by ``DATABASE_URL``, and migrate it."""
+    database named by ``DATABASE_URL`` (dropped and created first when ``fresh``), and
+    migrate it. ``caches`` replaces the test settings' ``CACHES``; ``persistent`` keeps the
+    database connection across requests (``CONN_MAX_AGE=None``), as production sites do."""
+    if fresh and os.environ.get("DATABASE_URL"):
+        fresh_postgresql_database(os.environ["DATABASE_URL"])
     # benchmarks/import_export.py would shadow the django-import-export package: drop this
     # folder from the path, and put the repository (for the test settings) first.
     sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
@@ -30,6 +51,10 @@ def setup_django(db_path, test_environment=False):
         values["DATABASES"] = {"default": {"ENGINE": "django.db.backends.sqlite3",
                                            "NAME": str(db_path)}}
     values["DEBUG"] = False
+    if persistent:
+        values["DATABASES"]["default"]["CONN_MAX_AGE"] = None
+    if caches is not None:
+        values["CACHES"] = caches
     settings.configure(**values)
     django.setup()
     if test_environment:
@@ -67,3 +92,28 @@ def install_license(products, license_id="BENCH-1", company_id="BENCH"):
     override_settings(WAGTAIL_LICENSING={"COMPANY_ID": company_id,
                                          "VENDOR_PUBLIC_KEYS": {"bench": public}}).enable()
     return operations.install_license_file(sign_payload(payload, key, "bench")).license_file
+
+
+def recount_counters(codes):
+    """Recount the seat counters of ``codes`` after assignments were written directly.
+
+    Rows inserted with ``bulk_create`` bypass the actions that keep ``ProductUsage``; on code
+    from before the counters (which aggregates assignments on every page) there is nothing
+    to recount."""
+    try:
+        from wagtail_licensing.actions.counters import recount
+    except ImportError:
+        return False
+    recount(codes)
+    return True
+
+
+def refresh_statistics():
+    """What a site's autovacuum would have done by now: ``VACUUM ANALYZE`` on PostgreSQL,
+    so that plans and index-only scans are those of a settled database. SQLite is left as
+    a site leaves it (no ``ANALYZE``, no ``sqlite_stat1``)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")

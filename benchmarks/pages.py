@@ -1,0 +1,438 @@
+#!/usr/bin/env python
+"""Benchmark: the licensing pages at 1,000 and 100,000 users, next to Wagtail's Users listing.
+
+    .venv/bin/python benchmarks/pages.py [--users 100000] [--small 1000] [--repeats 7]
+    DATABASE_URL=postgres://licensing:licensing@127.0.0.1:5432/bench_pages \\
+        .venv/bin/python benchmarks/pages.py [--assignments 1000000]
+
+Builds a database (a temporary SQLite file, or the PostgreSQL database named by
+``DATABASE_URL``, dropped and created first: its name must start with ``bench``) with a
+signed license of four products (editor, analytics, reports: named; portal: portal), then
+requests, through Django's test client and its full middleware (enforcement included), as a
+license manager who is not a superuser (a group with CanManageLicUsers, admin access and
+change_user, holding an editor seat):
+
+- System users: the first page, searched (a first name that 5% of users have), each filter
+  (product, holds no license, without a seat, portal type, group, inactive) and each sortable
+  column in both directions;
+- a product's holders and its Add users list (first page and searched);
+- the License manager, the dashboard (with the licensing panel);
+- the Grant and Recall licenses bulk-action forms for 50 selected users, and (informative:
+  the form counts what the selection holds) for "all users in listing";
+- Wagtail's own Users listing on the same data: first page, searched, ordered by name.
+
+Employees hold one or two of the three named products (about 1.5 assignments a user) and
+belong to one of five groups; one user in 20 is a portal user holding the portal product, one
+in 20 holds nothing, one in 20 is inactive (their assignments without a seat), one in 10 never
+logged in: every filter selects at least a page of users at 1,000 users. Rows are written with
+``bulk_create`` and the seat counters recounted (``actions.counters.recount``, skipped on
+code from before the counters); PostgreSQL is then vacuumed and analysed, as autovacuum would.
+
+It measures at ``--small`` users (the baseline), then adds users up to ``--users`` and measures
+again (and with ``--assignments N``, adds users until there are N assignments and measures a
+third time). Each size runs ``--repeats`` rounds of every page in turn, after a warm-up, on
+one persistent database connection. The median CPU time of a request is printed (this process
+plus the PostgreSQL backend serving it, read from ``/proc``: a busy machine inflates it far
+less than wall-clock time, also printed), with the query count of one request, the rows of its
+listing and the load average. Wagtail's Users listing shows 20 users a page and System users
+50: Wagtail's is also measured at 50 a page, which the target compares with.
+
+Targets (issue 10): every page at ``--users`` at most 1.3x its own time at ``--small``, with
+the same query count; System users at most 1.5x Wagtail's Users listing (50 a page), first
+page and searched. ``--explain N`` prints the plans of each page's N slowest queries at the
+largest size.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import _support
+
+NAMED = ["editor", "analytics", "reports"]
+PRODUCTS = [("editor", "named", 10_000_000), ("analytics", "named", None),
+            ("reports", "named", None), ("portal", "portal", None)]
+FIRST_NAMES = ["Ada", "Alan", "Barbara", "Claude", "Dennis", "Edsger", "Frances", "Grace",
+               "Hedy", "Ivan", "John", "Katherine", "Linus", "Margaret", "Niklaus", "Radia",
+               "Shafi", "Tim", "Whitfield", "Yukihiro"]
+LAST_NAMES = [f"{stem}{suffix}" for stem in ("Hopper", "Lovelace", "Turing", "Knuth", "Liskov",
+                                             "Ritchie", "Hamilton", "Allen", "Kay", "Wirth")
+              for suffix in ("", "-Smith", "-Jones", "-Brown", "-Evans", "-Clark", "-Lewis",
+                             "-Young", "-Walker", "-Hall", "-Wright", "-King", "-Scott",
+                             "-Green", "-Baker", "-Adams", "-Nelson", "-Hill", "-Moore",
+                             "-Reid")]
+SEARCH = "grace"  # FIRST_NAMES[7]: 5% of users, never in a last name or a username
+PAGE = 50
+TARGET_GROWTH = 1.3
+TARGET_WAGTAIL = 1.5
+ASSIGNMENTS_PER_USER = 1.45  # see holds(): 29 assignments for 20 users
+
+
+def holds(i):
+    """The product codes of user ``i``: one named product, every other user a second; the
+    portal product for portal users; none for one user in 20."""
+    if i % 20 == 7:
+        return ["portal"]
+    if i % 20 == 11:
+        return []
+    codes = [NAMED[i % 3]]
+    if i % 2 == 0:
+        codes.append(NAMED[(i + 1) % 3])
+    return codes
+
+
+def add_users(start, stop, groups):
+    """Users ``u{start..stop}`` with their assignments, groups and portal accounts."""
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from wagtail_licensing.models import LicenseAssignment, PortalUser
+
+    User = get_user_model()
+    through = User.groups.through
+    now = timezone.now()
+    batch = 5000
+    for low in range(start, stop, batch):
+        high = min(low + batch, stop)
+        users = User.objects.bulk_create(
+            User(username=f"u{i:07d}", email=f"u{i:07d}@example.com",
+                 first_name=FIRST_NAMES[i % len(FIRST_NAMES)],
+                 last_name=LAST_NAMES[(i * 7919) % len(LAST_NAMES)],
+                 is_active=i % 20 != 19,
+                 last_login=None if i % 10 == 3 else now - timedelta(minutes=(i * 37) % 100_000))
+            for i in range(low, high))
+        if users[0].pk is None:  # backends that do not return keys
+            users = list(User.objects.filter(username__gte=f"u{low:07d}",
+                                             username__lt=f"u{high:07d}").order_by("username"))
+        assignments, portal, members = [], [], []
+        for i, user in zip(range(low, high), users, strict=True):
+            if i % 20 == 7:
+                portal.append(PortalUser(user=user))
+            else:
+                members.append(through(user_id=user.pk, group_id=groups[i % len(groups)].pk))
+            assignments += [LicenseAssignment(user=user, product_code=code, granted_at=now,
+                                              has_seat=user.is_active, source="import")
+                            for code in holds(i)]
+        LicenseAssignment.objects.bulk_create(assignments, batch_size=batch)
+        PortalUser.objects.bulk_create(portal)
+        through.objects.bulk_create(members, batch_size=batch)
+    _support.recount_counters([code for code, _kind, _seats in PRODUCTS])
+    _support.refresh_statistics()
+
+
+def build_manager():
+    """A license manager who is not a superuser, and who may also see Settings > Users."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group, Permission
+
+    from wagtail_licensing import operations
+
+    User = get_user_model()
+    group = Group.objects.create(name="License managers")
+    group.permissions.set(Permission.objects.filter(
+        codename__in=["access_admin", "can_manage_lic_users", "change_user"]))
+    manager = User.objects.create_user("bench-manager", "manager@example.com", "pw",
+                                       first_name="Bench", last_name="Manager")
+    manager.groups.add(group)
+    operations.grant(User.objects.filter(pk=manager.pk), ["editor"])
+    return manager
+
+
+class Page(NamedTuple):
+    name: str
+    url: str
+    params: Any
+    informative: bool = False  # not a target (printed with a *)
+    page_size: int | None = None  # Wagtail's Users listing at another page size
+
+
+def pages(user_ids, group_id):
+    """Every page measured."""
+    from django.urls import reverse
+
+    users = reverse("wagtail_licensing_users:index")
+    listing = [
+        ("System users: first page", {}),
+        ("System users: searched", {"q": SEARCH}),
+        ("System users: product filter", {"product": "analytics"}),
+        ("System users: holds no license", {"licensed": "unlicensed"}),
+        ("System users: without a seat", {"licensed": "without_seat"}),
+        ("System users: portal users", {"type": "portal"}),
+        ("System users: group filter", {"group": str(group_id)}),
+        ("System users: inactive", {"is_active": "false"}),
+    ]
+    for key in ("name", "username", "is_active", "_licensing_is_portal", "last_login"):
+        for sign in ("", "-"):
+            listing.append((f"System users: ordered by {sign}{key}", {"ordering": sign + key}))
+    result = [Page(name, users, params) for name, params in listing]
+    selection = [("id", str(pk)) for pk in user_ids]
+    bulk = [(name, reverse("wagtail_licensing_users:bulk_action", args=[action]))
+            for name, action in (("grant", "grant_licenses"), ("recall", "recall_licenses"))]
+    for name, url in bulk:
+        result.append(Page(f"Bulk {name} form: 50 selected", url,
+                           [*selection, ("next", users)]))
+    for name, url in bulk:
+        result.append(Page(f"Bulk {name} form: all in listing", url,
+                           [("id", "all"), ("next", users)], informative=True))
+    holders = reverse("wagtail_licensing:product", args=["editor"])
+    grant = reverse("wagtail_licensing:product_grant", args=["reports"])
+    wagtail_users = reverse("wagtailusers_users:index")
+    result += [
+        Page("Product holders (editor)", holders, {}),
+        Page("Product holders: searched", holders, {"q": SEARCH}),
+        Page("Add users (reports)", grant, {}),
+        Page("Add users: searched", grant, {"q": SEARCH}),
+        Page("License manager", reverse("wagtail_licensing:license_manager"), {}),
+        Page("Dashboard", reverse("wagtailadmin_home"), {}),
+        Page("Wagtail Users: first page", wagtail_users, {}),
+        Page("Wagtail Users: searched", wagtail_users, {"q": SEARCH}),
+        Page("Wagtail Users: ordered by name", wagtail_users, {"ordering": "name"}),
+        Page("Wagtail Users, 50 a page: first", wagtail_users, {}, page_size=PAGE),
+        Page("Wagtail Users, 50 a page: searched", wagtail_users, {"q": SEARCH},
+             page_size=PAGE),
+    ]
+    return result
+
+
+# System users pages compared with Wagtail's Users listing (same data, same run): Wagtail's
+# shows 20 users a page, System users 50, so both are compared with it at 50 a page too.
+COMPARED = [("System users: first page", "Wagtail Users: first page"),
+            ("System users: first page", "Wagtail Users, 50 a page: first"),
+            ("System users: searched", "Wagtail Users: searched"),
+            ("System users: searched", "Wagtail Users, 50 a page: searched"),
+            ("System users: ordered by name", "Wagtail Users: ordered by name")]
+
+
+def request(client, page):
+    """One GET of ``page``; Wagtail's Users listing at ``page.page_size`` users a page when
+    set (its viewset fixes 20: the view's keyword arguments are changed for the request)."""
+    from django.urls import resolve
+
+    initkwargs = resolve(page.url).func.view_initkwargs if page.page_size else {}
+    default = initkwargs.get("paginate_by")
+    if page.page_size:
+        initkwargs["paginate_by"] = page.page_size
+    try:
+        response = client.get(page.url, page.params)
+    finally:
+        if page.page_size:
+            initkwargs["paginate_by"] = default
+    assert response.status_code == 200, (page, response.status_code)
+    return response
+
+
+def table_rows(content):
+    """Rows of the page's listing table (a check that a page is full)."""
+    start = content.find(b"<tbody", max(content.find(b'<table class="listing'), 0))
+    if start < 0:
+        return 0
+    return content[start:content.find(b"</tbody>", start)].count(b"<tr")
+
+
+class CpuClock:
+    """CPU time of this process, plus that of the PostgreSQL backend serving its connection
+    when the server runs on this machine (``/proc/<pid>/schedstat``, in nanoseconds): unlike
+    wall-clock time, it does not count what other processes on a busy machine do meanwhile."""
+
+    def __init__(self):
+        from django.db import connection
+
+        self.backend = None
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                path = Path(f"/proc/{cursor.fetchone()[0]}/schedstat")
+            if path.exists():
+                self.backend = path
+
+    def __call__(self):
+        seconds = time.process_time()
+        if self.backend is not None:
+            seconds += int(self.backend.read_text().split()[0]) / 1e9
+        return seconds
+
+
+def measure(client, page_list, repeats):
+    """{name: {"ms" (CPU), "wall_ms", "queries", "rows", "sql"}}: medians of ``repeats``
+    rounds of every page in turn, so that a busy moment of the machine falls on all pages
+    alike."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    results = {}
+    for page in page_list:
+        response = request(client, page)  # warm
+        with CaptureQueriesContext(connection) as captured:
+            request(client, page)
+        results[page.name] = {"cpu": [], "wall": [], "queries": len(captured),
+                              "rows": table_rows(response.content),
+                              "sql": [(float(q["time"]), q["sql"]) for q in captured]}
+    clock = CpuClock()  # the connection stays open (CONN_MAX_AGE=None): one backend
+    for _round in range(repeats):
+        for page in page_list:
+            cpu, wall = clock(), time.perf_counter()
+            request(client, page)
+            results[page.name]["wall"].append(time.perf_counter() - wall)
+            results[page.name]["cpu"].append(clock() - cpu)
+    for result in results.values():
+        result["ms"] = statistics.median(result.pop("cpu")) * 1000
+        result["wall_ms"] = statistics.median(result.pop("wall")) * 1000
+    return results
+
+
+def explain(sql):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+            return "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("EXPLAIN QUERY PLAN " + sql)
+        return "\n".join(f"{row[1]:>3} {row[3]}" for row in cursor.fetchall())
+
+
+def print_plans(results, slowest):
+    print()
+    print(f"The {slowest} slowest queries of each page, with their plans:")
+    for name, result in results.items():
+        print()
+        print(f"== {name}: {result['queries']} queries, "
+              f"{sum(t for t, _sql in result['sql']) * 1000:.1f} ms in the database")
+        for seconds, sql in sorted(result["sql"], key=lambda q: -q[0])[:slowest]:
+            print(f"-- {seconds * 1000:.1f} ms: {sql[:2000]}")
+            if sql.lstrip().upper().startswith("SELECT"):
+                print(explain(sql))
+
+
+def report(sizes, measured, page_list):
+    """Print the table; returns the failed targets."""
+    small = measured[0]
+    failures = []
+    header = f"{'page':<40}" + "".join(f"{f'{n:,} users':>15}" for n in sizes)
+    header += "".join(f"{f'x{n / sizes[0]:,.0f}':>7}" for n in sizes[1:])
+    print(header + "   queries      rows   wall-clock ms")
+    for page in page_list:
+        name = page.name
+        line = f"{name + (' (*)' if page.informative else ''):<40}"
+        line += "".join(f"{m[name]['ms']:>12.1f} ms" for m in measured)
+        for size, big in zip(sizes[1:], measured[1:], strict=True):
+            ratio = big[name]["ms"] / small[name]["ms"]
+            line += f"{ratio:>7.2f}"
+            if not page.informative and ratio > TARGET_GROWTH:
+                failures.append(f"{name}: {ratio:.2f}x its time at {sizes[0]:,} users, at "
+                                f"{size:,}")
+        counts = [m[name]["queries"] for m in measured]
+        line += f"   {' / '.join(str(c) for c in counts):<9}"
+        line += f"  {' / '.join(str(m[name]['rows']) for m in measured):<9}"
+        line += "  " + " / ".join(f"{m[name]['wall_ms']:.0f}" for m in measured)
+        if len(set(counts)) > 1 and not page.informative:
+            failures.append(f"{name}: {counts} queries")
+        print(line)
+    print("(*) informative, not a target: the form counts what every selected user holds.")
+    print()
+    print("System users against Wagtail's Users listing (same data, same run, CPU time):")
+    for ours, theirs in COMPARED:
+        if ours not in small or theirs not in small:
+            continue
+        ratios = [m[ours]["ms"] / m[theirs]["ms"] for m in measured]
+        print(f"  {ours[len('System users: '):]:<16} / {theirs:<36}"
+              + "".join(f"{f'{n:,} users':>15}{r:>6.2f}x"
+                        for n, r in zip(sizes, ratios, strict=True)))
+        if "50 a page" in theirs:
+            failures += [f"{ours}: {r:.2f}x {theirs} at {n:,} users"
+                         for n, r in zip(sizes, ratios, strict=True) if r > TARGET_WAGTAIL]
+    return failures
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=100_000,
+                        help="users at the large size (default 100000)")
+    parser.add_argument("--small", type=int, default=1_000,
+                        help="users at the baseline size (default 1000)")
+    parser.add_argument("--assignments", type=int, default=0,
+                        help="then add users until there are this many assignments, and "
+                             "measure again (e.g. 1000000; meant for PostgreSQL)")
+    parser.add_argument("--repeats", type=int, default=7,
+                        help="rounds of every page at each size (default 7)")
+    parser.add_argument("--explain", type=int, default=0, metavar="N",
+                        help="print the plans of each page's N slowest queries at the "
+                             "largest size")
+    parser.add_argument("--only", default="",
+                        help="measure only the pages whose name contains this text")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+
+    sizes = [args.small, args.users]
+    if args.assignments:
+        sizes.append(int(args.assignments / ASSIGNMENTS_PER_USER))
+    with tempfile.TemporaryDirectory(prefix="wagtail-licensing-bench-") as tmp:
+        _support.setup_django(Path(tmp) / "bench.sqlite3", fresh=True, persistent=True)
+        import django
+        import wagtail
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group
+        from django.db import connection
+        from django.test import Client
+
+        import wagtail_licensing
+        from wagtail_licensing.models import LicenseAssignment
+
+        _support.install_license(PRODUCTS, license_id="BENCH-PAGES")
+        manager = build_manager()
+        groups = [Group.objects.create(name=f"Bench group {i}") for i in range(5)]
+        client = Client()
+        client.force_login(manager)
+        start = time.perf_counter()
+        add_users(0, sizes[0], groups)
+        built = time.perf_counter() - start
+        first_ids = list(get_user_model().objects.filter(username__startswith="u")
+                         .order_by("username").values_list("pk", flat=True)[:PAGE])
+        page_list = [page for page in pages(first_ids, groups[0].pk) if args.only in page.name]
+        print(f"wagtail-licensing pages benchmark: {connection.vendor}, Django "
+              f"{django.get_version()}, Wagtail {wagtail.__version__}, code in "
+              f"{Path(wagtail_licensing.__file__).parent.parent}, median of {args.repeats} "
+              f"rounds: CPU time per request (this process and its database server)")
+        measured = []
+        for done, size in zip([0, *sizes], sizes, strict=False):
+            if done:
+                start = time.perf_counter()
+                add_users(done, size, groups)
+                built = time.perf_counter() - start
+            assignments = LicenseAssignment.objects.count()
+            print(f"  {size:,} users, {assignments:,} assignments "
+                  f"(built in {built:.0f} s)", flush=True)
+            measured.append(measure(client, page_list, args.repeats))
+            print(f"    measured; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} "
+                  "cores", flush=True)
+        print()
+        failures = report(sizes, measured, page_list)
+        if args.explain:
+            print_plans(measured[-1], args.explain)
+        if args.json:
+            args.json.write_text(json.dumps(
+                {"vendor": connection.vendor, "code": str(Path(wagtail_licensing.__file__)),
+                 "sizes": sizes, "repeats": args.repeats,
+                 "pages": {name: [{k: v for k, v in m[name].items() if k != "sql"}
+                                  for m in measured] for name, *_rest in page_list}},
+                indent=1))
+    print()
+    if failures:
+        print("Targets NOT met:")
+        for failure in failures:
+            print(f"  {failure}")
+        return 1
+    print("Targets met.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
