@@ -5,8 +5,9 @@
     DATABASE_URL=postgres://licensing:licensing@127.0.0.1:5432/bench_pages \\
         .venv/bin/python benchmarks/pages.py [--assignments 1000000]
 
-Builds a database (a temporary SQLite file, or the PostgreSQL database named by
-``DATABASE_URL``, dropped and created first: its name must start with ``bench``) with a
+Builds one database per size, each in a worker process of its own (a temporary SQLite file,
+or the PostgreSQL database named by ``DATABASE_URL`` with the size appended, e.g.
+``bench_pages_100000``, dropped and created first: its name must start with ``bench``), with a
 signed license of four products (editor, analytics, reports: named; portal: portal), then
 requests, through Django's test client and its full middleware (enforcement included), as a
 license manager who is not a superuser (a group with CanManageLicUsers, admin access and
@@ -19,7 +20,9 @@ change_user, holding an editor seat):
 - the License manager, the dashboard (with the licensing panel);
 - the Grant and Recall licenses bulk-action forms for 50 selected users, and (informative:
   the form counts what the selection holds) for "all users in listing";
-- Wagtail's own Users listing on the same data: first page, searched, ordered by name.
+- Wagtail's own Users listing on the same data: first page, searched, ordered by name; it
+  shows 20 users a page and System users 50, so it is also measured at 50 a page, which the
+  target compares with.
 
 Employees hold one or two of the three named products (about 1.5 assignments a user) and
 belong to one of five groups; one user in 20 is a portal user holding the portal product, one
@@ -28,14 +31,15 @@ logged in: every filter selects at least a page of users at 1,000 users. Rows ar
 ``bulk_create`` and the seat counters recounted (``actions.counters.recount``, skipped on
 code from before the counters); PostgreSQL is then vacuumed and analysed, as autovacuum would.
 
-It measures at ``--small`` users (the baseline), then adds users up to ``--users`` and measures
-again (and with ``--assignments N``, adds users until there are N assignments and measures a
-third time). Each size runs ``--repeats`` rounds of every page in turn, after a warm-up, on
-one persistent database connection. The median CPU time of a request is printed (this process
-plus the PostgreSQL backend serving it, read from ``/proc``: a busy machine inflates it far
-less than wall-clock time, also printed), with the query count of one request, the rows of its
-listing and the load average. Wagtail's Users listing shows 20 users a page and System users
-50: Wagtail's is also measured at 50 a page, which the target compares with.
+Sizes: ``--small`` users (the baseline), ``--users``, and with ``--assignments N`` as many
+users as make N assignments. The workers build their databases at the same time, then take
+turns: only one process of the benchmark runs at any moment. Each of ``--repeats`` rounds
+requests every page from every size in turn (alternating which size goes first), so that a
+busy moment of the machine falls on every size and page alike, after a warm-up, on one
+persistent database connection per worker. Printed per page: the median CPU time of a request
+(the worker plus the PostgreSQL backend serving it, read from ``/proc``: a busy machine
+inflates it far less than wall-clock time, also printed), the query count of one request and
+the rows of its listing.
 
 Targets (issue 10): every page at ``--users`` at most 1.3x its own time at ``--small``, with
 the same query count; System users at most 1.5x Wagtail's Users listing (50 a page), first
@@ -125,7 +129,7 @@ def add_users(start, stop, groups):
         PortalUser.objects.bulk_create(portal)
         through.objects.bulk_create(members, batch_size=batch)
     _support.recount_counters([code for code, _kind, _seats in PRODUCTS])
-    _support.refresh_statistics()
+    _support.refresh_statistics([User, through, LicenseAssignment, PortalUser])
 
 
 def build_manager():
@@ -260,31 +264,130 @@ class CpuClock:
         return seconds
 
 
-def measure(client, page_list, repeats):
-    """{name: {"ms" (CPU), "wall_ms", "queries", "rows", "sql"}}: medians of ``repeats``
-    rounds of every page in turn, so that a busy moment of the machine falls on all pages
-    alike."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+class Site:
+    """One database of ``size`` users, its signed-in client and its pages: what a worker
+    process serves."""
 
-    results = {}
-    for page in page_list:
-        response = request(client, page)  # warm
+    def __init__(self, size, directory):
+        database_url = os.environ.get("DATABASE_URL")
+        if database_url:  # one PostgreSQL database per size: .../bench_pages_100000
+            os.environ["DATABASE_URL"] = f"{database_url}_{size}"
+        _support.setup_django(Path(directory) / f"bench-{size}.sqlite3", fresh=True,
+                              persistent=True)
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group
+        from django.test import Client
+
+        from wagtail_licensing.models import LicenseAssignment
+
+        start = time.perf_counter()
+        _support.install_license(PRODUCTS, license_id="BENCH-PAGES")
+        manager = build_manager()
+        groups = [Group.objects.create(name=f"Bench group {i}") for i in range(5)]
+        add_users(0, size, groups)
+        self.built = time.perf_counter() - start
+        self.assignments = LicenseAssignment.objects.count()
+        self.client = Client()
+        self.client.force_login(manager)
+        first = list(get_user_model().objects.filter(username__startswith="u")
+                     .order_by("username").values_list("pk", flat=True)[:PAGE])
+        self.pages = {page.name: page for page in pages(first, groups[0].pk)}
+        self.clock = None
+
+    def describe(self):
+        import django
+        import wagtail
+        from django.db import connection
+
+        import wagtail_licensing
+
+        return {"vendor": connection.vendor, "django": django.get_version(),
+                "wagtail": wagtail.__version__, "assignments": self.assignments,
+                "built": self.built,
+                "code": str(Path(wagtail_licensing.__file__).parent.parent)}
+
+    def page_list(self, _argument):
+        return [page._replace(params=None) for page in self.pages.values()]
+
+    def warm(self, name):
+        """Request the page twice; the queries of the second request, and its rows."""
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        page = self.pages[name]
+        response = request(self.client, page)
         with CaptureQueriesContext(connection) as captured:
-            request(client, page)
-        results[page.name] = {"cpu": [], "wall": [], "queries": len(captured),
-                              "rows": table_rows(response.content),
-                              "sql": [(float(q["time"]), q["sql"]) for q in captured]}
-    clock = CpuClock()  # the connection stays open (CONN_MAX_AGE=None): one backend
-    for _round in range(repeats):
-        for page in page_list:
-            cpu, wall = clock(), time.perf_counter()
-            request(client, page)
-            results[page.name]["wall"].append(time.perf_counter() - wall)
-            results[page.name]["cpu"].append(clock() - cpu)
-    for result in results.values():
-        result["ms"] = statistics.median(result.pop("cpu")) * 1000
-        result["wall_ms"] = statistics.median(result.pop("wall")) * 1000
+            request(self.client, page)
+        return {"queries": len(captured), "rows": table_rows(response.content),
+                "sql": [(float(q["time"]), q["sql"]) for q in captured]}
+
+    def time(self, name):
+        """(CPU seconds, wall-clock seconds) of one request of the page."""
+        if self.clock is None:  # the connection stays open (CONN_MAX_AGE=None): one backend
+            self.clock = CpuClock()
+        cpu, wall = self.clock(), time.perf_counter()
+        request(self.client, self.pages[name])
+        return self.clock() - cpu, time.perf_counter() - wall
+
+    def explain(self, sql):
+        return explain(sql)
+
+
+def serve(connection, size, directory):
+    """A worker process: builds its site, then runs what the coordinator asks, one call at a
+    time, so that only one process of the benchmark runs at any moment."""
+    site = Site(size, directory)
+    connection.send(site.describe())
+    while True:
+        message = connection.recv()
+        if message is None:
+            return
+        method, argument = message
+        connection.send(getattr(site, method)(argument))
+
+
+class Worker:
+    def __init__(self, size, directory):
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter: its own Django
+        self.size = size
+        self.connection, child = context.Pipe()
+        self.process = context.Process(target=serve, args=(child, size, directory))
+        self.process.start()
+
+    def ready(self):
+        self.info = self.connection.recv()
+        return self.info
+
+    def call(self, method, argument):
+        self.connection.send((method, argument))
+        return self.connection.recv()
+
+    def stop(self):
+        self.connection.send(None)
+        self.process.join()
+
+
+def measure(workers, names, repeats):
+    """[{name: {"ms" (CPU), "wall_ms", "queries", "rows", "sql"}} per worker]: medians of
+    ``repeats`` rounds. Each round requests every page from every size in turn (in alternate
+    order), so that a busy moment of the machine falls on every size and page alike."""
+    results = [{name: worker.call("warm", name) for name in names} for worker in workers]
+    samples = [{name: ([], []) for name in names} for _worker in workers]
+    for round_number in range(repeats):
+        order = list(enumerate(workers))
+        if round_number % 2:
+            order.reverse()
+        for name in names:
+            for index, worker in order:
+                cpu, wall = worker.call("time", name)
+                samples[index][name][0].append(cpu)
+                samples[index][name][1].append(wall)
+    for result, sample in zip(results, samples, strict=True):
+        for name, (cpu, wall) in sample.items():
+            result[name]["ms"] = statistics.median(cpu) * 1000
+            result[name]["wall_ms"] = statistics.median(wall) * 1000
     return results
 
 
@@ -299,7 +402,7 @@ def explain(sql):
         return "\n".join(f"{row[1]:>3} {row[3]}" for row in cursor.fetchall())
 
 
-def print_plans(results, slowest):
+def print_plans(worker, results, slowest):
     print()
     print(f"The {slowest} slowest queries of each page, with their plans:")
     for name, result in results.items():
@@ -309,7 +412,7 @@ def print_plans(results, slowest):
         for seconds, sql in sorted(result["sql"], key=lambda q: -q[0])[:slowest]:
             print(f"-- {seconds * 1000:.1f} ms: {sql[:2000]}")
             if sql.lstrip().upper().startswith("SELECT"):
-                print(explain(sql))
+                print(worker.call("explain", sql))
 
 
 def report(sizes, measured, page_list):
@@ -375,54 +478,35 @@ def main():
     if args.assignments:
         sizes.append(int(args.assignments / ASSIGNMENTS_PER_USER))
     with tempfile.TemporaryDirectory(prefix="wagtail-licensing-bench-") as tmp:
-        _support.setup_django(Path(tmp) / "bench.sqlite3", fresh=True, persistent=True)
-        import django
-        import wagtail
-        from django.contrib.auth import get_user_model
-        from django.contrib.auth.models import Group
-        from django.db import connection
-        from django.test import Client
-
-        import wagtail_licensing
-        from wagtail_licensing.models import LicenseAssignment
-
-        _support.install_license(PRODUCTS, license_id="BENCH-PAGES")
-        manager = build_manager()
-        groups = [Group.objects.create(name=f"Bench group {i}") for i in range(5)]
-        client = Client()
-        client.force_login(manager)
+        workers = [Worker(size, tmp) for size in sizes]  # they build their sites at once
+        infos = [worker.ready() for worker in workers]
+        # The pages (the same names in every worker; ids and URLs are each worker's own).
+        page_list = [page for page in workers[0].call("page_list", None)
+                     if args.only in page.name]
+        names = [page.name for page in page_list]
+        info = infos[0]
+        print(f"wagtail-licensing pages benchmark: {info['vendor']}, Django {info['django']}, "
+              f"Wagtail {info['wagtail']}, code in {info['code']}; median of {args.repeats} "
+              "rounds, CPU time per request (the process and its database server)")
+        for size, worker_info in zip(sizes, infos, strict=True):
+            print(f"  {size:,} users, {worker_info['assignments']:,} assignments "
+                  f"(built in {worker_info['built']:.0f} s)")
         start = time.perf_counter()
-        add_users(0, sizes[0], groups)
-        built = time.perf_counter() - start
-        first_ids = list(get_user_model().objects.filter(username__startswith="u")
-                         .order_by("username").values_list("pk", flat=True)[:PAGE])
-        page_list = [page for page in pages(first_ids, groups[0].pk) if args.only in page.name]
-        print(f"wagtail-licensing pages benchmark: {connection.vendor}, Django "
-              f"{django.get_version()}, Wagtail {wagtail.__version__}, code in "
-              f"{Path(wagtail_licensing.__file__).parent.parent}, median of {args.repeats} "
-              f"rounds: CPU time per request (this process and its database server)")
-        measured = []
-        for done, size in zip([0, *sizes], sizes, strict=False):
-            if done:
-                start = time.perf_counter()
-                add_users(done, size, groups)
-                built = time.perf_counter() - start
-            assignments = LicenseAssignment.objects.count()
-            print(f"  {size:,} users, {assignments:,} assignments "
-                  f"(built in {built:.0f} s)", flush=True)
-            measured.append(measure(client, page_list, args.repeats))
-            print(f"    measured; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} "
-                  "cores", flush=True)
+        measured = measure(workers, names, args.repeats)
+        print(f"  measured in {time.perf_counter() - start:.0f} s; load average "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores afterwards")
         print()
         failures = report(sizes, measured, page_list)
         if args.explain:
-            print_plans(measured[-1], args.explain)
+            print_plans(workers[-1], measured[-1], args.explain)
+        for worker in workers:
+            worker.stop()
         if args.json:
             args.json.write_text(json.dumps(
-                {"vendor": connection.vendor, "code": str(Path(wagtail_licensing.__file__)),
-                 "sizes": sizes, "repeats": args.repeats,
+                {"vendor": info["vendor"], "code": info["code"], "sizes": sizes,
+                 "repeats": args.repeats, "loadavg": os.getloadavg(),
                  "pages": {name: [{k: v for k, v in m[name].items() if k != "sql"}
-                                  for m in measured] for name, *_rest in page_list}},
+                                  for m in measured] for name in names}},
                 indent=1))
     print()
     if failures:
