@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.widgets.boolean_radio_select import BooleanRadioSelect
 
-from .models import LicenseAssignment, LicensedProduct, PortalUser, has_field
+from .models import LicenseAssignment, LicensedProduct, PortalUser, ProductUsage, has_field
 from .rules.labels import product_label
 
 
@@ -59,15 +59,16 @@ def user_type_choices() -> list[tuple[str, str | Promise]]:
 def product_choices() -> list[tuple[str, str]]:
     """Products of the installed license, then codes users still hold that it lacks.
 
-    Two queries, however many users and assignments there are.
+    Two queries, whose cost does not grow with users or assignments: the codes held are read
+    from the seat counters (``ProductUsage``), as the License manager's orphaned products are.
     """
     products = list(
         LicensedProduct.objects.installed().order_by("name", "code").values_list("code", "name")
     )
     known = {code for code, _name in products}
     held = (
-        LicenseAssignment.objects.order_by("product_code").values_list("product_code", flat=True)
-        .distinct()
+        ProductUsage.objects.filter(holders__gt=0).order_by("product_code")
+        .values_list("product_code", flat=True)
     )
     others = [code for code in held if code not in known]
     return [(code, product_label(name, code)) for code, name in products] + [

@@ -340,6 +340,13 @@ class LicenseAssignment(models.Model):
         indexes = [
             models.Index(fields=["product_code", "has_seat"],
                          name="wagtail_lic_product_seat_idx"),
+            # A product's holders in the order its page lists them (and this Meta.ordering):
+            # the first page without sorting every holder.
+            models.Index(fields=["product_code", "granted_at", "id"],
+                         name="wagtail_lic_granted_idx"),
+            # System users' "Holds a license without a seat": few rows, probed once per user.
+            models.Index(fields=["user"], condition=models.Q(has_seat=False),
+                         name="wagtail_lic_no_seat_idx"),
         ]
 
     def __str__(self) -> str:

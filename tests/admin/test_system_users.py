@@ -16,7 +16,7 @@ from tests.support.menu import licensing_menu_items
 from tests.support.queries import count_queries
 from tests.support.users import holders, messages_of, text
 from wagtail_licensing import operations
-from wagtail_licensing.filters import SystemUserFilterSet, filter_users
+from wagtail_licensing.filters import SystemUserFilterSet, filter_users, product_choices
 from wagtail_licensing.models import LicenseAssignment, LicensingState, PortalUser
 
 INDEX = "wagtail_licensing_users:index"
@@ -209,6 +209,28 @@ def test_filter_choices_list_installed_products(client, site, manager):
     form = listing(client).context["filters"].form
     choices = dict(form.fields["product"].choices)
     assert choices == {p["code"]: f"{p['name']} ({p['code']})" for p in DEFAULT_PRODUCTS}
+
+
+def test_filter_choices_add_codes_held_but_not_installed(client, site, manager, install,
+                                                        make_users):
+    install(products=[product("analytics", "named", None, name="Analytics")])
+    choices = dict(product_choices())
+    assert choices == {"analytics": "Analytics (analytics)",
+                       "editor": "editor (not in the installed license)",
+                       "portal": "portal (not in the installed license)"}
+    # Read from the seat counters: two queries, however many users hold those codes.
+    operations.grant(make_users(30, prefix="more"), ["analytics"])
+    with count_queries() as queries:
+        assert dict(product_choices()) == choices
+    assert len(queries) == 2
+
+
+def test_ordered_by_username_by_default(client, site, manager):
+    # As Settings > Users: the username's index gives the first page (no index on names).
+    client.force_login(manager)
+    names = usernames(listing(client, type="employee"))
+    assert names == ["alice", "bob", "carol", "dave", "manager"]
+    assert usernames(listing(client, type="employee", ordering="-username"))[0] == "manager"
 
 
 def test_ordering(client, site, manager):
