@@ -36,9 +36,11 @@ def setup_django(db_path, test_environment=False, fresh=False, caches=None, pers
     database connection across requests (``CONN_MAX_AGE=None``), as production sites do."""
     if fresh and os.environ.get("DATABASE_URL"):
         fresh_postgresql_database(os.environ["DATABASE_URL"])
-    # benchmarks/import_export.py would shadow the django-import-export package: drop this
-    # folder from the path, and put the repository (for the test settings) first.
-    sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
+    # benchmarks/import_export.py would shadow the django-import-export package: move this
+    # folder to the end of the path (worker processes still import _support from it), and put
+    # the repository (for the test settings) first.
+    sys.path[:] = ([str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
+                   + [str(HERE)])
     import django
     from django.conf import settings
     from django.core.management import call_command
