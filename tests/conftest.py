@@ -21,9 +21,9 @@ def vendor():
 
 @pytest.fixture
 def postgresql_only():
-    """Skip on SQLite, which serialises writers itself: the races that matter are PostgreSQL's."""
+    """Skip on SQLite: races (SQLite serialises writers itself), sizes only PostgreSQL has."""
     if connection.vendor != "postgresql":
-        pytest.skip("the race needs a real PostgreSQL server (set DATABASE_URL)")
+        pytest.skip("needs a real PostgreSQL server (set DATABASE_URL); CI runs it there")
 
 
 @pytest.fixture(autouse=True)
