@@ -121,6 +121,7 @@ def stream_json(headers: Sequence[str], rows: Iterable[Row]) -> Iterator[bytes]:
 
 # XLSX -----------------------------------------------------------------------------------------
 
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _DOC_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
