@@ -59,11 +59,10 @@ def build(rows):
         codes = " UNION ALL ".join(f"SELECT '{code}'" + (" AS code" if i == 0 else "")
                                    for i, code in enumerate(PRODUCTS))
         with connection.cursor() as cursor:
-            cursor.execute(  # noqa: S608 - names and codes are the benchmark's own
-                f"INSERT INTO {table} (user_id, product_code, has_seat, granted_at, source) "
-                f"SELECT u.id, p.code, %s, %s, 'import' FROM {User._meta.db_table} u, "
-                f"({codes}) p "
-                "WHERE u.username LIKE 'bench%%'", [True, timezone.now()])
+            sql = (f"INSERT INTO {table} (user_id, product_code, has_seat, granted_at, "  # noqa: S608
+                   f"source) SELECT u.id, p.code, %s, %s, 'import' FROM {User._meta.db_table} u, "
+                   f"({codes}) p WHERE u.username LIKE 'bench%%'")  # the benchmark's own names
+            cursor.execute(sql, [True, timezone.now()])
         counters.recount(PRODUCTS)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
