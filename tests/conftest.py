@@ -9,6 +9,7 @@ from django.db import connection, transaction
 
 from tests.support.licenses import DEFAULT_PRODUCTS, Vendor
 from tests.support.queries import refresh_planner_statistics
+from wagtail_licensing import cache as licensing_cache
 from wagtail_licensing import operations
 from wagtail_licensing.models import LicensingState, PortalUser
 from wagtail_licensing.permissions import permission_policy
@@ -21,9 +22,9 @@ def vendor():
 
 @pytest.fixture
 def postgresql_only():
-    """Skip on SQLite, which serialises writers itself: the races that matter are PostgreSQL's."""
+    """Skip on SQLite: races (SQLite serialises writers itself), sizes only PostgreSQL has."""
     if connection.vendor != "postgresql":
-        pytest.skip("the race needs a real PostgreSQL server (set DATABASE_URL)")
+        pytest.skip("needs a real PostgreSQL server (set DATABASE_URL); CI runs it there")
 
 
 @pytest.fixture(autouse=True)
@@ -34,11 +35,13 @@ def _licensing_settings(settings, vendor):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    # The license-state version lives in the cache; tests roll the database back, so the cache
-    # must not outlive a test.
+    # The license-state version lives in the cache and in what this process last read from the
+    # database; tests roll the database back, so neither must outlive a test.
     cache.clear()
+    licensing_cache.forget_seen_state()
     yield
     cache.clear()
+    licensing_cache.forget_seen_state()
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from . import keys
-from .conf import DEFAULTS, DemoAccess, licensing_settings
+from .conf import DEFAULTS, DemoAccess, is_seconds, licensing_settings
 
 
 @register(Tags.security)
@@ -57,6 +57,15 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 f"WAGTAIL_LICENSING[{name!r}] must be a whole number from 0 up, not {value!r}.",
                 id="wagtail_licensing.E005",
             ))
+    recheck = licensing_settings.STATE_RECHECK_SECONDS
+    if not is_seconds(recheck):
+        messages.append(Error(
+            f"WAGTAIL_LICENSING['STATE_RECHECK_SECONDS'] must be a number of seconds from 0 up, "
+            f"not {recheck!r}.",
+            hint=f"The default is {DEFAULTS['STATE_RECHECK_SECONDS']}; 0 re-reads the licensing "
+                 "state on every request. Until fixed, the default is used.",
+            id="wagtail_licensing.E017",
+        ))
     return messages
 
 
@@ -166,16 +175,20 @@ PROCESS_LOCAL_CACHES = ("django.core.cache.backends.locmem.LocMemCache",
 
 @register(Tags.caches, deploy=True)
 def check_shared_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """``check --deploy``: the license check needs a cache that every process shares."""
+    """``check --deploy``: with several processes, the license check works best with a cache
+    that they share."""
     alias = licensing_settings.CACHE_ALIAS
     backend = (getattr(settings, "CACHES", {}).get(alias) or {}).get("BACKEND", "")
     if backend in PROCESS_LOCAL_CACHES:
         return [Warning(
             f"The cache {alias!r} that wagtail-licensing keeps its per-user decisions in is "
             f"{backend.rsplit('.', 1)[-1]}, which processes do not share: with several worker "
-            "processes, a grant or recall made in one reaches the others only at midnight.",
+            "processes, a change made in one reaches the others only when they re-read the "
+            "licensing state (every STATE_RECHECK_SECONDS), each works every decision out on "
+            "its own, and a session whose concurrent slot a manager released is given another "
+            "slot rather than signed out when its next request reaches another process.",
             hint="Use Redis, Memcached or the database cache for this alias (or name another "
-                 "one in WAGTAIL_LICENSING['CACHE_ALIAS']).",
+                 "one in WAGTAIL_LICENSING['CACHE_ALIAS']). One process (runserver) needs none.",
             id="wagtail_licensing.W015",
         )]
     return []

@@ -6,6 +6,7 @@ Read settings as ``licensing_settings.NAME``; the merged dict is rebuilt when Dj
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from typing import Any
 
@@ -51,7 +52,17 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_MAX_ROWS": 200_000,
     # Cache alias holding the license-state version and per-user decisions.
     "CACHE_ALIAS": "default",
+    # Each process re-reads the licensing state version from the database at most this often
+    # (one query), so that a change made in another process applies within this many seconds
+    # whatever the cache. 0: re-read it on every request.
+    "STATE_RECHECK_SECONDS": 5,
 }
+
+
+def is_seconds(value: object) -> bool:
+    """A number of seconds from 0 up (an int or a float; not a bool, not infinite)."""
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value) and value >= 0)
 
 
 class LicensingSettings:

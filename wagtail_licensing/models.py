@@ -121,6 +121,18 @@ class LicensingState(models.Model):
         self.refresh_from_db(fields=["version"])
         return self.version
 
+    @classmethod
+    def bump_access_epoch(cls) -> int | None:
+        """Record a change of groups, permissions or accounts; returns the new epoch, or None on
+        a site that has no state row yet (nothing is cached then).
+
+        Called after the change commits (``enforcement.snapshot``), in a statement of its own,
+        so that a user or group saved in a long transaction never holds the row lock that
+        licensing actions take."""
+        singleton = cls.objects.filter(pk=cls.SINGLETON_PK)
+        singleton.update(access_epoch=F("access_epoch") + 1)
+        return singleton.values_list("access_epoch", flat=True).first()
+
 
 class LicenseFile(models.Model):
     """An installed license file, kept as history with its original text."""

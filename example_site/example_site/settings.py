@@ -118,9 +118,10 @@ WAGTAIL_LICENSING = {
     },
 }
 
-# The license check caches per-user decisions: every process of a site must share one cache.
-# `runserver` is one process, so the default local-memory cache is enough here; with several
-# workers, set REDIS_URL (e.g. redis://127.0.0.1:6379/0).
+# The license check caches per-user decisions. `runserver` is one process, so the default
+# local-memory cache is enough here. With several workers, each applies a change made in another
+# within STATE_RECHECK_SECONDS (5 s) anyway; set REDIS_URL (e.g. redis://127.0.0.1:6379/0) for
+# a cache they share, where changes apply on the next request and decisions are worked out once.
 if os.environ.get("REDIS_URL"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": os.environ["REDIS_URL"]}}

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -356,6 +356,9 @@ def test_xlsx_export(client, site, manager):
     assert rows[0][0] == "Username"
     assert {row[0] for row in rows[1:]} == {"portal0", "portal1"}
     assert "Portal user" in rows[1]
+    assert response.streaming and response["Content-Disposition"].endswith('.xlsx"')
+    joined = rows[0].index("Date joined")
+    assert all(isinstance(row[joined], datetime) for row in rows[1:])  # dates, as Wagtail's
 
 
 def test_export_guards_against_formula_injection(client, installed, manager):

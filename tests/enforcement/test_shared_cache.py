@@ -18,6 +18,7 @@ from tests.support.enforcement import grant
 from tests.support.queries import count_queries
 from wagtail_licensing import enforcement, operations
 from wagtail_licensing.enforcement import AdminAccess
+from wagtail_licensing.models import LicensingState
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,8 +66,18 @@ def test_changes_reach_the_other_cache_client(shared_dir, editor, manager, insta
 SCRIPT = textwrap.dedent("""
     import django
     django.setup()
-    from django.db import DatabaseError
+    from django.db import DatabaseError, connection
     from wagtail_licensing import enforcement
+    from wagtail_licensing.models import LicensingState
+
+    # This process's own database holds only the licensing state's version and access epoch
+    # as they were before the change: its recheck finds nothing new there, so only the shared
+    # cache can tell it of the change.
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {{LicensingState._meta.db_table}} "
+                       "(id integer PRIMARY KEY, version bigint, access_epoch bigint)")
+        cursor.execute(f"INSERT INTO {{LicensingState._meta.db_table}} VALUES (1, %s, %s)",
+                       {state!r})
 
     class User:  # the user as request.user would give it; the database is never asked
         pk = {pk!r}
@@ -80,11 +91,11 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def run_other_process(tmp_path, location, user):
+def run_other_process(tmp_path, location, user, state):
     settings_module = tmp_path / "other_process_settings.py"
     settings_module.write_text(textwrap.dedent(f"""
         from tests.settings import *  # noqa: F403
-        # This process has its own, empty database: only the shared cache can answer.
+        # This process has its own database (see SCRIPT): only the shared cache can answer.
         DATABASES = {{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}}}
         CACHES = {{"default": {{
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
@@ -93,7 +104,7 @@ def run_other_process(tmp_path, location, user):
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "other_process_settings",
            "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
     env.pop("DATABASE_URL", None)
-    result = subprocess.run([sys.executable, "-c", SCRIPT.format(pk=user.pk)], env=env,
+    result = subprocess.run([sys.executable, "-c", SCRIPT.format(pk=user.pk, state=state)], env=env,
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
@@ -103,6 +114,8 @@ def run_other_process(tmp_path, location, user):
 def test_a_second_process_sees_the_change(shared_dir, tmp_path, editor, installed):
     grant(editor, "editor")
     enforcement.get_access(editor)
-    assert run_other_process(tmp_path, shared_dir, editor) == AdminAccess.FULL
+    before = list(LicensingState.objects.values_list("version", "access_epoch").get())
+    assert run_other_process(tmp_path, shared_dir, editor, before) == AdminAccess.FULL
     operations.recall([editor], ["editor"])
-    assert run_other_process(tmp_path, shared_dir, editor) == "stale: needs the database"
+    assert run_other_process(tmp_path, shared_dir, editor, before) == \
+        "stale: needs the database"

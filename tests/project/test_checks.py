@@ -1,5 +1,6 @@
 """System checks with stable IDs."""
 
+import pytest
 from django.core.checks import run_checks
 
 from wagtail_licensing.conf import licensing_settings
@@ -43,6 +44,18 @@ def test_bad_settings_are_reported(settings, vendor):
     assert ids({**base, "DEMO_ACCESS": "nobody"}, settings) == ["wagtail_licensing.E003"]
     assert ids({**base, "GRACE_DAYS": -1}, settings) == ["wagtail_licensing.E005"]
     assert ids({**base, "GARCE_DAYS": 1}, settings) == ["wagtail_licensing.W004"]
+
+
+@pytest.mark.parametrize("value", [-1, "5", None, True, float("inf"), float("nan")])
+def test_state_recheck_seconds_must_be_a_number_from_0_up(settings, vendor, value):
+    base = {"VENDOR_PUBLIC_KEYS": {vendor.kid: vendor.public_pem}}
+    assert ids({**base, "STATE_RECHECK_SECONDS": value}, settings) == ["wagtail_licensing.E017"]
+
+
+@pytest.mark.parametrize("value", [0, 0.5, 5, 60])
+def test_state_recheck_seconds_accepts_numbers_from_0_up(settings, vendor, value):
+    base = {"VENDOR_PUBLIC_KEYS": {vendor.kid: vendor.public_pem}}
+    assert ids({**base, "STATE_RECHECK_SECONDS": value}, settings) == []
 
 
 def test_settings_merge_over_defaults(settings):

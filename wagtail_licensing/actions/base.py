@@ -4,8 +4,9 @@
 given: site code, the command run by an operator), opens the transaction, takes the state row
 lock, runs the subclass's ``_run()``, bumps the version when the result says state changed,
 writes the audit entry, runs the site's hooks (inside the transaction, so that a hook that
-raises rolls everything back: docs/hooks.md) and publishes the new version to the cache once
-the transaction commits. Modelled on ``wagtail/actions/`` (``UnpublishAction``).
+raises rolls everything back: docs/hooks.md) and publishes the new version once the transaction
+commits (to this process at once, to the others through the cache and their recheck).
+Modelled on ``wagtail/actions/`` (``UnpublishAction``).
 """
 
 from __future__ import annotations
@@ -173,15 +174,12 @@ class LicensingAction(Generic[R]):
 
 
 def _publish(version: int | None, tasks: list[Callable[[], None]]) -> None:
-    """After commit: the change stands whatever happens here. A cache that is down is logged;
-    the bounded-staleness recheck of every process picks the new version up from the
-    database (``cache.current_version`` on a miss)."""
+    """After commit: the change stands whatever happens here. This process applies the new
+    version at once; a cache that is down is logged (``cache.SafeCache``), never raised, and
+    every other process reads the new version from the database within
+    ``STATE_RECHECK_SECONDS`` (``cache.seen_state``)."""
     if version is not None:
-        try:
-            cache.publish_version(version)
-        except Exception:
-            logger.exception("Could not publish licensing state version %s to the cache",
-                             version)
+        cache.publish_version(version)
     for task in tasks:
         try:
             task()

@@ -4,39 +4,54 @@ A user's ``Access`` is worked out from the database on a miss and kept in Django
 (``CACHE_ALIAS``) together with the *stamp* it was computed for:
 
 - the license-state version, which every grant, recall, upload, delete and user status change
-  bumps (the actions publish it to the cache after commit, ``wagtail_licensing.cache``),
-- a site-wide token and a per-user token, renewed after commit when groups, permissions, a user
-  account or its portal marker change (``signals.py``),
+  bumps, and the access epoch, which changes of groups, permissions, user accounts and portal
+  markers bump (after commit, ``invalidate_*`` below). Each is the newer of what the cache
+  holds (published after commit) and what this process last read from the database, which it
+  re-reads at most once every ``STATE_RECHECK_SECONDS`` (``wagtail_licensing.cache``);
+- a site-wide token and a per-user token, renewed after commit with the epoch, so that
+  processes sharing the cache apply such a change on their next request;
 - the site's date (``TIME_ZONE``), so that validity dates and ``GRACE_DAYS`` take effect at local
   midnight without any change of state,
 - a fingerprint of the settings, so that a deploy with new settings never reuses old decisions.
 
 The stamp parts and the user's entry are read with one ``get_many``: a warm check costs one cache
-round trip and no database query. An entry with another stamp is recomputed, so with a cache
-shared by every process (Redis or Memcached through Django's cache framework) a change takes
-effect on the next request everywhere.
+round trip and no database query (one query per process every ``STATE_RECHECK_SECONDS``). An
+entry with another stamp is recomputed, so a change takes effect on the next request in every
+process that shares the cache, and within ``STATE_RECHECK_SECONDS`` in every other one. A cache
+that is down is a miss (``SafeCache``): decisions are then worked out from the database.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest
 
 from .. import __version__
-from ..cache import VERSION_KEY, current_version, get_cache
+from ..cache import (
+    EPOCH_KEY,
+    VERSION_KEY,
+    SafeCache,
+    current_state,
+    current_version,
+    get_cache,
+    publish_access_epoch,
+)
 from ..conf import licensing_settings
 from ..dates import seconds_until_midnight, site_today
 from ..models import LicenseAssignment, LicensedProduct, LicensingState, PortalUser
 from ..permissions import can_manage_licenses
 from ..rules.status import Alert, ProductFacts, site_alerts
 from .access import Access, SiteSnapshot, UserFacts, compute_access, granting_codes
+
+logger = logging.getLogger("wagtail_licensing")
 
 GLOBAL_TOKEN_KEY = "wagtail_licensing:auth-token"  # noqa: S105 - a cache key
 _KEY_PREFIX = f"wagtail_licensing:{__version__}"
@@ -123,7 +138,10 @@ def user_facts(user: Any, snapshot: SiteSnapshot) -> UserFacts:
     )
 
 
-def _token(cache: Any, key: str, values: dict[str, Any], timeout: int | None = None) -> str:
+def _token(cache: SafeCache, key: str, values: dict[str, Any],
+           timeout: int | None = None) -> str:
+    """The token under ``key``, created on a miss. With the cache down, a new one every time:
+    every decision is then worked out again, from the database."""
     token = values.get(key)
     if token is None:
         token = uuid.uuid4().hex
@@ -143,19 +161,18 @@ class Lookup:
 
 
 def lookup(user: Any, extra_keys: Iterable[str] = ()) -> Lookup:
-    """The user's access, from the cache when warm (one ``get_many``, no query)."""
+    """The user's access, from the cache when warm (one ``get_many``, and no query but the
+    recheck of the state, once per process every ``STATE_RECHECK_SECONDS``)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return Lookup(access=None, stamp=(), version=0)
     cache = get_cache()
     user = getattr(user, "_wrapped", user)
-    keys = [VERSION_KEY, GLOBAL_TOKEN_KEY, user_token_key(user.pk), access_key(user.pk),
-            *extra_keys]
+    keys = [VERSION_KEY, EPOCH_KEY, GLOBAL_TOKEN_KEY, user_token_key(user.pk),
+            access_key(user.pk), *extra_keys]
     values = cache.get_many(keys)
-    version = values.get(VERSION_KEY)
-    if version is None:
-        version = current_version()
+    version, epoch = current_state(values.get(VERSION_KEY), values.get(EPOCH_KEY))
     day = site_today()
-    stamp = (version, _token(cache, GLOBAL_TOKEN_KEY, values),
+    stamp = (version, epoch, _token(cache, GLOBAL_TOKEN_KEY, values),
              _token(cache, user_token_key(user.pk), values, USER_TOKEN_TIMEOUT),
              day.isoformat(), settings_fingerprint())
     access = values.get(access_key(user.pk))
@@ -207,18 +224,68 @@ def banner_alerts(access: Access | None) -> Sequence[Alert]:
 # Invalidation: groups, permissions, accounts ---------------------------------------------------
 
 
-def _renew(key: str, timeout: int | None = None) -> None:
-    def renew() -> None:
-        get_cache().set(key, uuid.uuid4().hex, timeout)
+class _Renewal:
+    """What to renew once the current transaction commits: the site-wide token or some users'
+    tokens in the cache, and the access epoch in the database (one ``UPDATE``, then the new
+    value read back to publish it), which every process reads within ``STATE_RECHECK_SECONDS``.
+    One per transaction, however many users changed in it."""
 
-    transaction.on_commit(renew)
+    def __init__(self) -> None:
+        self.all_users = False
+        self.user_pks: set[Any] = set()
+
+    def __call__(self) -> None:
+        cache = get_cache()
+        if self.all_users:
+            cache.set(GLOBAL_TOKEN_KEY, uuid.uuid4().hex, None)
+        if self.user_pks:
+            cache.set_many({user_token_key(pk): uuid.uuid4().hex for pk in self.user_pks},
+                           USER_TOKEN_TIMEOUT)
+        try:
+            epoch = LicensingState.bump_access_epoch()
+        except DatabaseError:
+            # The change itself has committed: log, never turn it into an error page.
+            logger.exception("Could not renew the licensing access epoch after a change of "
+                             "groups, permissions or accounts")
+            return
+        if epoch is not None:
+            publish_access_epoch(epoch)
+
+
+def _renew(*, all_users: bool = False, user_pk: Any = None) -> None:
+    renewal = _pending_renewal()
+    pending = renewal is not None
+    renewal = renewal or _Renewal()
+    renewal.all_users |= all_users
+    if user_pk is not None:
+        renewal.user_pks.add(user_pk)
+    if not pending:
+        transaction.on_commit(renewal)  # outside a transaction: at once
+
+
+def _pending_renewal() -> _Renewal | None:
+    """The renewal already waiting for the current transaction to commit, if any.
+
+    Django keeps the callbacks of the transaction on the connection (dropping those of a
+    savepoint that rolls back), so that list is where to look. A renewal registered before a
+    savepoint that then rolls back renews a little more than needed, which is harmless.
+    """
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        return None
+    for entry in connection.run_on_commit:
+        if isinstance(entry[1], _Renewal):
+            return entry[1]
+    return None
 
 
 def invalidate_all_users() -> None:
     """Recompute every user's access on their next request (after the current commit)."""
-    _renew(GLOBAL_TOKEN_KEY)
+    _renew(all_users=True)
 
 
 def invalidate_user(user_pk: Any) -> None:
-    """Recompute one user's access on their next request (after the current commit)."""
-    _renew(user_token_key(user_pk), USER_TOKEN_TIMEOUT)
+    """Recompute one user's access on their next request (after the current commit). The
+    access epoch is site-wide, so processes that do not share the cache recompute every user's
+    once."""
+    _renew(user_pk=user_pk)

@@ -8,28 +8,23 @@ row, keeping the row numbers the manager sees in their spreadsheet.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import tablib
 
 from ..rules.escaping import escape_formula
+from .streaming import escaped_rows
 
 #: ``(headers, rows)``; rows yields ``(row number, cells)``.
 Table = tuple[list[str], Iterator[tuple[int, list[Any]]]]
 
 
-def escaped(dataset: tablib.Dataset) -> tablib.Dataset:
-    """A copy of the dataset with every text cell escaped (headers included)."""
-    copy = tablib.Dataset(headers=[escape_formula(h) for h in dataset.headers or []])
-    copy.title = dataset.title
-    for row in dataset:
-        copy.append([escape_formula(cell) for cell in row])
-    return copy
-
-
 class AssignmentFormatMixin:
-    """Export with escaping always on; import row by row, keeping row numbers.
+    """Export as a stream, with escaping always on; import row by row, keeping row numbers.
+
+    ``stream(headers, rows)`` yields the file's bytes as the rows are read (``streaming``);
+    ``export_data(dataset)``, import_export's API, is the same stream joined.
 
     ``read`` streams ``(number, cells)`` so that a large file is never held as a table of every
     column: ``read_assignments`` keeps only the three columns it needs. ``create_dataset``
@@ -40,15 +35,27 @@ class AssignmentFormatMixin:
 
     escape_formulae = True
 
-    def export_data(self, dataset: tablib.Dataset, **kwargs: Any) -> str | bytes:
+    def stream(self, headers: Sequence[str], rows: Iterable[Sequence[Any]], *,
+               title: str | None = None, expected_rows: int | None = None
+               ) -> Iterator[bytes]:
+        """The file's bytes, in chunks, with formula escaping (``rules.escaping``) of every
+        text cell and header when ``escape_formulae``. Not import_export's escaping: that
+        deletes a leading "=" and nothing else, and only when the site asks."""
         if self.escape_formulae:
-            dataset = escaped(dataset)
-        return self.write(dataset, **kwargs)
+            headers = [escape_formula(h) for h in headers]
+            rows = escaped_rows(rows)
+        return self.write_stream(headers, rows, title=title, expected_rows=expected_rows)
 
-    def write(self, dataset: tablib.Dataset, **kwargs: Any) -> str | bytes:
-        """The file's content. Not import_export's ``export_data``: that applies its own,
-        weaker escaping (it deletes a leading "=" and nothing else) when the site asks."""
-        return dataset.export(self.get_title(), **kwargs)  # type: ignore[attr-defined]
+    def write_stream(self, headers: Sequence[str], rows: Iterable[Sequence[Any]], *,
+                     title: str | None, expected_rows: int | None) -> Iterator[bytes]:
+        raise NotImplementedError
+
+    def export_data(self, dataset: tablib.Dataset, **kwargs: Any) -> str | bytes:
+        content = b"".join(self.stream(list(dataset.headers or []), dataset,
+                                       title=dataset.title, expected_rows=len(dataset)))
+        if self.is_binary():  # type: ignore[attr-defined]
+            return content
+        return content.decode("utf-8")
 
     def read(self, content: bytes) -> Table:
         """``(headers, rows)``; rows yields ``(number, cells)``. Raises InvalidImportFile."""

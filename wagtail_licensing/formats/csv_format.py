@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from typing import Any, cast
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
-import tablib
 from django.utils.translation import gettext as _
 from import_export.formats import base_formats
 
 from ..exceptions import InvalidImportFile
 from .base import AssignmentFormatMixin, Table
 from .encoding import decode_text
+from .streaming import stream_csv
 
 DELIMITERS = (",", ";", "\t")
 
@@ -21,10 +21,10 @@ DELIMITERS = (",", ";", "\t")
 class AssignmentCSV(AssignmentFormatMixin, base_formats.CSV):
     """CSV, comma, semicolon or tab separated (as Excel writes it in every locale)."""
 
-    def write(self, dataset: tablib.Dataset, **kwargs: Any) -> str:
+    def write_stream(self, headers: Sequence[str], rows: Iterable[Sequence[Any]], *,
+                     title: str | None, expected_rows: int | None) -> Iterator[bytes]:
         # The BOM makes Excel read the file as UTF-8 rather than the local code page.
-        # tablib's CSV writer returns text (its signature says text or bytes).
-        return "\ufeff" + cast(str, super().write(dataset, **kwargs))
+        return stream_csv(headers, rows, bom=True)
 
     def read(self, content: bytes) -> Table:
         text = decode_text(content)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -12,6 +13,7 @@ from ..exceptions import InvalidImportFile
 from .base import AssignmentFormatMixin, Table, cell_text
 from .encoding import decode_text
 from .limits import MAX_JSON_DEPTH, too_deeply_nested
+from .streaming import stream_json
 
 
 def _cell(value: Any) -> str:
@@ -39,6 +41,10 @@ class AssignmentJSON(AssignmentFormatMixin, base_formats.JSON):
 
     # Spreadsheets do not open JSON as formulas: values are written, and read, exactly.
     escape_formulae = False
+
+    def write_stream(self, headers: Sequence[str], rows: Iterable[Sequence[Any]], *,
+                     title: str | None, expected_rows: int | None) -> Iterator[bytes]:
+        return stream_json(headers, rows)
 
     def read(self, content: bytes) -> Table:
         try:

@@ -17,7 +17,7 @@ from wagtail_licensing.formats import check_file_size, read_assignments
 from wagtail_licensing.importing import ImportPlan
 from wagtail_licensing.models import AssignmentSource
 from wagtail_licensing.notifications import send_notices
-from wagtail_licensing.resources import export_assignments
+from wagtail_licensing.resources import stream_assignments
 
 
 class Command(BaseCommand):
@@ -214,15 +214,35 @@ class Command(BaseCommand):
                       products: list[str] | None = None, **options: Any) -> None:
         if format == "xlsx" and not output:
             raise CommandError("XLSX is binary: name the file to write with -o FILE.")
-        content, _content_type, _ext = export_assignments(format, product_codes=products)
+        # Progress on a terminal only: piped or redirected, stderr stays quiet.
+        progress = self._export_progress if self.stderr.isatty() else None
+        export = stream_assignments(format, product_codes=products, progress=progress)
         if output:
             try:
-                Path(output).write_bytes(content)
+                with Path(output).open("wb") as fh:
+                    for chunk in export.chunks:
+                        fh.write(chunk)
             except OSError as exc:
                 raise CommandError(f"Cannot write {output}: {exc.strerror}") from exc
-            self.stderr.write(f"Wrote the license assignments to {output}.")
+            if progress:
+                self.stderr.write("")
+            noun = "assignment" if export.rows == 1 else "assignments"
+            self.stderr.write(f"Wrote {export.rows:,} license {noun} to {output}.")
         else:
-            self.stdout.write(content.decode("utf-8-sig"), ending="")
+            first = True
+            for chunk in export.chunks:
+                # Text formats: each chunk is whole characters. No BOM on a terminal or pipe.
+                text = chunk.decode("utf-8-sig" if first else "utf-8")
+                first = False
+                self.stdout.write(text, ending="")
+            self.stdout.flush()
+            if progress:
+                self.stderr.write("")
+
+    def _export_progress(self, done: int, total: int) -> None:
+        share = f" ({done * 100 // total}%)" if total else ""
+        self.stderr.write(f"\rExported {done:,} of {total:,} assignments{share}", ending="")
+        self.stderr.flush()
 
     def handle_import(self, file: str, dry_run: bool = False, format: str | None = None,
                       **options: Any) -> None:

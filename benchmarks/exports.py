@@ -1,0 +1,200 @@
+#!/usr/bin/env python
+"""Benchmark: streamed exports of license assignments, against reading the same rows.
+
+    .venv/bin/python benchmarks/exports.py [--rows 100000] [--rows 1000000] [--no-memory]
+    DATABASE_URL=postgres://licensing:licensing@127.0.0.1:5432/bench_exports \\
+        .venv/bin/python benchmarks/exports.py --rows 100000 --rows 1000000
+
+Builds a database (a temporary SQLite file, or the database named by ``DATABASE_URL``, which
+is emptied first) with four unlimited named products and ``rows / 4`` users each holding all
+four, then for each ``--rows`` and each format (CSV, JSON, XLSX) measures, in the same run:
+
+- the baseline: reading the export's rows from the database with ``values_list`` and
+  ``iterator()``, rendering nothing (the floor for any export);
+- the export through ``stream_assignments``, every chunk consumed (what the command writes);
+- the first byte of the web export (``/admin/licensing/assignments/export/?format=...``
+  through Django's test client, as a license manager): the time until its first chunk;
+- the peak of Python memory allocated while exporting (``tracemalloc``, in a separate pass,
+  since tracing slows everything down), which must not grow with the number of rows.
+
+Targets (issue 17), per 100,000 assignments: CSV <= 1 s, JSON <= 1 s, XLSX <= 5 s, each
+within 3x of the baseline; the first byte of a web export in under 1 s at 1,000,000
+assignments; memory that does not grow with the rows.
+"""
+
+import argparse
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import _support
+
+PRODUCTS = ["alpha", "beta", "gamma", "delta"]
+FORMATS = ["csv", "json", "xlsx"]
+TARGET_SECONDS = {"csv": 1.0, "json": 1.0, "xlsx": 5.0}  # per 100,000 assignments
+
+
+def build(rows):
+    """``rows`` assignments: ``rows / 4`` users, each holding the four products."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from wagtail_licensing.actions import counters
+    from wagtail_licensing.models import LicenseAssignment
+
+    User = get_user_model()
+    LicenseAssignment.objects.all().delete()
+    User.objects.filter(username__startswith="bench").delete()
+    users = -(-rows // len(PRODUCTS))
+    with transaction.atomic():
+        for start in range(0, users, 10_000):
+            User.objects.bulk_create(
+                (User(username=f"bench{i:07d}", email=f"bench{i:07d}@example.com",
+                      first_name="Bench", last_name=str(i))
+                 for i in range(start, min(start + 10_000, users))), batch_size=5000)
+        table = LicenseAssignment._meta.db_table
+        codes = " UNION ALL ".join(f"SELECT '{code}'" + (" AS code" if i == 0 else "")
+                                   for i, code in enumerate(PRODUCTS))
+        with connection.cursor() as cursor:
+            sql = (f"INSERT INTO {table} (user_id, product_code, has_seat, granted_at, "  # noqa: S608
+                   f"source) SELECT u.id, p.code, %s, %s, 'import' FROM {User._meta.db_table} u, "
+                   f"({codes}) p WHERE u.username LIKE 'bench%%'")  # the benchmark's own names
+            cursor.execute(sql, [True, timezone.now()])
+        counters.recount(PRODUCTS)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    return LicenseAssignment.objects.count()
+
+
+def time_baseline():
+    from wagtail_licensing.resources import LicenseAssignmentResource
+
+    resource = LicenseAssignmentResource()
+    fields = [field.attribute for field in resource.get_export_fields()]
+    start = time.perf_counter()
+    n = sum(1 for _row in resource.get_queryset().values_list(*fields).iterator(
+        chunk_size=resource.get_chunk_size()))
+    return time.perf_counter() - start, n
+
+
+def chunks_of(name):
+    """The export's chunks; before exports streamed (an older checkout, to measure the
+    baseline of the change), the whole file as one chunk."""
+    try:
+        from wagtail_licensing.resources import stream_assignments
+    except ImportError:
+        from wagtail_licensing.resources import export_assignments
+
+        return iter([export_assignments(name)[0]])
+    return stream_assignments(name).chunks
+
+
+def time_export(name):
+    start = time.perf_counter()
+    size = 0
+    first = None
+    for chunk in chunks_of(name):
+        if first is None and chunk:
+            first = time.perf_counter() - start
+        size += len(chunk)
+    return time.perf_counter() - start, first, size
+
+
+def peak_memory(name):
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    for _chunk in chunks_of(name):
+        pass
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 1e6
+
+
+def web_first_byte(client, name):
+    start = time.perf_counter()
+    response = client.get("/admin/licensing/assignments/export/", {"format": name})
+    assert response.status_code == 200, (response.status_code, response.get("Location"))
+    if not response.streaming:  # an older checkout: the whole file was built first
+        return time.perf_counter() - start
+    iterator = iter(response.streaming_content)
+    next(iterator)
+    first = time.perf_counter() - start
+    response.close()  # stop reading: the rest is what the export measurement timed
+    return first
+
+
+def manager_client():
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group, Permission
+    from django.test import Client
+
+    User = get_user_model()
+    manager, _created = User.objects.get_or_create(username="export-manager",
+                                                   defaults={"is_superuser": False})
+    group, _created = Group.objects.get_or_create(name="Bench managers")
+    group.permissions.add(*Permission.objects.filter(
+        codename__in=["access_admin", "can_manage_lic_users"]))
+    manager.groups.add(group)
+    client = Client()
+    client.force_login(manager)
+    return client
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, action="append",
+                        help="assignments to export (repeatable; default 100000)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
+    args = parser.parse_args()
+    sizes = args.rows or [100_000]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        _support.setup_django(Path(tmp) / "bench.sqlite3", test_environment=True)
+        from django.core.management import call_command
+        from django.db import connection
+
+        call_command("flush", interactive=False, verbosity=0)  # DATABASE_URL's, from a last run
+
+        _support.install_license([(code, "named", None) for code in PRODUCTS])
+        client = manager_client()
+        results = []
+        for rows in sizes:
+            actual = build(rows)
+            baseline, n = time_baseline()
+            assert n == actual, (n, actual)
+            for name in FORMATS:
+                seconds, first, size = time_export(name)
+                web = web_first_byte(client, name)
+                memory = None if args.no_memory else peak_memory(name)
+                results.append((actual, name, baseline, seconds, first, web, size, memory))
+
+    print(f"Database: {connection.vendor}; {len(PRODUCTS)} products, each user holds all.")
+    print()
+    print("| assignments | format | read rows (baseline) | export | export / baseline | "
+          "per 100k | target per 100k | first byte (web) | size | peak Python memory |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    ok = True
+    for rows, name, baseline, seconds, _first, web, size, memory in results:
+        per_100k = seconds * 100_000 / rows
+        ratio = seconds / baseline
+        target = TARGET_SECONDS[name]
+        met = per_100k <= target and ratio <= 3
+        if rows >= 1_000_000:
+            met = met and web < 1
+        ok = ok and met
+        print(f"| {rows:,} | {name.upper()} | {baseline:.2f} s | {seconds:.2f} s | "
+              f"{ratio:.2f}x | {per_100k:.2f} s | {target:.0f} s | {web * 1000:.0f} ms | "
+              f"{size / 1e6:.1f} MB | "
+              + ("-" if memory is None else f"{memory:.1f} MB") + " |"
+              + ("" if met else " NOT MET"))
+    print()
+    print("Targets met." if ok else "Targets NOT met.")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
