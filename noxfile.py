@@ -63,7 +63,7 @@ MATRIX = [
 
 def _version_of(executable: str) -> str | None:
     try:
-        done = subprocess.run(
+        done = subprocess.run(  # noqa: S603 - an interpreter found on PATH or in pyenv
             [executable, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
             capture_output=True, text=True, timeout=20, check=False)
     except (OSError, subprocess.TimeoutExpired):
