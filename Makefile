@@ -43,7 +43,7 @@ test-wagtail7: $(VENV7)/.installed
 
 # The documentation site, warnings as errors: docs/_build/html/index.html.
 docs: install
-	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	$(BIN)/sphinx-build -E -W --keep-going -q -b html docs docs/_build/html
 
 # The sdist and wheel in dist/, checked: twine's metadata check and what they hold.
 dist: install
@@ -95,7 +95,7 @@ benchmarks: install
 	$(BIN)/python benchmarks/import_export.py
 	$(BIN)/python benchmarks/system_users.py
 
-# Re-take the README's screenshots (docs/images/) from the browser tests.
+# Re-take the documentation's screenshots (docs/images/) from the browser tests.
 screenshots: install
 	UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/browser
 
