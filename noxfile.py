@@ -97,13 +97,16 @@ def _expose_interpreters() -> None:
     for version in PYTHONS:
         found = _find_interpreter(version)
         link = links / f"python{version}"
-        if link.is_symlink() or link.exists():
-            link.unlink()
         if found is None:
+            link.unlink(missing_ok=True)
             print(f"noxfile: no Python {version} on PATH nor in $PYENV_ROOT/versions "
                   f"(`pyenv install {version}`): its sessions will fail.", file=sys.stderr)
             continue
-        link.symlink_to(found)
+        # Atomically, since `.ci/run` starts two nox processes at once.
+        temporary = links / f".python{version}.{os.getpid()}"
+        temporary.unlink(missing_ok=True)
+        temporary.symlink_to(found)
+        os.replace(temporary, link)
     os.environ["PATH"] = f"{links}{os.pathsep}{os.environ.get('PATH', '')}"
 
 

@@ -3,10 +3,11 @@ wheel: `python manage.py shell -c "from smoke_site.smoke import run; run()"`."""
 
 import sys
 
-import wagtail_licensing
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
+
+import wagtail_licensing
 
 
 def run() -> None:
