@@ -48,7 +48,7 @@ docs: install
 # The sdist and wheel in dist/, checked: twine's metadata check and what they hold.
 dist: install
 	rm -rf dist
-	$(BIN)/python -m build --outdir dist .
+	$(BIN)/python -m build --quiet --outdir dist .
 	$(BIN)/twine check --strict dist/*
 	$(BIN)/python .ci/check_dist.py dist
 
