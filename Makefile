@@ -6,7 +6,8 @@ PORT ?= 8000
 KEYS_DIR ?= example_site/var/vendor-keys
 MANAGE := $(BIN)/python example_site/manage.py
 
-.PHONY: demo test test-wagtail7 install lint serve seed migrate keys benchmarks screenshots clean
+.PHONY: demo test test-wagtail7 install lint serve seed migrate keys benchmarks screenshots clean \
+	docs dist wheel-smoke matrix release-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,16 +27,49 @@ lint: install
 test: install lint
 	$(BIN)/pytest
 
-# The same suite on the Wagtail 7 LTS, in a virtualenv of its own.
+# The same suite on the Wagtail 7 LTS, in a virtualenv of its own. Wagtail 7.0 supports Django
+# 4.2 to 5.2 but declares no upper bound, so Django is pinned here.
 VENV7 ?= .venv-wagtail7
 $(VENV7)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV7)
 	$(VENV7)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV7)/bin/python -m pip install --quiet -e '.[dev]' 'wagtail>=7.0,<7.1'
+	$(VENV7)/bin/python -m pip install --quiet -e '.[test-all]' 'wagtail>=7.0,<7.1' 'django>=5.2,<5.3'
 	touch $@
 
+# The packaging and newcomer tests build and install the wheel with the newest Wagtail: nothing
+# of Wagtail 7 in them.
 test-wagtail7: $(VENV7)/.installed
-	$(VENV7)/bin/pytest --ignore=tests/project/test_packaging.py
+	$(VENV7)/bin/pytest --ignore=tests/project/test_packaging.py --ignore=tests/browser/test_newcomer.py
+
+# The documentation site, warnings as errors: docs/_build/html/index.html.
+docs: install
+	$(BIN)/sphinx-build -E -W --keep-going -q -b html docs docs/_build/html
+
+# The sdist and wheel in dist/, checked: twine's metadata check and what they hold.
+dist: install
+	rm -rf dist
+	$(BIN)/python -m build --quiet --outdir dist .
+	$(BIN)/twine check --strict dist/*
+	$(BIN)/python .ci/check_dist.py dist
+
+# The wheel installed into a fresh virtualenv (not the source tree), and a site run with it.
+wheel-smoke: dist
+	PYTHON=$(BIN)/python .ci/wheel-smoke dist
+
+# The version matrix (noxfile.py): `make matrix` runs every cell, `make matrix NOX_ARGS="-t ci"`
+# the ones CI runs.
+NOX_ARGS ?=
+matrix: install
+	$(BIN)/nox $(NOX_ARGS)
+
+# Everything a maintainer checks before tagging a release (docs/releasing.md).
+release-check: install
+	$(BIN)/python .ci/check_release.py
+	$(MAKE) test
+	$(MAKE) test-wagtail7
+	$(MAKE) docs
+	$(MAKE) wheel-smoke
+	$(MAKE) matrix
 
 keys: install
 	@test -f $(KEYS_DIR)/demo.pem || $(BIN)/wagtail-licensing-vendor keygen --kid demo --out $(KEYS_DIR)
@@ -62,9 +96,9 @@ benchmarks: install
 	$(BIN)/python benchmarks/bulk_grant.py
 	$(BIN)/python benchmarks/pages.py
 
-# Re-take the README's screenshots (docs/images/) from the browser tests.
+# Re-take the documentation's screenshots (docs/images/) from the browser tests.
 screenshots: install
 	UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/browser
 
 clean:
-	rm -rf $(VENV) $(VENV7) example_site/var
+	rm -rf $(VENV) $(VENV7) .nox build dist docs/_build example_site/var

@@ -1,4 +1,9 @@
-"""System checks with stable IDs (documented in the README)."""
+"""System checks with stable IDs.
+
+``SUMMARIES`` says in a line what each ID means; the documentation's table of system checks is
+generated from it and from the checks below (which level, plain ``check`` or ``--deploy``), and
+a test makes sure that it names exactly the IDs used here.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,43 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from . import keys
 from .conf import DEFAULTS, DemoAccess, is_seconds, licensing_settings
+
+SUMMARIES = {
+    "wagtail_licensing.W001": "No vendor public key is configured: no license file can be "
+                              "installed.",
+    "wagtail_licensing.E002": "A configured public key cannot be read or is not an Ed25519 PEM "
+                              "key.",
+    "wagtail_licensing.E003": "`DEMO_ACCESS` is not `\"all\"` or `\"managers\"`.",
+    "wagtail_licensing.W004": "`WAGTAIL_LICENSING` has an unknown key (a typo?).",
+    "wagtail_licensing.E005": "A day or minute count is not a whole number from 0 up.",
+    "wagtail_licensing.W010": "`LicenseEnforcementMiddleware` is not in `MIDDLEWARE`: licenses "
+                              "are not enforced in the admin.",
+    "wagtail_licensing.E011": "The middleware comes before `AuthenticationMiddleware` or "
+                              "`MessageMiddleware`.",
+    "wagtail_licensing.E012": "`FEATURES` is malformed (each feature needs `products`; lists of "
+                              "strings; URL prefixes start with `/`).",
+    "wagtail_licensing.E013": "`ADMIN_PRODUCTS` is neither `None` nor a list of product codes.",
+    "wagtail_licensing.E014": "`NOTIFY_DAYS` is not a list of whole numbers of days from 0 up.",
+    "wagtail_licensing.W015": "The `CACHE_ALIAS` cache is `LocMemCache`, which each process "
+                              "keeps to itself: with several processes or hosts, a change made "
+                              "in one reaches the others within `STATE_RECHECK_SECONDS` rather "
+                              "than at once, each works every decision out on its own, and a "
+                              "session whose concurrent slot a manager released is given "
+                              "another free slot, not signed out, when its next request reaches "
+                              "another process.",
+    "wagtail_licensing.E016": "`CONCURRENT_IDLE_MINUTES` is 0 (at least 1).",
+    "wagtail_licensing.E017": "`STATE_RECHECK_SECONDS` is not a number of seconds from 0 up "
+                              "(the default is used meanwhile).",
+    "wagtail_licensing.E018": "`CACHE_ALIAS` names no cache in `CACHES`: every admin request "
+                              "would fail.",
+    "wagtail_licensing.W019": "The `CACHE_ALIAS` cache is `DummyCache`, which keeps nothing: "
+                              "every admin request reads the licensing state and works its "
+                              "decision out from the database, and releasing a concurrent slot "
+                              "cannot sign its session out (the session takes another free "
+                              "slot), even with one process.",
+    "wagtail_licensing.W020": "`wagtail_licensing` comes after `wagtail.users` in "
+                              "`INSTALLED_APPS`: no Licenses tab in Settings > Users.",
+}
 
 
 @register(Tags.security)
@@ -169,26 +211,65 @@ def check_app_order(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
     return []
 
 
-PROCESS_LOCAL_CACHES = ("django.core.cache.backends.locmem.LocMemCache",
-                        "django.core.cache.backends.dummy.DummyCache")
+LOCMEM_CACHE = "django.core.cache.backends.locmem.LocMemCache"
+DUMMY_CACHE = "django.core.cache.backends.dummy.DummyCache"
+
+
+def _cache_backend() -> tuple[str, str | None]:
+    """``CACHE_ALIAS`` and its backend's dotted path (None: no such cache)."""
+    alias = licensing_settings.CACHE_ALIAS
+    config = (getattr(settings, "CACHES", None) or {}).get(alias)
+    return alias, None if config is None else str(config.get("BACKEND", ""))
+
+
+@register(Tags.caches)
+def check_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """What the licensing cache can and cannot do whatever the number of processes: no cache
+    at all is an error, and a cache that keeps nothing loses the released-slot markers."""
+    alias, backend = _cache_backend()
+    if backend is None:
+        return [Error(
+            f"WAGTAIL_LICENSING['CACHE_ALIAS'] is {alias!r}, which is not a cache in CACHES: "
+            "every request that wagtail-licensing checks would fail.",
+            hint="Name one of the aliases of CACHES, or add this one.",
+            id="wagtail_licensing.E018",
+        )]
+    if backend == DUMMY_CACHE:
+        return [Warning(
+            f"The cache {alias!r} that wagtail-licensing keeps its state version and per-user "
+            "decisions in is DummyCache, which keeps nothing: every admin request reads the "
+            "licensing state and works its decision out from the database, and releasing a "
+            "concurrent slot (Licensing > Concurrent sessions) cannot sign its session out: "
+            "the session takes another free slot on its next request.",
+            hint="Use LocMemCache for a single process (runserver), or a cache every process "
+                 "shares (Redis, Memcached, the database cache).",
+            id="wagtail_licensing.W019",
+        )]
+    return []
 
 
 @register(Tags.caches, deploy=True)
 def check_shared_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """``check --deploy``: with several processes, the license check works best with a cache
-    that they share."""
-    alias = licensing_settings.CACHE_ALIAS
-    backend = (getattr(settings, "CACHES", {}).get(alias) or {}).get("BACKEND", "")
-    if backend in PROCESS_LOCAL_CACHES:
-        return [Warning(
-            f"The cache {alias!r} that wagtail-licensing keeps its per-user decisions in is "
-            f"{backend.rsplit('.', 1)[-1]}, which processes do not share: with several worker "
-            "processes, a change made in one reaches the others only when they re-read the "
-            "licensing state (every STATE_RECHECK_SECONDS), each works every decision out on "
-            "its own, and a session whose concurrent slot a manager released is given another "
-            "slot rather than signed out when its next request reaches another process.",
-            hint="Use Redis, Memcached or the database cache for this alias (or name another "
-                 "one in WAGTAIL_LICENSING['CACHE_ALIAS']). One process (runserver) needs none.",
-            id="wagtail_licensing.W015",
-        )]
-    return []
+    """``check --deploy``: production runs several processes, which a LocMemCache does not
+    connect. Changes still reach every process (``STATE_RECHECK_SECONDS``), so this warns only
+    of what a shared cache does better; one process (runserver) needs none."""
+    alias, backend = _cache_backend()
+    if backend != LOCMEM_CACHE:
+        return []
+    seconds = licensing_settings.STATE_RECHECK_SECONDS
+    if not is_seconds(seconds):
+        seconds = DEFAULTS["STATE_RECHECK_SECONDS"]
+    reach = (f"within {seconds:g} seconds (STATE_RECHECK_SECONDS) rather than at once" if seconds
+             else "on their next request, at the cost of one query per request "
+                  "(STATE_RECHECK_SECONDS is 0)")
+    return [Warning(
+        f"The cache {alias!r} that wagtail-licensing keeps its state version and per-user "
+        "decisions in is LocMemCache, which each process keeps to itself. With several worker "
+        f"processes or hosts, a licensing change made in one reaches the others {reach}; each "
+        "process works every decision out on its own; and a session whose concurrent slot a "
+        "license manager released is given another free slot, not signed out, when its next "
+        "request reaches another process than the one that released it.",
+        hint="Use Redis, Memcached or the database cache for this alias (or name another one "
+             "in WAGTAIL_LICENSING['CACHE_ALIAS']). One process (runserver) needs none.",
+        id="wagtail_licensing.W015",
+    )]

@@ -22,35 +22,45 @@ class DemoAccess(StrEnum):
     ALL = "all"  # every user with admin access, as without this app
     MANAGERS = "managers"  # license managers only
 
+# The comment above each key says what it means: the documentation's settings reference is
+# generated from them (docs/_ext/licensing_reference.py), so every key needs one.
 DEFAULTS: dict[str, Any] = {
-    # Key id -> PEM text of the vendor's Ed25519 public key, or the path of a PEM file.
+    # Key id -> PEM text of the vendor's Ed25519 public key, or the path of a PEM file. License
+    # files name the key that signed them by its id (see the vendor's guide: keys and rotation).
     "VENDOR_PUBLIC_KEYS": {},
-    # Company ID prefilled in license requests before any license is installed.
+    # Company ID prefilled in license requests before a license is installed.
     "COMPANY_ID": "",
-    # When set, generated license requests are also e-mailed to this address.
+    # Also e-mail generated license requests to this address (as an attachment).
     "REQUEST_EMAIL": "",
-    # Product codes that open the Wagtail admin; None means every named and concurrent product.
+    # Product codes that open the Wagtail admin; `None`: every named and concurrent product.
     "ADMIN_PRODUCTS": None,
-    # With no license installed (demo mode): "all" users reach the admin, or only "managers".
+    # With no license installed (demo mode): `"all"` users reach the admin, or only
+    # `"managers"`.
     "DEMO_ACCESS": DemoAccess.ALL.value,
-    # Feature name -> {"products": [...], "admin_url_prefixes": [...], "menu_items": [...]}.
+    # Feature gating by product: feature name -> `{"products": [...], "admin_url_prefixes":
+    # [...], "menu_items": [...], "label": "..."}` (see the administrator's guide: feature
+    # gating).
     "FEATURES": {},
-    # Minutes without a request after which a concurrent slot is freed.
+    # A concurrent slot is freed after this many minutes without a request (at least 1).
     "CONCURRENT_IDLE_MINUTES": 30,
-    # Days after valid_until during which a product still grants access.
+    # Days after `valid_until` during which a product still grants access.
     "GRACE_DAYS": 0,
-    # Warn managers this many days before a product expires.
+    # Warn license managers this many days before a product expires.
     "WARN_DAYS": 30,
-    # Warn managers when this share of a product's seats is used.
+    # Warn license managers when this share of a product's seats is used.
     "SEAT_WARNING_THRESHOLD": 0.9,
-    # Who unlicensed users should ask; empty: the license managers' names are shown.
+    # Who unlicensed users should ask, shown on the "No license" page; empty: the license
+    # managers' names.
     "LICENSE_CONTACT": "",
-    # `manage.py licensing notify` e-mails the managers this many days before a product expires.
+    # `manage.py licensing notify` e-mails the license managers this many days before a
+    # product expires.
     "NOTIFY_DAYS": [30, 7, 1],
-    # Limits of imported assignment files.
+    # Largest assignments file accepted for import, in bytes.
     "IMPORT_MAX_FILE_SIZE": 20 * 1024 * 1024,
+    # Most rows accepted in one import.
     "IMPORT_MAX_ROWS": 200_000,
-    # Cache alias holding the license-state version and per-user decisions.
+    # The Django cache (an alias of `CACHES`) holding the license-state version and the
+    # per-user decisions; one that every process shares applies changes everywhere at once.
     "CACHE_ALIAS": "default",
     # Each process re-reads the licensing state version from the database at most this often
     # (one query), so that a change made in another process applies within this many seconds

@@ -69,7 +69,7 @@ def login(page):
 def screenshot(page, tmp_path):
     """Take a screenshot: screenshot("license-manager").
 
-    With UPDATE_SCREENSHOTS=1 it replaces docs/images/NAME.png (the README's pictures);
+    With UPDATE_SCREENSHOTS=1 it replaces docs/images/NAME.png (the documentation's pictures);
     otherwise it goes to the test's temporary folder, so test runs leave the tree clean.
     """
     folder = DOCS_IMAGES if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path

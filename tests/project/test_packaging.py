@@ -1,4 +1,5 @@
-"""The wheel holds the app and nothing else: no tests, no example site."""
+"""The wheel holds the app and nothing else: no tests, no example site (`.ci/check_dist.py`
+checks the built wheel and sdist in full)."""
 
 import subprocess
 import sys
@@ -29,7 +30,10 @@ def test_wheel_contents(tmp_path):
     dist_info = next(t for t in top if t.endswith(".dist-info"))
     entry_points = zipfile.ZipFile(wheel).read(f"{dist_info}/entry_points.txt").decode()
     assert "wagtail-licensing-vendor = wagtail_licensing.vendor:main" in entry_points
+    assert f"{dist_info}/licenses/LICENSE" in names
     metadata = zipfile.ZipFile(wheel).read(f"{dist_info}/METADATA").decode()
+    assert "License-Expression: BSD-3-Clause" in metadata
+    assert "Classifier: Framework :: Django :: 6.0" in metadata
     for requirement in ("wagtail>=7.0", "Django>=5.2", "django-import-export>=4.0",
                         "cryptography>=42.0"):
         assert f"Requires-Dist: {requirement}" in metadata

@@ -1,6 +1,6 @@
 """A project's own user viewset, as Wagtail documents it: a custom form and its own
 templates that do not extend Wagtail's user templates at all. The Licenses tab is added by
-including wagtail-licensing's two partials (see the README)."""
+including wagtail-licensing's two partials (see docs/code.md)."""
 
 from django import forms
 from wagtail.users.forms import UserEditForm

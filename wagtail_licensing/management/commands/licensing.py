@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
 
-from wagtail_licensing import operations, status, wording
+from wagtail_licensing import operations, status, uninstall, wording
 from wagtail_licensing.exceptions import AlreadyInstalled, ImportRefused, LicensingError
 from wagtail_licensing.formats import check_file_size, read_assignments
 from wagtail_licensing.importing import ImportPlan
@@ -22,7 +22,7 @@ from wagtail_licensing.resources import stream_assignments
 
 class Command(BaseCommand):
     help = ("Show and change the site's licenses: status, request, upload, grant, recall, "
-            "delete, notify, verify, export, import.")
+            "delete, notify, verify, export, import; uninstall removes the app's data.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", required=True,
@@ -71,6 +71,13 @@ class Command(BaseCommand):
                        help="only show what would change and the errors")
         p.add_argument("--format", choices=["csv", "xlsx", "json"],
                        help="the file's format (default: from its extension or content)")
+
+        p = sub.add_parser("uninstall", help="before removing the app from INSTALLED_APPS: "
+                                             "drop its tables, content types and permission, "
+                                             "and keep its audit log entries readable")
+        p.add_argument("--yes", action="store_true",
+                       help="confirm (without it, only show what would be done)")
+        p.add_argument("--database", default="default")
 
     def handle(self, *args: Any, subcommand: str, **options: Any) -> str | None:
         try:
@@ -270,6 +277,38 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"Imported {path.name}: {result.granted_count} granted, {result.recalled_count} "
             f"recalled, {result.unchanged_count} unchanged."))
+
+    def handle_uninstall(self, yes: bool = False, database: str = "default",
+                         **options: Any) -> None:
+        plan = uninstall.make_plan(database)
+        self.stdout.write("Uninstalling wagtail-licensing from this site:")
+        self.stdout.write(f"  rewrite {plan.log_entries_to_rewrite} of its {plan.log_entries} "
+                          "audit log entries so that they stay readable without the app "
+                          "(they are kept)")
+        self.stdout.write("  unapply its migrations, dropping its tables: "
+                          + (", ".join(plan.migrations) or "none are applied"))
+        self.stdout.write("  delete its content types (" + (", ".join(plan.content_types)
+                                                          or "none") + ") and permission ("
+                          + (", ".join(plan.permissions) or "none") + ")"
+                          + (f", held by the groups {', '.join(plan.groups_with_permission)}"
+                             if plan.groups_with_permission else "")
+                          + (f" and {plan.users_with_permission} users directly"
+                             if plan.users_with_permission else ""))
+        if plan.blocking_migrations:
+            raise CommandError("These migrations of other apps depend on wagtail_licensing's "
+                               "and would be unapplied too: "
+                               + ", ".join(plan.blocking_migrations) + ". Nothing was changed.")
+        if not yes:
+            raise CommandError("This deletes every license, assignment and license file of the "
+                               "site (export them first: `licensing export`). Add --yes to "
+                               "uninstall.")
+        result = uninstall.uninstall(database, verbosity=max(0, options["verbosity"] - 1))
+        self.stdout.write(self.style.SUCCESS(
+            f"Uninstalled: {result.rewritten} audit log entries rewritten, "
+            f"{len(result.unapplied)} migrations unapplied, {result.deleted_content_types} "
+            "content types deleted. Now remove 'wagtail_licensing' (and 'import_export' if "
+            "nothing else uses it) from INSTALLED_APPS and the middleware from MIDDLEWARE, "
+            "before running `migrate` again."))
 
     def _print_plan(self, plan: ImportPlan) -> None:
         self.stdout.write(f"{plan.filename}: {plan.rows} rows ({plan.format}).")
