@@ -75,68 +75,42 @@ class SafeCache:
         self.backend = backend
         self.alias = alias
 
-    def get(self, key: str, default: Any = None) -> Any:
+    def _call(self, operation: str, failed: Any, *args: Any) -> Any:
+        """The backend's ``operation(*args)``, or ``failed`` (logged) when the backend raises."""
         try:
-            return self.backend.get(key, default)
+            return getattr(self.backend, operation)(*args)
         except Exception as error:
-            _failed(self.alias, "get", error)
-            return default
+            _failed(self.alias, operation, error)
+            return failed
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._call("get", default, key, default)
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
-        try:
-            return self.backend.get_many(keys)
-        except Exception as error:
-            _failed(self.alias, "get_many", error)
-            return {}
+        return self._call("get_many", {}, keys)
 
     def has_key(self, key: str) -> bool:
-        try:
-            return self.backend.has_key(key)
-        except Exception as error:
-            _failed(self.alias, "has_key", error)
-            return False
+        return bool(self._call("has_key", False, key))
 
     def add(self, key: str, value: Any, timeout: float | None = DEFAULT_TIMEOUT) -> bool:
-        try:
-            return self.backend.add(key, value, timeout)
-        except Exception as error:
-            _failed(self.alias, "add", error)
-            return False
+        return bool(self._call("add", False, key, value, timeout))
 
     def set(self, key: str, value: Any, timeout: float | None = DEFAULT_TIMEOUT) -> None:
-        try:
-            self.backend.set(key, value, timeout)
-        except Exception as error:
-            _failed(self.alias, "set", error)
+        self._call("set", None, key, value, timeout)
 
     def set_many(self, data: dict[str, Any],
                  timeout: float | None = DEFAULT_TIMEOUT) -> list[str]:
         """The keys that were not stored (all of them when the cache is down)."""
-        try:
-            return self.backend.set_many(data, timeout)
-        except Exception as error:
-            _failed(self.alias, "set_many", error)
-            return list(data)
+        return self._call("set_many", list(data), data, timeout)
 
     def touch(self, key: str, timeout: float | None = DEFAULT_TIMEOUT) -> bool:
-        try:
-            return self.backend.touch(key, timeout)
-        except Exception as error:
-            _failed(self.alias, "touch", error)
-            return False
+        return bool(self._call("touch", False, key, timeout))
 
     def delete(self, key: str) -> bool:
-        try:
-            return self.backend.delete(key)
-        except Exception as error:
-            _failed(self.alias, "delete", error)
-            return False
+        return bool(self._call("delete", False, key))
 
     def delete_many(self, keys: Iterable[str]) -> None:
-        try:
-            self.backend.delete_many(keys)
-        except Exception as error:
-            _failed(self.alias, "delete_many", error)
+        self._call("delete_many", None, keys)
 
     def incr(self, key: str, delta: int = 1) -> int:
         try:
