@@ -37,6 +37,10 @@ DEFAULTS: dict[str, Any] = {
     # With no license installed (demo mode): `"all"` users reach the admin, or only
     # `"managers"`.
     "DEMO_ACCESS": DemoAccess.ALL.value,
+    # After the installed licenses were deleted (demo mode on a site that had a license): who
+    # reaches the admin, `"managers"` (only license managers, so that deleting the license
+    # never opens the admin and its gated features to everyone) or `"all"`.
+    "DEMO_ACCESS_AFTER_DELETE": DemoAccess.MANAGERS.value,
     # Feature gating by product: feature name -> `{"products": [...], "admin_url_prefixes":
     # [...], "menu_items": [...], "label": "..."}` (see the administrator's guide: feature
     # gating).
