@@ -80,8 +80,8 @@ def settings_fingerprint() -> str:
     global _fingerprint
     if _fingerprint is None:
         relevant = [repr(getattr(licensing_settings, name)) for name in (
-            "ADMIN_PRODUCTS", "DEMO_ACCESS", "DEMO_ACCESS_AFTER_DELETE", "FEATURES", "GRACE_DAYS", "WARN_DAYS",
-            "SEAT_WARNING_THRESHOLD", "CONCURRENT_IDLE_MINUTES")]
+            "ADMIN_PRODUCTS", "DEMO_ACCESS", "DEMO_ACCESS_AFTER_DELETE", "FEATURES",
+            "GRACE_DAYS", "WARN_DAYS", "SEAT_WARNING_THRESHOLD", "CONCURRENT_IDLE_MINUTES")]
         _fingerprint = hashlib.sha256("\n".join(relevant).encode()).hexdigest()[:12]
     return _fingerprint
 
