@@ -46,6 +46,11 @@ DEFAULTS: dict[str, Any] = {
     # gating).
     "FEATURES": {},
     # A concurrent slot is freed after this many minutes without a request (at least 1).
+    # Imports match a user cell to a username (exactly, else case-insensitively); `True` also
+    # matches e-mail addresses, each such row marked in the preview. Off by default: Wagtail
+    # lets users change their own e-mail without verification, so an e-mail is no proof of who
+    # an import row means.
+    "IMPORT_MATCH_EMAIL": False,
     "CONCURRENT_IDLE_MINUTES": 30,
     # Days after `valid_until` during which a product still grants access.
     "GRACE_DAYS": 0,

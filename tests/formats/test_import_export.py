@@ -78,7 +78,7 @@ def test_every_row_error_has_its_row_number(people):
         (11, "missing_product"),
     ]
     messages = [str(error) for error in plan.errors]
-    assert messages[0] == "Row 3: No user has the username or e-mail “nobody”."
+    assert messages[0] == "Row 3: No user has the username “nobody”."
     assert "The code “no-such-product” is not a product of the installed license" in messages[1]
     assert "“delete” is not valid: use grant or recall" in messages[2]
     assert messages[3] == ("Row 6: The user portal0 is a portal user, and CMS editor (editor) "
@@ -158,24 +158,69 @@ def test_concurrent_products_are_not_limited_by_holders(people, make_users):
     assert not plan.has_errors and plan.products["occasional"].to_grant == 5
 
 
-def test_users_by_email_and_case_insensitively(people, make_users):
+@pytest.fixture
+def match_email(settings):
+    settings.WAGTAIL_LICENSING = {**settings.WAGTAIL_LICENSING, "IMPORT_MATCH_EMAIL": True}
+
+
+def test_users_by_username_case_insensitively(people, make_users):
+    plan = operations.preview_import(csv_rows("User2,Editor,GRANT", "user3,EDITOR,Recall"))
+    assert not plan.has_errors
+    assert plan.products["editor"].grant_names == ["user2"]
+    assert plan.products["editor"].unchanged == 1
+    assert plan.matched_by_email_count == 0
+
+
+def test_an_email_is_not_matched_by_default(people):
+    """An editor who set a new hire's address as their own must not get the new hire's seat."""
+    User = get_user_model()
+    User.objects.filter(username="user4").update(email="new.hire@example.com")
+    plan = operations.preview_import(csv_rows("new.hire@example.com,editor,"))
+    assert [(e.row, e.code) for e in plan.errors] == [(2, "unknown_user")]
+    assert "matching by e-mail is off" in plan.errors[0].message
+    with pytest.raises(ImportRefused):
+        operations.import_assignments(csv_rows("new.hire@example.com,editor,"))
+    assert ("user4", "editor") not in holdings()
+
+
+def test_users_by_email_when_the_setting_allows_it(people, match_email):
     plan = operations.preview_import(csv_rows("USER1@EXAMPLE.COM,editor,", "User2,Editor,GRANT",
                                               "user3,EDITOR,Recall"))
     assert not plan.has_errors
     assert plan.products["editor"].grant_names == ["user1", "user2"]
     assert plan.products["editor"].unchanged == 1
+    assert plan.matched_by_email == [(2, "USER1@EXAMPLE.COM", "user1")]
+    assert plan.matched_by_email_count == 1
 
 
-def test_an_email_shared_by_two_users_is_ambiguous(people):
+def test_a_username_wins_over_an_email(people, match_email):
+    User = get_user_model()
+    User.objects.filter(username="user4").update(email="user5")
+    plan = operations.preview_import(csv_rows("user5,editor,"))
+    assert plan.products["editor"].grant_names == ["user5"] and not plan.matched_by_email
+
+
+def test_an_email_shared_by_two_users_is_ambiguous(people, match_email):
     User = get_user_model()
     User.objects.filter(username__in=["user4", "user5"]).update(email="shared@example.com")
     plan = operations.preview_import(csv_rows("shared@example.com,editor,"))
     assert [(e.row, e.code) for e in plan.errors] == [(2, "ambiguous_user")]
 
 
-def test_same_user_by_username_and_email_is_a_duplicate(people):
+def test_same_user_by_username_and_email_is_a_duplicate(people, match_email):
     plan = operations.preview_import(csv_rows("user1,editor,", "user1@example.com,editor,recall"))
     assert [(e.row, e.code) for e in plan.errors] == [(3, "duplicate")]
+
+
+def test_the_preview_marks_rows_matched_by_email(people, match_email, manager):
+    client = Client()
+    client.force_login(manager)
+    upload = SimpleUploadedFile("people.csv", b"username,product\nuser2@example.com,editor\n")
+    response = client.post(IMPORT_URL, {"file": upload}, follow=True)
+    content = response.content.decode()
+    assert "data-import-matched-by-email" in content
+    assert "1 row names its user by e-mail address" in content
+    assert "Row 2: user2@example.com is the user user2" in content
 
 
 def test_products_outside_their_dates_cannot_be_granted(install, make_users):
@@ -668,7 +713,7 @@ def test_command_import_errors(people, tmp_path):
     out = io.StringIO()
     with pytest.raises(CommandError, match="9 errors: nothing can be imported"):
         call_command("licensing", "import", str(path), stdout=out)
-    assert "Row 3: No user has the username or e-mail “nobody”." in out.getvalue()
+    assert "Row 3: No user has the username “nobody”." in out.getvalue()
     assert holdings() == {("user0", "editor")}
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("licensing", "import", str(tmp_path / "missing.csv"))
