@@ -553,6 +553,35 @@ def test_confirming_an_outdated_preview_shows_it_again(people, manager_client):
     assert not import_logs().exists()
 
 
+def test_a_confirm_racing_a_deactivation_is_refused_not_a_500(people, manager_client,
+                                                              monkeypatch):
+    """User accounts change without the licensing lock: user2 is deactivated after the
+    confirm planned the import and before it inserted the grants."""
+    from wagtail_licensing.actions import imports as import_action
+
+    response = upload(manager_client, b"username,product\nuser1,editor\nuser2,editor\n")
+    preview_url = response["Location"]
+    pending = PendingUpload.objects.get()
+    real_build_plan = import_action.build_plan
+
+    def plan_then_deactivate(*args, **kwargs):
+        plan = real_build_plan(*args, **kwargs)
+        get_user_model().objects.filter(username="user2").update(is_active=False)
+        return plan
+
+    monkeypatch.setattr(import_action, "build_plan", plan_then_deactivate)
+    response = manager_client.post(preview_url, {"token": pending.token,
+                                                 "version": LicensingState.get().version,
+                                                 "action": "confirm"})
+    assert response.status_code == 302 and response["Location"] == preview_url
+    monkeypatch.undo()
+    page = manager_client.get(preview_url).content.decode()
+    assert "was deactivated or changed while the file was imported" in page
+    assert ("user1", "editor") not in holdings() and ("user2", "editor") not in holdings()
+    assert not import_logs().exists()
+    assert PendingUpload.objects.filter(pk=pending.pk).exists()  # it can still be confirmed
+
+
 def test_cancel(people, manager_client):
     response = upload(manager_client, b"username,product\nuser1,editor\n")
     pending = PendingUpload.objects.get()
