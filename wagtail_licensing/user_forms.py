@@ -23,8 +23,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import operations, wording
-from .exceptions import LicensingError
 from .dates import site_today
+from .exceptions import LicensingError
 from .models import (
     AssignmentSource,
     Ineligibility,

@@ -86,3 +86,90 @@ def test_a_large_xlsx_export_imports_back_at_the_default_limits(install, make_us
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         unzipped = sum(info.file_size for info in archive.infolist())
     assert unzipped < licensing_settings.IMPORT_MAX_FILE_SIZE * MAX_DECOMPRESSION_RATIO
+
+
+# Hostile cells and workbooks: a clear refusal, never a server error --------------------------
+
+
+@pytest.mark.parametrize("cell", ["us\x00er1", "editor\x00"])
+def test_a_nul_character_in_a_csv_cell_is_refused_with_its_row(cell):
+    content = f"username,product\nuser0,editor\n{cell},editor\n".encode()
+    with pytest.raises(InvalidImportFile, match="Row 3 holds a NUL character"):
+        read_assignments(content, filename="people.csv")
+
+
+def test_the_import_view_refuses_a_nul_character(installed, manager, client):
+    client.force_login(manager)
+    content = b"username,product\nus\x00er,editor\n"
+    response = client.post(IMPORT_URL, {"file": SimpleUploadedFile("people.csv", content)})
+    assert response.status_code == 200
+    assert "NUL character" in response.content.decode()
+    assert not LicenseAssignment.objects.exists()
+
+
+def workbook(shared_strings: bytes) -> bytes:
+    """A minimal .xlsx whose cells are shared strings, with ``shared_strings`` as its
+    xl/sharedStrings.xml."""
+    ns = "http://schemas.openxmlformats.org"
+    files = {
+        "[Content_Types].xml": (
+            f'<?xml version="1.0"?><Types xmlns="{ns}/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxml'
+            'formats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.'
+            'openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.'
+            'openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>'),
+        "_rels/.rels": (
+            f'<?xml version="1.0"?><Relationships xmlns="{ns}/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/'
+            'officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+        "xl/workbook.xml": (
+            f'<?xml version="1.0"?><workbook xmlns="{ns}/spreadsheetml/2006/main" '
+            f'xmlns:r="{ns}/officeDocument/2006/relationships"><sheets>'
+            '<sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+        "xl/_rels/workbook.xml.rels": (
+            f'<?xml version="1.0"?><Relationships xmlns="{ns}/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/worksheet" '
+            'Target="worksheets/sheet1.xml"/>'
+            f'<Relationship Id="rId2" Type="{ns}/officeDocument/2006/relationships/'
+            'sharedStrings" Target="sharedStrings.xml"/></Relationships>'),
+        "xl/worksheets/sheet1.xml": (
+            f'<?xml version="1.0"?><worksheet xmlns="{ns}/spreadsheetml/2006/main"><sheetData>'
+            '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
+            '<row r="2"><c r="A2" t="s"><v>2</v></c><c r="B2" t="s"><v>3</v></c></row>'
+            '</sheetData></worksheet>'),
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+        archive.writestr("xl/sharedStrings.xml", shared_strings)
+    return buffer.getvalue()
+
+
+SST = b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+
+
+def test_the_minimal_workbook_reads():
+    good = SST + b"<si><t>username</t></si><si><t>product</t></si><si><t>user0</t></si>" \
+        b"<si><t>editor</t></si></sst>"
+    rows = read_assignments(workbook(good), filename="people.xlsx").rows
+    assert [(row.user, row.product) for row in rows] == [("user0", "editor")]
+
+
+@pytest.mark.parametrize("shared_strings", [
+    SST + b"<si><t>username</t></si><si><t>broken",  # truncated XML
+    b"\x00\x01 not XML at all",
+    SST + b"<si><t>username</t></si></sst>",  # cells point past the shared strings
+], ids=["truncated", "binary", "too-few-strings"])
+def test_a_malformed_shared_strings_part_is_refused(installed, manager, client, shared_strings):
+    content = workbook(shared_strings)
+    with pytest.raises(InvalidImportFile, match="Excel workbook|damaged"):
+        read_assignments(content, filename="people.xlsx")
+    client.force_login(manager)
+    response = client.post(IMPORT_URL, {"file": SimpleUploadedFile("people.xlsx", content)})
+    assert response.status_code == 200
+    assert not LicenseAssignment.objects.exists()

@@ -121,6 +121,12 @@ def read_assignments(content: bytes | str, *, filename: str = "",
         user, product, action = cell(user_col), cell(product_col), cell(action_col)
         if not user and fallback_col is not None:
             user = cell(fallback_col)
+        if "\x00" in user or "\x00" in product or "\x00" in action:
+            # No user name or product code holds one, and databases refuse them in queries.
+            raise InvalidImportFile(
+                _("Row %(row)d holds a NUL character (an invisible control character, often "
+                  "left by a damaged file or a binary file saved as text). Remove it and "
+                  "upload the file again.") % {"row": number})
         if not (user or product or action):
             continue
         if limit and len(rows) >= limit:

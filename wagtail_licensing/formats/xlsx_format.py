@@ -10,7 +10,6 @@ from typing import Any
 from django.utils.translation import gettext as _
 from import_export.formats import base_formats
 from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 
 from ..exceptions import InvalidImportFile
 from .base import AssignmentFormatMixin, Table, cell_text
@@ -43,7 +42,10 @@ class AssignmentXLSX(AssignmentFormatMixin, base_formats.XLSX):
             sheet = workbook.active
             values = sheet.iter_rows(values_only=True)
             headers = next(values, None)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        except InvalidImportFile:
+            raise
+        except Exception as exc:  # noqa: BLE001 - openpyxl raises anything on a hostile file
+            # (malformed XML such as a broken sharedStrings.xml is a SyntaxError subclass).
             raise _unreadable() from exc
         if headers is None:
             workbook.close()
@@ -54,7 +56,9 @@ class AssignmentXLSX(AssignmentFormatMixin, base_formats.XLSX):
             try:
                 for number, cells in enumerate(values, start=2):  # noqa: B007
                     yield number, [cell_text(cell) for cell in cells]
-            except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+            except InvalidImportFile:
+                raise
+            except Exception as exc:  # noqa: BLE001 - as above: a damaged workbook
                 raise InvalidImportFile(
                     _("The workbook is damaged after row %(row)d. Save it again from Excel or "
                       "LibreOffice.") % {"row": number}) from exc
