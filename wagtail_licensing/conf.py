@@ -46,11 +46,6 @@ DEFAULTS: dict[str, Any] = {
     # gating).
     "FEATURES": {},
     # A concurrent slot is freed after this many minutes without a request (at least 1).
-    # Imports match a user cell to a username (exactly, else case-insensitively); `True` also
-    # matches e-mail addresses, each such row marked in the preview. Off by default: Wagtail
-    # lets users change their own e-mail without verification, so an e-mail is no proof of who
-    # an import row means.
-    "IMPORT_MATCH_EMAIL": False,
     "CONCURRENT_IDLE_MINUTES": 30,
     # Days after `valid_until` during which a product still grants access.
     "GRACE_DAYS": 0,
@@ -64,6 +59,11 @@ DEFAULTS: dict[str, Any] = {
     # `manage.py licensing notify` e-mails the license managers this many days before a
     # product expires.
     "NOTIFY_DAYS": [30, 7, 1],
+    # Imports match a user cell to a username (exactly, else case-insensitively); `True` also
+    # matches e-mail addresses, each such row marked in the preview. Off by default: Wagtail
+    # lets users change their own e-mail without verification, so an e-mail is no proof of who
+    # an import row means.
+    "IMPORT_MATCH_EMAIL": False,
     # Largest assignments file accepted for import, in bytes.
     "IMPORT_MAX_FILE_SIZE": 20 * 1024 * 1024,
     # Most rows accepted in one import.

@@ -107,9 +107,14 @@ def test_the_import_view_refuses_a_nul_character(installed, manager, client):
     assert not LicenseAssignment.objects.exists()
 
 
-def workbook(shared_strings: bytes) -> bytes:
-    """A minimal .xlsx whose cells are shared strings, with ``shared_strings`` as its
-    xl/sharedStrings.xml."""
+TWO_SHARED_ROWS = ('<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
+                   '<row r="2"><c r="A2" t="s"><v>2</v></c><c r="B2" t="s"><v>3</v></c></row>')
+
+
+def workbook(shared_strings: bytes, sheet_data: str = TWO_SHARED_ROWS,
+             prologue: str = '<?xml version="1.0"?>') -> bytes:
+    """A minimal .xlsx with ``shared_strings`` as its xl/sharedStrings.xml and ``sheet_data``
+    as the <sheetData> of its one sheet (by default two rows of shared strings 0-3)."""
     ns = "http://schemas.openxmlformats.org"
     files = {
         "[Content_Types].xml": (
@@ -137,10 +142,8 @@ def workbook(shared_strings: bytes) -> bytes:
             f'<Relationship Id="rId2" Type="{ns}/officeDocument/2006/relationships/'
             'sharedStrings" Target="sharedStrings.xml"/></Relationships>'),
         "xl/worksheets/sheet1.xml": (
-            f'<?xml version="1.0"?><worksheet xmlns="{ns}/spreadsheetml/2006/main"><sheetData>'
-            '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
-            '<row r="2"><c r="A2" t="s"><v>2</v></c><c r="B2" t="s"><v>3</v></c></row>'
-            '</sheetData></worksheet>'),
+            f'{prologue}<worksheet xmlns="{ns}/spreadsheetml/2006/main"><sheetData>'
+            f'{sheet_data}</sheetData></worksheet>'),
     }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -173,3 +176,63 @@ def test_a_malformed_shared_strings_part_is_refused(installed, manager, client, 
     response = client.post(IMPORT_URL, {"file": SimpleUploadedFile("people.xlsx", content)})
     assert response.status_code == 200
     assert not LicenseAssignment.objects.exists()
+
+
+HEADER_ROW = '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
+HEADER_STRINGS = SST + b"<si><t>username</t></si><si><t>product</t></si>"
+
+
+def inline_row(number: int, *values: str) -> str:
+    cells = "".join(f'<c r="{chr(65 + i)}{number}" t="inlineStr"><is><t>{v}</t></is></c>'
+                    for i, v in enumerate(values))
+    return f'<row r="{number}">{cells}</row>'
+
+
+def test_rows_an_xlsx_leaves_out_keep_their_numbers_and_cost_nothing():
+    content = workbook(HEADER_STRINGS + b"</sst>",
+                       HEADER_ROW + inline_row(7, "user0", "editor") + inline_row(9, "ann", "x"))
+    rows = read_assignments(content, filename="people.xlsx").rows
+    assert [(row.number, row.user, row.product) for row in rows] == [
+        (7, "user0", "editor"), (9, "ann", "x")]
+
+
+def test_a_cell_on_a_far_row_is_refused_without_reading_the_rows_before_it(settings):
+    # A 2 KB file with one cell on row 20,000,000 took 47 s to read (openpyxl padded every row).
+    content = workbook(HEADER_STRINGS + b"</sst>",
+                       HEADER_ROW + inline_row(20_000_000, "user0", "editor"))
+    assert len(content) < 3000
+    with pytest.raises(InvalidImportFile, match="past row 400,001, blank rows included"):
+        read_assignments(content, filename="far.xlsx")
+
+
+def test_blank_xlsx_rows_count_against_the_row_limit(settings):
+    settings.WAGTAIL_LICENSING = {"IMPORT_MAX_ROWS": 10}
+    blank = "".join(f'<row r="{n}"/>' for n in range(2, 22))  # rows 2-21: the last allowed
+    content = workbook(HEADER_STRINGS + b"</sst>", HEADER_ROW + blank)
+    assert read_assignments(content, filename="blank.xlsx").rows == []
+    content = workbook(HEADER_STRINGS + b"</sst>", HEADER_ROW + blank + '<row r="22"/>')
+    with pytest.raises(InvalidImportFile, match="past row 21, blank rows included"):
+        read_assignments(content, filename="blank.xlsx")
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["declared", "undeclared"])
+def test_a_shared_strings_table_past_the_limit_is_refused(settings, declared):
+    settings.WAGTAIL_LICENSING = {"IMPORT_MAX_ROWS": 10}  # at most 10,000 shared strings
+    count = f' uniqueCount="{10_002}"'.encode() if declared else b""
+    strings = SST[:-1] + count + b">"
+    content = workbook(strings + b"<si><t>username</t></si><si><t>product</t></si>"
+                       + b"<si><t>x</t></si>" * 10_000 + b"</sst>", HEADER_ROW)
+    with pytest.raises(InvalidImportFile, match="more than 10000 entries"):
+        read_assignments(content, filename="shared.xlsx")
+
+
+@pytest.mark.parametrize("prologue", [
+    '<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa">'
+    '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>',
+    '<?xml version="1.0"?><!DOCTYPE worksheet SYSTEM "file:///etc/passwd">',
+], ids=["entities", "external"])
+def test_an_xlsx_with_a_document_type_is_refused(prologue):
+    content = workbook(HEADER_STRINGS + b"</sst>", HEADER_ROW + inline_row(2, "&b;", "editor"),
+                       prologue=prologue)
+    with pytest.raises(InvalidImportFile, match="Excel workbook"):
+        read_assignments(content, filename="dtd.xlsx")

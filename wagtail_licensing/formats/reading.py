@@ -13,7 +13,13 @@ from django.utils.translation import gettext as _
 
 from ..exceptions import InvalidImportFile
 from ..rules.escaping import unescape_formula
-from .limits import check_file_size, max_rows, too_many_rows
+from .limits import (
+    check_file_size,
+    max_rows,
+    row_number_limit,
+    too_many_rows,
+    too_many_rows_with_blanks,
+)
 from .registry import FORMATS, detect_format
 
 
@@ -109,8 +115,11 @@ def read_assignments(content: bytes | str, *, filename: str = "",
     unescape = unescape_formula if fmt.escape_formulae else _identity
 
     limit = max_rows()
+    last_row = row_number_limit()
     rows: list[ImportRow] = []
     for number, cells in cells_iter:
+        if last_row and number > last_row:
+            raise too_many_rows_with_blanks(last_row)
         width = len(cells)
 
         def cell(index: int | None, cells: list = cells, width: int = width) -> str:
