@@ -476,7 +476,9 @@ class PendingUpload(models.Model):
     """An uploaded file waiting, server-side, for the manager to confirm its preview.
 
     Confirmation forms carry only the token; the content is never round-tripped through the
-    browser. Only the user who uploaded a file can confirm it, within ``LIFETIME``.
+    browser. A license file waits as uploaded; an assignments file as parsed at upload
+    (``formats.AssignmentFile.dumps``), so that it is read only once.
+    Only the user who uploaded a file can confirm it, within ``LIFETIME``.
     """
 
     LIFETIME = timedelta(hours=6)

@@ -20,7 +20,8 @@ from tests.support.licenses import DEFAULT_PRODUCTS, product, today
 from tests.support.queries import count_queries
 from wagtail_licensing import importing, operations, wording
 from wagtail_licensing.exceptions import ImportOutdated, ImportRefused
-from wagtail_licensing.formats import read_assignments
+from wagtail_licensing.formats import AssignmentFile, read_assignments
+from wagtail_licensing.formats.reading import PARSED_MAGIC
 from wagtail_licensing.models import (
     AssignmentSource,
     LicenseAssignment,
@@ -28,6 +29,8 @@ from wagtail_licensing.models import (
     PendingUpload,
 )
 from wagtail_licensing.resources import export_assignments
+
+from .test_resources import xlsx_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -519,6 +522,36 @@ def test_upload_preview_confirm(people, manager_client, manager):
         response.content.decode()
     assert not PendingUpload.objects.filter(pk=pending.pk).exists()
     assert import_logs().get().user == manager
+
+
+def test_an_upload_is_read_once_for_its_preview_and_confirm(people, manager_client,
+                                                          monkeypatch):
+    """A large .xlsx takes seconds to read: reloading the preview and confirming use what the
+    upload step read (issue 11, item 6)."""
+    from wagtail_licensing.views import imports as import_views
+
+    content = xlsx_bytes([["username", "product"], ["user1", "editor"], ["user2", "editor"]])
+    response = upload(manager_client, content, name="people.xlsx")
+    pending = PendingUpload.objects.get()
+    assert bytes(pending.content) != content  # what it says, not the file
+    reads = []
+    monkeypatch.setattr(import_views, "read_assignments",
+                        lambda *args, **kwargs: reads.append(args) or pytest.fail("read again"))
+    for _ in range(2):
+        page = manager_client.get(response["Location"]).content.decode()
+        assert 'data-product="editor"' in page and 'data-to-grant="2"' in page
+    manager_client.post(response["Location"], {
+        "token": pending.token, "version": LicensingState.get().version, "action": "confirm"})
+    assert reads == []
+    assert holdings() == {("user0", "editor"), ("user1", "editor"), ("user2", "editor")}
+
+
+def test_a_parsed_upload_round_trips():
+    assignments = read_assignments(b"username,product,action,notes\nann,editor,recall,x\n"
+                                   b",\nbob,analytics,,\n", filename="people.csv")
+    assert AssignmentFile.loads(assignments.dumps()) == assignments
+    assert AssignmentFile.loads(b"username,product\nann,editor\n") is None
+    assert AssignmentFile.loads(PARSED_MAGIC + b"not zlib") is None
 
 
 def test_preview_with_errors_cannot_be_confirmed(people, manager_client):

@@ -83,6 +83,13 @@ def too_many_rows_with_blanks(limit: int) -> InvalidImportFile:
          "max": number_format(max_rows(), force_grouping=True)})
 
 
+def check_row_count(rows: int) -> None:
+    """Refuse ``rows`` data rows if they are more than ``IMPORT_MAX_ROWS``."""
+    limit = max_rows()
+    if limit and rows > limit:
+        raise too_many_rows(limit)
+
+
 def max_rows() -> int:
     """``IMPORT_MAX_ROWS``: the most data rows read from one file (0: no limit)."""
     return licensing_settings.IMPORT_MAX_ROWS
