@@ -5,6 +5,7 @@ confirmed. Real processes on an SQLite file (tests/uninstall_settings.py)."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -92,19 +93,53 @@ print(json.dumps({
 """
 
 
-@pytest.fixture
-def site(tmp_path):
-    vendor = Vendor()
+@pytest.fixture(scope="module")
+def vendor():
+    return Vendor()
+
+
+def environment(vendor, database: Path) -> dict:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.uninstall_settings",
-           "UNINSTALL_DATABASE": str(tmp_path / "site.sqlite3"),
-           "UNINSTALL_PUBLIC_KEY": vendor.public_pem, "PYTHONPATH": str(ROOT)}
+           "UNINSTALL_DATABASE": str(database), "UNINSTALL_PUBLIC_KEY": vendor.public_pem,
+           "PYTHONPATH": str(ROOT)}
     env.pop("DATABASE_URL", None)
+    return env
+
+
+def run_in(folder: Path, env: dict, *args) -> str:
+    done = subprocess.run([sys.executable, *args], cwd=folder, capture_output=True, text=True,
+                          env=env, check=False, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory, vendor):
+    """One migrated, seeded site, copied for each test (migrating takes most of the time)."""
+    if os.environ.get("DATABASE_URL"):
+        pytest.skip("real processes on an SQLite file: the SQLite run of the suite covers it")
+    folder = tmp_path_factory.mktemp("killed")
+    database = folder / "site.sqlite3"
+    env = environment(vendor, database)
+    run_in(folder, env, "-m", "django", "migrate", "--noinput", "-v0")
+    run_in(folder, env, "-c", SETUP)
+    license_file = folder / "acme.lic"
+    license_file.write_text(vendor.sign({
+        "format": 1, "license_id": "LIC-1", "company_id": "ACME", "instance_id": None,
+        "license_version": "1.0", "issued_at": datetime.now(UTC).isoformat(),
+        "products": [product("editor", "named", USERS + 10, name="CMS editor")]}))
+    run_in(folder, env, "-m", "django", "licensing", "upload", str(license_file))
+    return database
+
+
+@pytest.fixture
+def site(tmp_path, vendor, migrated):
+    database = tmp_path / "site.sqlite3"
+    shutil.copyfile(migrated, database)
+    env = environment(vendor, database)
 
     def run(*args):
-        done = subprocess.run([sys.executable, *args], cwd=tmp_path, capture_output=True,
-                              text=True, env=env, check=False, timeout=300)
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
+        return run_in(tmp_path, env, *args)
 
     def killed_inside(code, *args):
         """Run ``code`` and SIGKILL it once it is inside the transaction."""
@@ -124,14 +159,6 @@ def site(tmp_path):
     def inspect():
         return json.loads(run("-c", INSPECT).strip().splitlines()[-1])
 
-    run("-m", "django", "migrate", "--noinput", "-v0")
-    run("-c", SETUP)
-    license_file = tmp_path / "acme.lic"
-    license_file.write_text(vendor.sign({
-        "format": 1, "license_id": "LIC-1", "company_id": "ACME", "instance_id": None,
-        "license_version": "1.0", "issued_at": datetime.now(UTC).isoformat(),
-        "products": [product("editor", "named", USERS + 10, name="CMS editor")]}))
-    run("-m", "django", "licensing", "upload", str(license_file))
     run.killed_inside, run.inspect = killed_inside, inspect
     return run
 

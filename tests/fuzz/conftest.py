@@ -15,6 +15,6 @@ from hypothesis import HealthCheck, settings
 _SHARED = {"deadline": None, "database": None,
            "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                      HealthCheck.data_too_large]}
-settings.register_profile("ci", derandomize=True, max_examples=150, **_SHARED)
+settings.register_profile("ci", derandomize=True, max_examples=100, **_SHARED)
 settings.register_profile("long", max_examples=5000, **_SHARED)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
