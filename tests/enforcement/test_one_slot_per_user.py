@@ -165,7 +165,7 @@ def test_a_racer_the_lock_did_not_stop_shares_the_slot(trio):
     assert slots().count() == 1
 
 
-def test_a_session_signed_out_keeps_no_slot(trio):
+def test_a_signed_out_session_keeps_no_slot(trio):
     """Refused requests sign the session out; the user's slot goes with it."""
     client, _ = sign_in(trio[0])
     assert slots(trio[0]).exists()
@@ -222,3 +222,18 @@ def test_parallel_first_requests_for_real(trio, count):
     for user in trio[1:]:
         _, response = sign_in(user)
         assert response.status_code == 200
+
+
+def test_a_release_signs_out_every_session_sharing_the_slot(trio, manager):
+    first, _ = sign_in(trio[0])
+    second, _ = sign_in(trio[0])  # another browser: the same slot
+    (slot,) = slots()
+    manager_client = Client()
+    manager_client.force_login(manager)
+    response = manager_client.post(
+        reverse("wagtail_licensing_sessions:release", args=[slot.pk]), follow=True)
+    assert "their sessions are signed out on their next request" in response.content.decode()
+    for client in (first, second):
+        response = client.get(ADMIN)
+        assert response.status_code == 302 and response.url.startswith(LOGIN)
+    assert not slots().exists()
