@@ -1,5 +1,6 @@
-"""Concurrent licenses: a slot per signed-in session, taken at login, freed at logout, after
-CONCURRENT_IDLE_MINUTES or by a manager; refused logins when every slot is taken."""
+"""Concurrent licenses: a slot per signed-in user (their sessions share it), taken at login,
+freed at logout, after CONCURRENT_IDLE_MINUTES or by a manager; refused logins when every slot
+is taken."""
 
 from datetime import timedelta
 from unittest import mock

@@ -1,10 +1,12 @@
 """Concurrent-license slots: take, touch and end one's own; a manager releases others'.
 
-A user whose admin access comes from a concurrent product holds a slot per signed-in session
-(``ConcurrentSession``, keyed by a random token kept in the session). Slots are freed at
-logout, by a license manager, or after ``CONCURRENT_IDLE_MINUTES`` without requests. Taking
-and releasing one's own slot changes no other user's access, so only a manager's release
-bumps the state version (the released session must notice at once).
+A user whose admin access comes from a concurrent product holds one slot of it while signed in
+(``ConcurrentSession``, keyed by a random token kept in the session; every session of the user
+keeps the same token, so that racing requests and other browsers never take a second slot).
+Slots are freed at logout (all of the user's), by a license manager, or after
+``CONCURRENT_IDLE_MINUTES`` without requests. Taking and releasing one's own slot changes no
+other user's access, so only a manager's release bumps the state version (the released
+sessions must notice at once).
 """
 
 from __future__ import annotations
