@@ -446,7 +446,8 @@ class ConcurrentSessionQuerySet(models.QuerySet["ConcurrentSession"]):
 
 
 class ConcurrentSession(models.Model):
-    """A concurrent-license slot held by a logged-in user's session."""
+    """A concurrent-license slot held by a signed-in user (shared by their sessions, which
+    keep its ``session_key`` token)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="+")
@@ -461,6 +462,12 @@ class ConcurrentSession(models.Model):
         verbose_name = _("concurrent session")
         verbose_name_plural = _("concurrent sessions")
         default_permissions = ()
+        constraints = [
+            # A user holds at most one slot per product, however many sessions or racing
+            # requests they have: their sessions share it (``TakeSlotAction``).
+            models.UniqueConstraint(fields=["user", "product_code"],
+                                    name="wagtail_licensing_one_slot_per_user"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.product_code}: {self.user_id}"

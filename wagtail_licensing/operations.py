@@ -232,9 +232,10 @@ def touch_concurrent_slot(token: str, *, user: Any, product_codes: str | Iterabl
     return TouchSlotAction(token, user=user, codes=product_codes, now=now).execute()
 
 
-def end_concurrent_session(token: str | None) -> None:
-    """The session signed out: free its slot."""
-    EndSessionAction(token).execute()
+def end_concurrent_session(token: str | None, *, user: Any = None) -> list[str]:
+    """The session ``token`` of ``user`` signed out: free its slot and every other slot of the
+    user; returns the freed slots' tokens."""
+    return EndSessionAction(token, subject=user).execute()
 
 
 def release_concurrent_slots(sessions: Iterable[Any], *,

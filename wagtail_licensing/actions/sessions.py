@@ -1,10 +1,12 @@
 """Concurrent-license slots: take, touch and end one's own; a manager releases others'.
 
-A user whose admin access comes from a concurrent product holds a slot per signed-in session
-(``ConcurrentSession``, keyed by a random token kept in the session). Slots are freed at
-logout, by a license manager, or after ``CONCURRENT_IDLE_MINUTES`` without requests. Taking
-and releasing one's own slot changes no other user's access, so only a manager's release
-bumps the state version (the released session must notice at once).
+A user whose admin access comes from a concurrent product holds one slot of it while signed in
+(``ConcurrentSession``, keyed by a random token kept in the session; every session of the user
+keeps the same token, so that racing requests and other browsers never take a second slot).
+Slots are freed at logout (all of the user's), by a license manager, or after
+``CONCURRENT_IDLE_MINUTES`` without requests. Taking and releasing one's own slot changes no
+other user's access, so only a manager's release bumps the state version (the released
+sessions must notice at once).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
@@ -39,11 +42,16 @@ class _OwnSlotAction(LicensingAction[Any]):
 
 
 class TakeSlotAction(_OwnSlotAction):
-    """Give the session ``token`` a slot of the first of ``codes`` with one free.
+    """Give the session ``token`` a slot of the first of ``codes`` with one free, or the slot
+    the user already holds.
 
-    Under the licensing lock, so that racing logins never take more slots than a product has.
-    Frees idle slots and slots of users who no longer hold the product first. Raises
-    ``NoFreeSlot`` (its message names the products) when every slot is taken.
+    A user holds at most one slot per concurrent product: every session of theirs (every
+    browser, and the parallel first requests of one session) shares it, under its token. Under
+    the licensing lock, so that racing logins never take more slots than a product has; the
+    database refuses a second slot of a product for one user too (``UniqueConstraint``), so
+    that not even a racer the lock does not serialise (SQLite) takes one. Frees idle slots and
+    slots of users who no longer hold the product first. Raises ``NoFreeSlot`` (its message
+    names the products) when every slot is taken.
     """
 
     def __init__(self, subject: Any, codes: str | Iterable[str], *, token: str,
@@ -71,26 +79,52 @@ class TakeSlotAction(_OwnSlotAction):
         held = set(LicenseAssignment.objects.with_seat().filter(
             user_id=self.subject.pk, product_code__in=codes,
         ).values_list("product_code", flat=True))
-        (ConcurrentSession.objects.idle(now)
-         | ConcurrentSession.objects.filter(session_key=token)).delete()
+        ConcurrentSession.objects.idle(now).delete()
         ConcurrentSession.objects.filter(product_code__in=codes).exclude(Exists(
             LicenseAssignment.objects.with_seat().filter(
                 user_id=OuterRef("user_id"), product_code=OuterRef("product_code")))).delete()
+        usable = [code for code in codes if code in products and code in held]
+        # The token's row, unless it is the user's slot of a product still usable, is replaced.
+        ConcurrentSession.objects.filter(session_key=token).exclude(
+            user_id=self.subject.pk, product_code__in=usable).delete()
+        own = self._own_slot(usable, now)
+        if own is not None:
+            return own
         used = dict(ConcurrentSession.objects.filter(product_code__in=codes).order_by()
                     .values_list("product_code").annotate(n=Count("pk")))
         full = []
-        for code in codes:
-            product = products.get(code)
-            if product is None or code not in held:
-                continue
+        for code in usable:
+            product = products[code]
             if product.seats is None or used.get(code, 0) < product.seats:
-                return ConcurrentSession.objects.create(
-                    user_id=self.subject.pk, product_code=code, session_key=token,
-                    started_at=now, last_seen=now)
+                try:
+                    with transaction.atomic():
+                        return ConcurrentSession.objects.create(
+                            user_id=self.subject.pk, product_code=code, session_key=token,
+                            started_at=now, last_seen=now)
+                except IntegrityError:
+                    # A racer of the same user took it first: share theirs.
+                    own = self._own_slot([code], now)
+                    if own is None:
+                        raise
+                    return own
             full.append(product)
         if not full:
             raise NoFreeSlot(_("Your account holds no valid concurrent license."))
         raise NoFreeSlot(_all_slots_taken(full))
+
+    def _own_slot(self, codes: Sequence[str], now: datetime) -> ConcurrentSession | None:
+        """The slot the user holds of the first of ``codes``, refreshed, or None."""
+        if not codes:
+            return None
+        mine = {slot.product_code: slot for slot in ConcurrentSession.objects.filter(
+            user_id=self.subject.pk, product_code__in=codes)}
+        for code in codes:
+            slot = mine.get(code)
+            if slot is not None:
+                ConcurrentSession.objects.filter(pk=slot.pk).update(last_seen=now)
+                slot.last_seen = now
+                return slot
+        return None
 
 
 def _all_slots_taken(products: Sequence[LicensedProduct]) -> str:
@@ -133,19 +167,30 @@ class TouchSlotAction(_OwnSlotAction):
 
 
 class EndSessionAction(_OwnSlotAction):
-    """The session signed out: free its slot (routine, so not written to the audit log). One
-    statement, so no lock and no transaction."""
+    """A session of ``subject`` signed out: free its slot and every other slot of the user
+    (their sessions share one slot per product; another signed-in browser of theirs takes a
+    slot again on its next request). Routine, so not written to the audit log. Returns the
+    tokens of the freed slots (their cached confirmations are dropped)."""
 
     state_access = StateAccess.NONE
     atomic = False
 
-    def __init__(self, token: str | None) -> None:
+    def __init__(self, token: str | None, *, subject: Any = None) -> None:
         super().__init__()
         self.token = token
+        self.subject_pk = getattr(subject, "pk", None)
 
-    def _run(self) -> None:
-        if self.token:
-            ConcurrentSession.objects.filter(session_key=self.token).delete()
+    def _run(self) -> list[str]:
+        match = Q(session_key=self.token) if self.token else Q()
+        if self.subject_pk is not None:
+            match |= Q(user_id=self.subject_pk)
+        if not match:
+            return []
+        slots = ConcurrentSession.objects.filter(match)
+        tokens = list(slots.values_list("session_key", flat=True))
+        if tokens:
+            ConcurrentSession.objects.filter(session_key__in=tokens).delete()
+        return tokens
 
 
 @dataclass

@@ -1,6 +1,9 @@
 """The request side of concurrent-license slots: the session's token and its cached confirmation.
 
-The session keeps a random token; ``ConcurrentSession`` holds the slot under that token. The
+The session keeps a random token; ``ConcurrentSession`` holds the slot under that token. A
+user holds one slot per product, whatever the number of their sessions: a session that finds
+the user's slot taken by another (another browser, or a parallel request of its own) keeps that
+slot's token. The
 cache remembers when the slot was last confirmed in the database, so an active session touches
 the database about once a minute (to refresh ``last_seen``), not on every request. The writes
 themselves are operations (``take_concurrent_slot``, ``touch_concurrent_slot``, ...).
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -80,7 +84,8 @@ def ensure_slot(request: HttpRequest, lookup: Lookup) -> str:
         code = operations.touch_concurrent_slot(token, user=request.user,
                                                 product_codes=access.slot_products)
         if code is None and cache.get(released_key(token)):
-            cache.delete(released_key(token))
+            # The mark stays (until it expires): the user's other sessions share the token,
+            # and each of them is signed out too.
             forget(request)
             raise SlotRefused(_("A license manager released your concurrent license slot, "
                                 "so you were signed out. Sign in again when a slot is free."),
@@ -96,7 +101,8 @@ def ensure_slot(request: HttpRequest, lookup: Lookup) -> str:
             forget(request)
             request.session[REFUSED_SESSION_KEY] = [now, exc.message]
             raise SlotRefused(exc.message) from exc
-        code = slot.product_code
+        # The user's slot may be one another session of theirs took: share its token.
+        code, token = slot.product_code, slot.session_key
         request.session[SESSION_KEY] = token
         request.session.pop(REFUSED_SESSION_KEY, None)
     cache.set(slot_key(token), {"code": code, "version": lookup.version, "checked": now},
@@ -131,9 +137,15 @@ def pop_login(request: HttpRequest) -> bool:
     return request.session.pop(LOGIN_SESSION_KEY, None) is not None
 
 
-def end_session_slot(request: HttpRequest) -> None:
-    """The session logs out: its slot is free at once, not after the idle window."""
+def end_session_slot(request: HttpRequest, user: Any = None) -> None:
+    """The session of ``user`` logs out: its slot, and every other slot of the user, is free
+    at once, not after the idle window. The user's other signed-in browsers share that slot:
+    their next request takes one again."""
     token = session_token(request)
+    if not token and getattr(user, "pk", None) is None:
+        return
+    tokens = set(operations.end_concurrent_session(
+        token, user=user if getattr(user, "is_authenticated", False) else None))
     if token:
-        operations.end_concurrent_session(token)
-        get_cache().delete(slot_key(token))
+        tokens.add(token)
+    get_cache().delete_many([slot_key(t) for t in tokens])

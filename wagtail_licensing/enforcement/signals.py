@@ -138,7 +138,7 @@ def _logged_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: An
 
 def _logged_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     if request is not None and hasattr(request, "session"):
-        sessions.end_session_slot(request)
+        sessions.end_session_slot(request, user)
 
 
 def register() -> None:

@@ -120,7 +120,7 @@ class ReleaseSlotView(LicensingViewMixin, TemplateView):
         released = operations.release_concurrent_slots([session], user=request.user)
         if released:
             messages.success(request, _(
-                "Released the %(product)s slot of %(user)s: that session is signed out on its "
-                "next request.") % {"product": session.product_code,
+                "Released the %(product)s slot of %(user)s: their sessions are signed out on "
+                "their next request.") % {"product": session.product_code,
                                      "user": session.user.get_username()})
         return redirect(index_url())
