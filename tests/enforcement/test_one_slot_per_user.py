@@ -193,7 +193,7 @@ def test_migration_keeps_the_slot_used_last(trio):
                                    minutes=minutes))
         old.objects.create(user_id=trio[1].pk, product_code="occasional", session_key="b")
         executor = MigrationExecutor(connection)
-        executor.migrate([("wagtail_licensing", "0010_one_slot_per_user")])
+        executor.migrate([("wagtail_licensing", "0006_one_slot_per_user")])
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(leaves)
