@@ -24,6 +24,6 @@ def token_for(db):
     """A live API token for a user: its secret."""
 
     def make(user, read_only=False):
-        return operations.create_api_token(user=user, name="test", read_only=read_only).secret
+        return operations.create_api_token(owner=user, name="test", read_only=read_only).secret
 
     return make
