@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .serializers import ProblemSerializer
+from .authentication import KEYWORD, ApiTokenAuthentication
+from .serializers import ProblemSerializer, UserRefField
 
 spectacular: Any
 try:
+    import drf_spectacular.extensions
     import drf_spectacular.openapi
     import drf_spectacular.utils
     import drf_spectacular.views
@@ -31,7 +33,14 @@ def extend_schema(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
     if spectacular is None:  # pragma: no cover
         return lambda view: view
     decorator: Callable[[Any], Any] = spectacular.utils.extend_schema(*args, **kwargs)
-    return decorator
+
+    def decorate(method: Any) -> Any:
+        # drf-spectacular's AutoSchema for this method whatever the site's
+        # DEFAULT_SCHEMA_CLASS, so that the site needs no REST_FRAMEWORK setting.
+        method.schema = AutoSchema
+        return decorator(method)
+
+    return decorate
 
 
 AVAILABLE = SpectacularAPIView is not None
@@ -43,7 +52,6 @@ SETTINGS = {
                    "and seats, and who holds them. Errors are RFC 9457 problem details.",
     "VERSION": "1",
     "OAS_VERSION": "3.1.0",
-    "SERVE_INCLUDE_SCHEMA": False,
     "PREPROCESSING_HOOKS": [f"{__name__}.only_licensing_endpoints"],
     "COMPONENT_SPLIT_REQUEST": True,
 }
@@ -66,3 +74,24 @@ def problem(description: str) -> Any:
     if OpenApiResponse is None:  # pragma: no cover
         return None
     return OpenApiResponse(ProblemSerializer, description=description)
+
+
+if spectacular is not None:
+    # Registered by being defined (drf-spectacular's extensions are found by subclass).
+
+    class ApiTokenScheme(spectacular.extensions.OpenApiAuthenticationExtension):
+        target_class = ApiTokenAuthentication
+        name = "apiToken"
+
+        def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+            return {"type": "http", "scheme": KEYWORD.lower(),
+                    "description": "A token from Licensing > API tokens."}
+
+    class UserRefFieldSchema(spectacular.extensions.OpenApiSerializerFieldExtension):
+        target_class = UserRefField
+
+        def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+            return {"oneOf": [
+                {"type": "string", "minLength": 1, "maxLength": 255,
+                 "description": "A username."},
+                {"type": "integer", "description": "A user id."}]}
