@@ -84,6 +84,9 @@ def test_unknown_users_or_products_change_nothing(manager_api, installed, make_u
     ({"users": ["a"], "products": []}, "products"),
     ({"users": [True], "products": ["editor"]}, "users.0"),
     ({"users": [" "], "products": ["editor"]}, "users.0"),
+    ({"users": [2**64], "products": ["editor"]}, "users.0"),
+    ({"users": [-1], "products": ["editor"]}, "users.0"),
+    ({"users": [1.5], "products": ["editor"]}, "users.0"),
     ({"users": "a", "products": ["editor"]}, "users"),
     ({"users": ["a"], "products": [{"x": 1}]}, "products.0"),
 ])

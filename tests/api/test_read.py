@@ -134,3 +134,9 @@ def test_a_username_wins_over_an_id(manager_api, installed, make_users):
     digits = get_user_model().objects.create_user(str(other.pk), "d@example.com", "pw")
     data = manager_api.get(url(f"users/{other.pk}/licenses/")).json()
     assert data["user"]["id"] == digits.pk
+
+
+@pytest.mark.parametrize("ref", ["99999999999999999999999", "\u00b2", "0"])
+def test_odd_user_references_are_404_not_500(manager_api, installed, ref):
+    assert manager_api.get(url(f"users/{ref}/licenses/")).status_code == 404
+    assert manager_api.get(url("assignments/"), {"user": ref}).status_code == 404

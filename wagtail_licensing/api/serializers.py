@@ -16,6 +16,9 @@ from ..models import AssignmentSource
 # Most users one grant or recall names (one statement per product whatever the number).
 MAX_USERS = 10_000
 MAX_PRODUCTS = 100
+# The largest primary key a database holds (a bigint); larger ids name nobody, and would
+# overflow the query.
+MAX_ID = 2**63 - 1
 
 
 class UserRefField(serializers.Field):
@@ -28,6 +31,8 @@ class UserRefField(serializers.Field):
 
     def to_internal_value(self, data: Any) -> str | int:
         if isinstance(data, bool) or not isinstance(data, str | int):
+            self.fail("invalid")
+        if isinstance(data, int) and not 0 < data <= MAX_ID:
             self.fail("invalid")
         if isinstance(data, str):
             if not data.strip():

@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from .. import operations, wording
 from ..actions.results import GrantRefusalReason, GrantResult, RecallResult
+from ..conf import licensing_settings
 from ..dates import site_today
 from ..models import (
     AssignmentSource,
@@ -92,7 +93,7 @@ def find_user(ref: str) -> Any:
     """One user by username, or by id when no username matches; 404 otherwise."""
     User = get_user_model()
     lookup = Q(**{User.USERNAME_FIELD: ref})
-    if ref.isdigit():
+    if ref.isascii() and ref.isdigit() and 0 < int(ref) <= serializers.MAX_ID:
         lookup |= Q(pk=int(ref))
     users = sorted(User._default_manager.filter(lookup)[:2],
                    key=lambda u: u.get_username() != ref)  # the username first
@@ -120,7 +121,7 @@ class LicenseView(LicensingAPIView):
         counted = [p for p in products if p.type != ProductType.CONCURRENT]
         unlimited = any(p.seats is None for p in counted)
         return Response({
-            "company_id": installed.company_id if installed else "",
+            "company_id": installed.company_id if installed else licensing_settings.COMPANY_ID,
             "instance_id": str(state.instance_id),
             "demo_mode": demo,
             "installed_file": None if installed is None else {
