@@ -14,7 +14,7 @@ from wagtail_licensing.models import ApiToken
 pytestmark = pytest.mark.django_db
 
 READS = ["license/", "products/", "products/editor/", "assignments/",
-         "users/editor/licenses/"]
+         "users/editor/licenses/", "metrics/"]
 WRITES = ["assignments/grant/", "assignments/recall/"]
 BODY = {"users": ["editor"], "products": ["analytics"]}
 

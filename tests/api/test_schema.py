@@ -26,7 +26,7 @@ def test_it_describes_every_endpoint_and_only_those(document):
         "/api/licensing/v1/license/", "/api/licensing/v1/products/",
         "/api/licensing/v1/products/{code}/", "/api/licensing/v1/assignments/",
         "/api/licensing/v1/assignments/grant/", "/api/licensing/v1/assignments/recall/",
-        "/api/licensing/v1/users/{user}/licenses/"}
+        "/api/licensing/v1/users/{user}/licenses/", "/api/licensing/v1/metrics/"}
     grant = document["paths"]["/api/licensing/v1/assignments/grant/"]["post"]
     assert {"200", "400", "401", "403", "404", "409"} <= set(grant["responses"])
     assert "requestBody" in grant

@@ -17,6 +17,7 @@ urlpatterns: list[URLPattern] = [
     path("assignments/", views.AssignmentListView.as_view(), name="assignments"),
     path("assignments/grant/", views.GrantView.as_view(), name="grant"),
     path("assignments/recall/", views.RecallView.as_view(), name="recall"),
+    path("metrics/", views.MetricsView.as_view(), name="metrics"),
     path("users/<str:user>/licenses/", views.UserLicensesView.as_view(), name="user_licenses"),
 ]
 

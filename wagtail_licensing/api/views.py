@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from rest_framework import status as http
 from rest_framework.authentication import SessionAuthentication
@@ -32,7 +33,7 @@ from ..models import (
 )
 from ..rules.status import ProductFacts, ProductStatus, site_alerts
 from ..status import installed_products, product_summary
-from . import openapi, problems, serializers
+from . import metrics, openapi, problems, serializers
 from .authentication import ApiTokenAuthentication
 from .openapi import extend_schema
 from .permissions import CanManageLicenses
@@ -352,3 +353,19 @@ class RecallView(ChangeView):
         self.unknown_products(codes, known)
         result = operations.recall(pks, codes, user=request.user, source=AssignmentSource.API)
         return Response(recall_data(result, codes))
+
+
+class MetricsView(LicensingAPIView):
+    """Seats, use, holders, days until expiry and status per product for Prometheus; a
+    read-only token is enough."""
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # Prometheus asks for text/plain or OpenMetrics; errors are still problem details.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(responses={(200, "text/plain"): str, **COMMON_ERRORS})
+    def get(self, request: Request) -> HttpResponse:
+        state = LicensingState.get()
+        text = metrics.exposition(installed_products(state), site_today(),
+                                  demo=state.demo_mode)
+        return HttpResponse(text, content_type=metrics.CONTENT_TYPE)
