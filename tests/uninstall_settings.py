@@ -16,6 +16,8 @@ if os.environ.get("WITHOUT_LICENSING"):
                       if app not in ("wagtail_licensing", "tests.testapp", "import_export")]
     MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("wagtail_licensing.")]
     del WAGTAIL_LICENSING
+    # A site that removes the app removes its API's include too (docs/upgrading.md).
+    ROOT_URLCONF = "tests.uninstall_urls"
     # The docs' snippet that keeps the removed log actions registered (docs/upgrading.md).
     if os.environ.get("UNINSTALL_EXTRA_APP"):
         INSTALLED_APPS = [os.environ["UNINSTALL_EXTRA_APP"], *INSTALLED_APPS]

@@ -91,3 +91,13 @@ class UserSelectionForm(forms.Form):
         if queryset is None:
             queryset = get_user_model()._default_manager.all()
         cast("forms.ModelMultipleChoiceField[Any]", self.fields["user"]).queryset = queryset
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"), max_length=100,
+        help_text=_("What the token is for, e.g. “Monitoring” or “Identity provider sync”."))
+    read_only = forms.BooleanField(
+        label=_("Read-only"), required=False, initial=True,
+        help_text=_("A read-only token can read the license, products and assignments, but "
+                    "not grant or recall licenses. Untick it only for provisioning."))

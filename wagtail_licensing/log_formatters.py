@@ -158,7 +158,23 @@ class RepairCountersFormatter(LogFormatter):
                 for code, entry in repaired.items())}
 
 
+class ApiTokenFormatter(LogFormatter):
+    label = _("API token")
+
+    def format_message(self, log_entry: Any) -> str:
+        data = log_entry.data
+        values = {"name": data.get("name"), "hint": data.get("hint"),
+                  "owner": data.get("owner")}
+        if data.get("event") == "revoked":
+            return _("Revoked the API token %(name)s (%(hint)s…) of %(owner)s") % values
+        if data.get("read_only"):
+            return _("Created the read-only API token %(name)s (%(hint)s…) for %(owner)s") % (
+                values)
+        return _("Created the API token %(name)s (%(hint)s…) for %(owner)s") % values
+
+
 FORMATTERS = {
+    ops.ACTION_API_TOKEN: ApiTokenFormatter,
     ops.ACTION_UPLOAD: UploadFormatter,
     ops.ACTION_DELETE: DeleteFormatter,
     ops.ACTION_GRANT: GrantFormatter,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -557,3 +559,62 @@ class LicenseNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.product_code} {self.key}"
+
+
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def live(self) -> ApiTokenQuerySet:
+        """Tokens that still authenticate: not revoked."""
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiToken(models.Model):
+    """A per-user token for the licensing REST API (``api/authentication.py``).
+
+    Only the SHA-256 digest of the token is stored: the token itself is shown once, when it is
+    created, and can never be read back. A token acts as its user, whose permission is asked on
+    every request (a user who loses CanManageLicUsers loses the API too); a read-only token
+    may only read, whatever its user may do.
+    """
+
+    PREFIX = "wlt_"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"),
+                             on_delete=models.CASCADE, related_name="licensing_api_tokens")
+    name = models.CharField(_("name"), max_length=100,
+                            help_text=_("What the token is for, e.g. “Monitoring”."))
+    digest = models.CharField(_("SHA-256 digest"), max_length=64, unique=True, editable=False)
+    hint = models.CharField(_("first characters"), max_length=12, editable=False,
+                            help_text=_("The token's first characters, to recognise it."))
+    read_only = models.BooleanField(
+        _("read-only"), default=True,
+        help_text=_("A read-only token can read licenses, products and assignments, but not "
+                    "grant or recall."))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-id"]
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.hint}…)"
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @staticmethod
+    def digest_of(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def new_secret(cls) -> str:
+        return cls.PREFIX + secrets.token_urlsafe(32)

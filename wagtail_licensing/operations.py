@@ -16,6 +16,12 @@ from typing import Any
 
 from wagtail.models import Site
 
+from .actions.api_tokens import (
+    ACTION_API_TOKEN,
+    ApiTokenResult,
+    CreateApiTokenAction,
+    RevokeApiTokenAction,
+)
 from .actions.counters import (
     ACTION_REPAIR_COUNTERS,
     Counts,
@@ -76,9 +82,10 @@ from .actions.sessions import (
     TouchSlotAction,
 )
 from .importing import ImportPlan
-from .models import AssignmentSource, ConcurrentSession, LicenseFile
+from .models import ApiToken, AssignmentSource, ConcurrentSession, LicenseFile
 
 __all__ = [
+    "ACTION_API_TOKEN", "ApiTokenResult", "create_api_token", "revoke_api_token",
     "ACTION_DELETE", "ACTION_GRANT", "ACTION_IMPORT", "ACTION_PORTAL_USER", "ACTION_RECALL",
     "ACTION_RELEASE", "ACTION_REPAIR_COUNTERS", "ACTION_REQUEST", "ACTION_UPLOAD",
     "ACTION_USER_STATUS",
@@ -243,3 +250,19 @@ def release_concurrent_slots(sessions: Iterable[Any], *,
     """A license manager releases slots (``ConcurrentSession`` objects or primary keys);
     returns the released sessions' ``(username, product_code)`` pairs."""
     return ReleaseSlotsAction(sessions, user=user).execute().released
+
+
+# API tokens --------------------------------------------------------------------------------
+
+
+def create_api_token(*, name: str, read_only: bool = True, owner: Any = None,
+                     user: Any = None) -> ApiTokenResult:
+    """A new API token for ``owner`` (default: the acting ``user``). ``result.secret`` is the
+    token: show it once, it is stored only as its SHA-256 digest."""
+    return CreateApiTokenAction(name=name, read_only=read_only, owner=owner,
+                                user=user).execute()
+
+
+def revoke_api_token(token: ApiToken | int, *, user: Any = None) -> ApiTokenResult:
+    """Revoke a token (an ``ApiToken`` or its primary key); revoking twice changes nothing."""
+    return RevokeApiTokenAction(token, user=user).execute()

@@ -5,6 +5,7 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
+    path("api/licensing/v1/", include("wagtail_licensing.api.urls")),
     path("documents/", include(wagtaildocs_urls)),
     path("", include(wagtail_urls)),
 ]

@@ -23,6 +23,7 @@ from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 from wagtail.admin.viewsets.base import ViewSet, ViewSetGroup
 
 from ..permissions import MANAGE, permission_policy
+from .api_tokens import ApiTokensView, RevokeApiTokenView
 from .bulk_actions.base import LicensingBulkActionView
 from .delete import DeleteLicensesView
 from .exports import ExportView
@@ -30,6 +31,7 @@ from .history import ActivityView, DownloadLicenseFileView, HistoryView
 from .imports import ImportPreviewView, ImportView
 from .license_manager import LicenseManagerView
 from .names import (
+    API_TOKENS_NAMESPACE,
     ASSIGNMENTS_NAMESPACE,
     LICENSE_MANAGER_NAMESPACE,
     SESSIONS_NAMESPACE,
@@ -185,11 +187,28 @@ class ConcurrentSessionsViewSet(LicensingViewSet):
         ]
 
 
+class ApiTokensViewSet(LicensingViewSet):
+    """The licensing API's tokens: create one (shown once), revoke any."""
+
+    name = API_TOKENS_NAMESPACE
+    url_prefix = "licensing/api-tokens"
+    icon = "code"
+    menu_label = _("API tokens")
+    menu_name = "api-tokens"
+    menu_order = 400
+
+    def get_urlpatterns(self) -> list[URLPattern]:
+        return [
+            path("", ApiTokensView.as_view(), name="index"),
+            path("<int:pk>/revoke/", RevokeApiTokenView.as_view(), name="revoke"),
+        ]
+
+
 class LicensingViewSetGroup(ViewSetGroup):
     """The "Licensing" menu section: its entries are the viewsets that have a menu label."""
 
     items = (LicenseManagerViewSet, SystemUsersViewSet, ConcurrentSessionsViewSet,
-             AssignmentsViewSet)
+             AssignmentsViewSet, ApiTokensViewSet)
     menu_label = _("Licensing")
     menu_name = "licensing"
     menu_icon = "key"

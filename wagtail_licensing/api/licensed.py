@@ -16,7 +16,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
-from . import enforcement
+from .. import enforcement
 
 
 class HasLicense(BasePermission):

@@ -1,0 +1,47 @@
+"""The OpenAPI document: generated from the code, valid OpenAPI 3.1, describing every
+endpoint and its problem responses."""
+
+import pytest
+from openapi_spec_validator import validate
+
+from tests.api.conftest import url
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def document(manager_api):
+    response = manager_api.get(url("schema/"), HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_the_document_is_valid_openapi_31(document):
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+
+
+def test_it_describes_every_endpoint_and_only_those(document):
+    assert set(document["paths"]) == {
+        "/api/licensing/v1/license/", "/api/licensing/v1/products/",
+        "/api/licensing/v1/products/{code}/", "/api/licensing/v1/assignments/",
+        "/api/licensing/v1/assignments/grant/", "/api/licensing/v1/assignments/recall/",
+        "/api/licensing/v1/users/{user}/licenses/", "/api/licensing/v1/metrics/"}
+    grant = document["paths"]["/api/licensing/v1/assignments/grant/"]["post"]
+    assert {"200", "400", "401", "403", "404", "409"} <= set(grant["responses"])
+    assert "requestBody" in grant
+    listing = document["paths"]["/api/licensing/v1/assignments/"]["get"]
+    assert {p["name"] for p in listing["parameters"]} >= {"product", "user", "source", "page"}
+
+
+def test_it_names_both_ways_to_authenticate(document):
+    schemes = document["components"]["securitySchemes"]
+    assert {scheme["type"] for scheme in schemes.values()} >= {"http", "apiKey"}
+
+
+def test_the_schema_needs_no_login_and_no_warnings(api, capsys):
+    """Served to anyone (it says nothing about the site's licenses), generated without
+    drf-spectacular warnings."""
+    response = api.get(url("schema/"), HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    assert "Warning" not in capsys.readouterr().err

@@ -1,0 +1,25 @@
+"""The licensing API's URLs: ``path("api/licensing/v1/", include("wagtail_licensing.api.urls"))``.
+
+The OpenAPI document is served at ``schema/`` when drf-spectacular (the ``api`` extra) is
+installed.
+"""
+
+from django.urls import URLPattern, path
+
+from . import openapi, views
+
+app_name = "wagtail_licensing_api"
+
+urlpatterns: list[URLPattern] = [
+    path("license/", views.LicenseView.as_view(), name="license"),
+    path("products/", views.ProductListView.as_view(), name="products"),
+    path("products/<str:code>/", views.ProductDetailView.as_view(), name="product"),
+    path("assignments/", views.AssignmentListView.as_view(), name="assignments"),
+    path("assignments/grant/", views.GrantView.as_view(), name="grant"),
+    path("assignments/recall/", views.RecallView.as_view(), name="recall"),
+    path("metrics/", views.MetricsView.as_view(), name="metrics"),
+    path("users/<str:user>/licenses/", views.UserLicensesView.as_view(), name="user_licenses"),
+]
+
+if openapi.AVAILABLE:
+    urlpatterns.append(path("schema/", openapi.schema_view(), name="schema"))
