@@ -17,7 +17,7 @@ from wagtail_licensing.formats import read_assignments
 from ..formats.test_resources import xlsx_bytes
 from .test_license_files import JSON, mutations
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]  # make test and the PostgreSQL run
 
 HEADERS = st.sampled_from(["username", "user", "email", "product", "product code", "code",
                            "action", "notes", ""]) | st.text(max_size=12)

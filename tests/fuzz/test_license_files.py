@@ -10,7 +10,7 @@ from wagtail_licensing.exceptions import LicensingError
 from wagtail_licensing.license_file import read_license_file
 from wagtail_licensing.models import LicenseFile
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]  # make test and the PostgreSQL run
 
 
 UPLOAD = "/admin/licensing/upload/"

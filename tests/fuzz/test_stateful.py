@@ -17,7 +17,7 @@ from wagtail_licensing.models import LicenseAssignment, LicensedProduct, Licensi
 
 from ..actions.test_counters import CODES, assert_counters_are_true
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]  # make test and the PostgreSQL run
 
 USERS = 8
 
