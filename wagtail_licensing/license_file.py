@@ -1,6 +1,9 @@
 """Parse, verify and write license files, format version 1 (see docs/license-file-format.md).
 
-No Django imports: the vendor's tool uses this module on machines without a Django project.
+No Django project needed: the vendor's tool uses this module on machines without one (its
+messages are then in English). The limits below are the one home of what a site can store:
+``models`` takes its field sizes from them, and the vendor's tool refuses to sign what
+``parse_payload`` would refuse.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, NoReturn
 
 from cryptography.exceptions import InvalidSignature
@@ -30,6 +33,38 @@ DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _BASE64_RE = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 WHAT_TO_DO = "Ask your vendor for a new license file."
+
+#: The longest ``license_id``, ``company_id``, ``instance_id``, ``license_version`` and key id
+#: (``kid``) a site stores (``LicenseFile``'s fields).
+MAX_ID_LENGTH = 255
+#: The longest product name a site stores (``LicensedProduct.name``).
+MAX_NAME_LENGTH = 200
+#: The most seats a product can have: ``LicensedProduct.seats`` is a 32-bit integer on every
+#: database (``null`` is unlimited).
+MAX_SEATS = 2**31 - 1
+#: The dates a file may hold, and the days its timestamps may fall on in UTC. A year inside
+#: Python's (and the databases') years 1 to 9999 on either side, so that a timestamp converted
+#: to any time zone, and a date with a grace period added, stays representable.
+EARLIEST_DATE = date(1970, 1, 1)
+LATEST_DATE = date(9998, 12, 31)
+EARLIEST_TIMESTAMP = datetime.combine(EARLIEST_DATE, time.min, UTC)
+LATEST_TIMESTAMP = datetime.combine(LATEST_DATE, time.max, UTC)
+
+
+def _(message: str) -> str:
+    """``gettext`` on a site; the English text where no Django project is configured (the
+    vendor's tool)."""
+    try:
+        from django.conf import settings
+        from django.utils.translation import gettext
+
+        return gettext(message) if settings.configured else message
+    except Exception:  # noqa: BLE001 - apps not ready yet, say: the English text will do
+        return message
+
+
+def _what_to_do() -> str:
+    return _("Ask your vendor for a new license file.")
 
 
 @dataclass(frozen=True)
@@ -102,6 +137,9 @@ def read_envelope(data: str | bytes) -> dict[str, Any]:
         _fail("This is not a license file: the '-----BEGIN WAGTAIL LICENSE FILE-----' and "
               "'-----END WAGTAIL LICENSE FILE-----' lines were not found. Check that you chose "
               "the .lic file your vendor sent.")
+    if "\x00" in text:  # kept as the file's text, which PostgreSQL cannot store with a NUL
+        _fail(_("The license file holds a NUL character, so it is damaged. %(what_to_do)s")
+              % {"what_to_do": _what_to_do()})
     body = text[start + len(BEGIN_MARKER):end]
     raw = _b64decode(body, "license block")
     try:
@@ -124,9 +162,7 @@ def read_license_file(data: str | bytes,
     if envelope.get("alg") != "ed25519":
         _fail(f"The license file uses the signature algorithm {envelope.get('alg')!r}; only "
               f"'ed25519' is supported. {WHAT_TO_DO}")
-    kid = envelope.get("kid")
-    if not isinstance(kid, str) or not kid:
-        _fail(f"The license file does not name the key it was signed with. {WHAT_TO_DO}")
+    kid = check_kid(envelope.get("kid"))
     payload_bytes = _b64decode(envelope.get("payload"), "payload")
     signature = _b64decode(envelope.get("sig"), "sig")
     key = public_keys.get(kid)
@@ -152,9 +188,15 @@ def _parse_date(value: object, where: str) -> date:
         _fail(f"The license file is invalid: {where} must be a date written as YYYY-MM-DD. "
               f"{WHAT_TO_DO}")
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         _fail(f"The license file is invalid: {where} ({value}) is not a real date. {WHAT_TO_DO}")
+    if not EARLIEST_DATE <= parsed <= LATEST_DATE:
+        _fail(_("The license file is invalid: %(where)s (%(value)s) is outside the dates a site "
+                "accepts, %(earliest)s to %(latest)s. %(what_to_do)s")
+              % {"where": where, "value": value, "earliest": EARLIEST_DATE.isoformat(),
+                 "latest": LATEST_DATE.isoformat(), "what_to_do": _what_to_do()})
+    return parsed
 
 
 def _parse_timestamp(value: object) -> datetime:
@@ -164,23 +206,70 @@ def _parse_timestamp(value: object) -> datetime:
         except ValueError:
             parsed = None
         if parsed is not None and parsed.tzinfo is not None and "T" in value.upper():
+            try:
+                in_utc = parsed.astimezone(UTC)
+            except OverflowError:  # past year 9999 or before year 1 in UTC
+                in_utc = None
+            if in_utc is None or not EARLIEST_TIMESTAMP <= in_utc <= LATEST_TIMESTAMP:
+                _fail(_("The license file is invalid: 'issued_at' (%(value)s) is outside the "
+                        "times a site accepts, %(earliest)s to %(latest)s (UTC). "
+                        "%(what_to_do)s")
+                      % {"value": value,
+                         "earliest": EARLIEST_TIMESTAMP.isoformat().replace("+00:00", "Z"),
+                         "latest": LATEST_TIMESTAMP.replace(microsecond=0).isoformat()
+                         .replace("+00:00", "Z"),
+                         "what_to_do": _what_to_do()})
             return parsed
     _fail("The license file is invalid: 'issued_at' must be an RFC 3339 timestamp with a time "
           f"zone. {WHAT_TO_DO}")
+
+
+def check_length(value: str, key: str, limit: int = MAX_ID_LENGTH) -> str:
+    """``value``, if a site can store it in the field ``key``; InvalidLicenseFile if not."""
+    if len(value) > limit:
+        _fail(_("The license file is invalid: '%(field)s' is %(length)d characters long; a site "
+                "stores at most %(limit)d. %(what_to_do)s")
+              % {"field": key, "length": len(value), "limit": limit,
+                 "what_to_do": _what_to_do()})
+    return value
 
 
 def _optional_str(data: Mapping[str, Any], key: str) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
         _fail(f"The license file is invalid: '{key}' must be a string or null. {WHAT_TO_DO}")
-    return value
+    return None if value is None else check_length(value, key)
 
 
 def _required_str(data: Mapping[str, Any], key: str) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value.strip():
         _fail(f"The license file is invalid: '{key}' must be a non-empty string. {WHAT_TO_DO}")
-    return value
+    return check_length(value, key)
+
+
+def check_kid(kid: object) -> str:
+    """The key id, if it is one a site can store; InvalidLicenseFile if not."""
+    if not isinstance(kid, str) or not kid:
+        _fail(f"The license file does not name the key it was signed with. {WHAT_TO_DO}")
+    return check_length(kid, "kid")
+
+
+def _check_storable(data: Any) -> None:
+    """Refuse a NUL character in any string or key of the payload: PostgreSQL stores none (in
+    text or in the ``jsonb`` the payload is kept in). Walked with a stack, not recursion."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                _fail(_("The license file is invalid: its payload holds a NUL character, which "
+                        "a site cannot store. %(what_to_do)s") % {"what_to_do": _what_to_do()})
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _parse_product(item: object, index: int, seen: Mapping[str, Product]) -> Product:
@@ -196,9 +285,9 @@ def _parse_product(item: object, index: int, seen: Mapping[str, Product]) -> Pro
         _fail(f"The license file is invalid: the product code '{code}' appears twice. "
               f"{WHAT_TO_DO}")
     name = item.get("name")
-    if not isinstance(name, str) or not 1 <= len(name) <= 200:
-        _fail(f"The license file is invalid: {where} needs a name of 1 to 200 characters. "
-              f"{WHAT_TO_DO}")
+    if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME_LENGTH:
+        _fail(f"The license file is invalid: {where} needs a name of 1 to {MAX_NAME_LENGTH} "
+              f"characters. {WHAT_TO_DO}")
     ptype = item.get("type")
     if ptype not in PRODUCT_TYPES:
         _fail(f"The license file is invalid: {where} has the type {ptype!r}; it must be one of "
@@ -209,6 +298,11 @@ def _parse_product(item: object, index: int, seen: Mapping[str, Product]) -> Pro
     if seats is not None and (type(seats) is not int or seats < 0):
         _fail(f"The license file is invalid: {where} has {seats!r} seats; seats must be a whole "
               f"number from 0 up, or null for unlimited. {WHAT_TO_DO}")
+    if seats is not None and seats > MAX_SEATS:
+        _fail(_("The license file is invalid: %(where)s has %(seats)d seats; a site stores at "
+                "most %(limit)d (give null for unlimited seats). %(what_to_do)s")
+              % {"where": where, "seats": seats, "limit": MAX_SEATS,
+                 "what_to_do": _what_to_do()})
     valid_from = _parse_date(item.get("valid_from"), f"'valid_from' of {where}")
     valid_until = _parse_date(item.get("valid_until"), f"'valid_until' of {where}")
     if valid_from > valid_until:
@@ -218,13 +312,19 @@ def _parse_product(item: object, index: int, seen: Mapping[str, Product]) -> Pro
                    valid_until=valid_until)
 
 
+def _not_json(constant: str) -> NoReturn:
+    raise ValueError(f"{constant} is not JSON")
+
+
 def parse_payload(payload_bytes: bytes) -> LicensePayload:
     try:
-        data = json.loads(payload_bytes.decode("utf-8"))
+        # NaN and Infinity are not JSON, and PostgreSQL's jsonb refuses them.
+        data = json.loads(payload_bytes.decode("utf-8"), parse_constant=_not_json)
     except (UnicodeDecodeError, ValueError, RecursionError):
         _fail(f"The license file is damaged: its payload is not readable. {WHAT_TO_DO}")
     if not isinstance(data, dict):
         _fail(f"The license file is invalid: its payload is not an object. {WHAT_TO_DO}")
+    _check_storable(data)
     fmt = data.get("format")
     if type(fmt) is not int:
         _fail(f"The license file is invalid: 'format' must be a number. {WHAT_TO_DO}")

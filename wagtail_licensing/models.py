@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .conf import licensing_settings
 from .dates import site_today
+from .license_file import MAX_ID_LENGTH, MAX_NAME_LENGTH
 from .rules.labels import product_label
 from .rules.status import ProductFacts, ProductStatus, product_status
 
@@ -149,13 +150,14 @@ class LicensingState(models.Model):
 class LicenseFile(models.Model):
     """An installed license file, kept as history with its original text."""
 
-    license_id = models.CharField(_("license ID"), max_length=255, db_index=True)
-    company_id = models.CharField(_("company ID"), max_length=255)
-    instance_id = models.CharField(_("instance ID"), max_length=255, blank=True, null=True)
-    license_version = models.CharField(_("license version"), max_length=255, blank=True,
-                                       null=True)
+    license_id = models.CharField(_("license ID"), max_length=MAX_ID_LENGTH, db_index=True)
+    company_id = models.CharField(_("company ID"), max_length=MAX_ID_LENGTH)
+    instance_id = models.CharField(_("instance ID"), max_length=MAX_ID_LENGTH, blank=True,
+                                   null=True)
+    license_version = models.CharField(_("license version"), max_length=MAX_ID_LENGTH,
+                                       blank=True, null=True)
     issued_at = models.DateTimeField(_("issued at"))
-    kid = models.CharField(_("key ID"), max_length=255)
+    kid = models.CharField(_("key ID"), max_length=MAX_ID_LENGTH)
     content = models.TextField(_("file content"))
     payload = models.JSONField(_("payload"))
     installed_at = models.DateTimeField(_("installed at"), default=timezone.now)
@@ -215,7 +217,7 @@ class LicensedProduct(models.Model):
     license_file = models.ForeignKey(LicenseFile, on_delete=models.CASCADE,
                                      related_name="products")
     code = models.CharField(_("code"), max_length=64)
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=MAX_NAME_LENGTH)
     type = models.CharField(_("type"), max_length=20, choices=ProductType.choices)
     seats = models.PositiveIntegerField(_("seats"), null=True, blank=True,
                                         help_text=_("Empty means unlimited."))

@@ -26,7 +26,16 @@ class VendorError(Exception):
     pass
 
 
+def check_kid(kid: str) -> str:
+    """``kid``, if sites can store it (``license_file.check_kid``, the sites' own rule)."""
+    try:
+        return license_file.check_kid(kid)
+    except InvalidLicenseFile as exc:
+        raise VendorError(f"--kid: {exc}") from exc
+
+
 def keygen(kid: str, out_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
+    check_kid(kid)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     private_path, public_path = out / f"{kid}.key", out / f"{kid}.pem"
@@ -134,6 +143,7 @@ def cmd_sign(args: argparse.Namespace) -> None:
             raise VendorError(f"cannot read the license request {args.request}: {exc}") from exc
         if request.get("type") != "wagtail-licensing/license-request":
             raise VendorError(f"{args.request} is not a wagtail-licensing license request")
+    check_kid(args.kid)
     payload = build_payload(args, request)
     key = load_private_key(args.key)
     header = (f"wagtail-licensing license file {payload['license_id']}\n"

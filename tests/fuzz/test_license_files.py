@@ -122,8 +122,6 @@ def signed_payloads(draw, make_payload):
     return payload
 
 
-@pytest.mark.xfail(strict=False, reason="issue 11 item 3: a date past what the site's time zone "
-                   "holds (0001-01-01T00:00:00Z) is a server error on the preview")
 @settings(max_examples=int(settings().max_examples * 2))
 @given(st.data())
 def test_a_signed_file_of_any_content_is_previewed_or_refused_never_crashes(

@@ -1,10 +1,15 @@
 """Spreadsheet formula escaping ("CSV injection"), for every CSV and XLSX download.
 
 A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as a
-formula by Excel, LibreOffice or Google Sheets (OWASP, "CSV Injection"). A leading apostrophe
-makes it text. A value that already starts with apostrophes before such a character gets one
-more, so that ``unescape_formula`` can undo exactly what ``escape_formula`` did: an exported
-file imports back unchanged, even for a user whose name really starts with ``'=``.
+formula by Excel, LibreOffice or Google Sheets (OWASP, "CSV Injection"), and so is one whose
+formula character follows leading spaces, tabs, carriage returns or line feeds (spreadsheets
+trim them when a file is opened or pasted). A leading apostrophe makes it text. A value that
+already starts with apostrophes before such a character gets one more, so that
+``unescape_formula`` can undo exactly what ``escape_formula`` did: an exported file imports
+back unchanged, even for a user whose name really starts with ``'=`` or ``' =``.
+
+JSON exports are not escaped: no spreadsheet runs a JSON value as a formula, and an API
+client reading one gets the value exactly.
 """
 
 from __future__ import annotations
@@ -13,11 +18,12 @@ import re
 from collections.abc import Iterable
 from typing import TypeVar
 
-# Apostrophes (already text to a spreadsheet, and ours to undo) then a formula character.
-_FORMULA_RE = re.compile(r"'*[=+\-@\t\r]")
+# Apostrophes (already text to a spreadsheet, and ours to undo) then a tab or carriage return,
+# or a formula character after any leading whitespace a spreadsheet trims.
+_FORMULA_RE = re.compile(r"'*(?:[\t\r]|[ \t\r\n]*[=+\-@])")
 # The characters such a cell can start with: most cells start with none of them, and testing
 # the first character is cheaper than the regular expression (exports test every cell).
-_FIRST = frozenset("'=+-@\t\r")
+_FIRST = frozenset("'=+-@\t\r\n ")
 
 _Value = TypeVar("_Value")
 
