@@ -16,6 +16,7 @@ from typing import Any
 
 from wagtail.models import Site
 
+from .actions.activity import RecordActivityAction
 from .actions.counters import (
     ACTION_REPAIR_COUNTERS,
     Counts,
@@ -75,6 +76,7 @@ from .actions.sessions import (
     TakeSlotAction,
     TouchSlotAction,
 )
+from .actions.usage import SnapshotResult, TakeUsageSnapshotAction
 from .importing import ImportPlan
 from .models import AssignmentSource, ConcurrentSession, LicenseFile
 
@@ -88,7 +90,8 @@ __all__ = [
     "ChangeKind", "Counts", "Drift", "GrantRefusal", "GrantRefusalReason", "GrantResult",
     "ImportResult",
     "InstallResult", "LicenseRequest", "PortalUserResult", "ProductChange", "RecallResult",
-    "RepairResult", "counter_drift", "repair_counters",
+    "RepairResult", "SnapshotResult", "counter_drift", "record_activity", "repair_counters",
+    "take_usage_snapshot",
     "UploadPreview", "convert_to_portal_user", "create_license_request", "create_portal_user",
     "default_license_version", "delete_licenses", "end_concurrent_session", "grant",
     "import_assignments", "install_license_file", "portal_conversion_refusal",
@@ -242,3 +245,20 @@ def release_concurrent_slots(sessions: Iterable[Any], *,
     """A license manager releases slots (``ConcurrentSession`` objects or primary keys);
     returns the released sessions' ``(username, product_code)`` pairs."""
     return ReleaseSlotsAction(sessions, user=user).execute().released
+
+
+# Usage history -----------------------------------------------------------------------------
+
+
+def record_activity(subject: Any, product_codes: str | Iterable[str], *,
+                    day: date | None = None) -> int:
+    """Record that ``subject`` used ``product_codes`` on ``day`` (default today); the number
+    of their assignments updated. The middleware and ``license_required`` call it once a day
+    per user (``enforcement.activity``)."""
+    return RecordActivityAction(subject, product_codes, day=day).execute()
+
+
+def take_usage_snapshot(*, day: date | None = None, user: Any = None) -> SnapshotResult:
+    """Write or refresh the day's usage row of every installed product, and prune rows older
+    than ``USAGE_RETENTION_DAYS``."""
+    return TakeUsageSnapshotAction(day=day, user=user).execute()

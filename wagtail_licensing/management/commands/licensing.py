@@ -22,7 +22,7 @@ from wagtail_licensing.resources import stream_assignments
 
 class Command(BaseCommand):
     help = ("Show and change the site's licenses: status, request, upload, grant, recall, "
-            "delete, notify, verify, export, import; uninstall removes the app's data.")
+            "delete, notify, verify, snapshot, export, import; uninstall removes the app's data.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", required=True,
@@ -57,6 +57,10 @@ class Command(BaseCommand):
         p = sub.add_parser("verify", help="recount the seat counters from the assignments "
                                           "and report any drift (exit status 1 if any)")
         p.add_argument("--fix", action="store_true", help="repair the counters that drifted")
+
+        p = sub.add_parser("snapshot", help="take today's usage snapshot of every product "
+                                            "(also taken by the first request of the day); "
+                                            "for sites that prefer cron")
 
         p = sub.add_parser("export", help="export license assignments (CSV, XLSX or JSON)")
         p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv")
@@ -216,6 +220,18 @@ class Command(BaseCommand):
         repaired = operations.repair_counters().repaired
         self.stdout.write(self.style.SUCCESS(
             f"Repaired the seat counters of {len(repaired)} products."))
+
+    def handle_snapshot(self, **options: Any) -> None:
+        result = operations.take_usage_snapshot()
+        if not result.products:
+            self.stdout.write("No license is installed: no product to take a snapshot of.")
+        else:
+            self.stdout.write(self.style.SUCCESS(
+                f"Took the usage snapshot of {result.day.isoformat()} for "
+                f"{len(result.products)} products ({', '.join(result.products)})."))
+        if result.pruned:
+            self.stdout.write(f"Deleted {result.pruned} snapshots older than the retention "
+                              "period (USAGE_RETENTION_DAYS).")
 
     def handle_export(self, format: str = "csv", output: str | None = None,
                       products: list[str] | None = None, **options: Any) -> None:
