@@ -28,6 +28,7 @@ from .actions.counters import (
 from .actions.deactivation import ACTION_USER_STATUS, UsersStatusChanged, UserStatusChanged
 from .actions.delete import ACTION_DELETE, AFTER_LICENSES_DELETED, DeleteAction
 from .actions.grant import ACTION_GRANT, AFTER_LICENSES_GRANTED, GrantAction
+from .actions.idle import IdleProduct, idle_days, idle_summary
 from .actions.imports import (
     ACTION_IMPORT,
     AFTER_LICENSES_IMPORTED,
@@ -88,7 +89,7 @@ __all__ = [
     "AFTER_LICENSES_IMPORTED", "AFTER_LICENSES_RECALLED", "AFTER_LICENSE_FILE_INSTALL",
     "AFTER_LICENSE_REQUEST_CREATED", "AFTER_PORTAL_USER_CREATED", "BEFORE_LICENSE_FILE_INSTALL",
     "ChangeKind", "Counts", "Drift", "GrantRefusal", "GrantRefusalReason", "GrantResult",
-    "ImportResult",
+    "IdleProduct", "ImportResult", "idle_seats", "recall_idle_seats",
     "InstallResult", "LicenseRequest", "PortalUserResult", "ProductChange", "RecallResult",
     "RepairResult", "SnapshotResult", "counter_drift", "record_activity", "repair_counters",
     "take_usage_snapshot",
@@ -262,3 +263,22 @@ def take_usage_snapshot(*, day: date | None = None, user: Any = None) -> Snapsho
     """Write or refresh the day's usage row of every installed product, and prune rows older
     than ``USAGE_RETENTION_DAYS``."""
     return TakeUsageSnapshotAction(day=day, user=user).execute()
+
+
+def recall_idle_seats(users: Any, product_codes: str | Iterable[str], *,
+                      days: int | None = None, user: Any = None,
+                      source: AssignmentSource = AssignmentSource.BULK) -> RecallResult:
+    """Recall ``product_codes`` from those of ``users`` who have not used them for ``days``
+    (default ``IDLE_DAYS``); the others keep theirs. The Recall action, restricted to idle
+    assignments: one transaction and one audit entry."""
+    return RecallAction(users, product_codes, user=user, source=source,
+                        idle_days=days or idle_days()).execute()
+
+
+def idle_seats(days: int | None = None, *, users: Any = None,
+               product_codes: Iterable[str] | None = None, sample: int = 0) -> list[IdleProduct]:
+    """Per product, the holders idle for ``days`` (default ``IDLE_DAYS``) among ``users`` (a
+    queryset; default everybody) and the seats recalling them would free; changes nothing."""
+    return idle_summary(days, users=users,
+                        codes=None if product_codes is None else list(product_codes),
+                        sample=sample)
