@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from wagtail.models import Site
 
 from .actions.activity import RecordActivityAction
@@ -89,7 +90,7 @@ __all__ = [
     "AFTER_LICENSES_IMPORTED", "AFTER_LICENSES_RECALLED", "AFTER_LICENSE_FILE_INSTALL",
     "AFTER_LICENSE_REQUEST_CREATED", "AFTER_PORTAL_USER_CREATED", "BEFORE_LICENSE_FILE_INSTALL",
     "ChangeKind", "Counts", "Drift", "GrantRefusal", "GrantRefusalReason", "GrantResult",
-    "IdleProduct", "ImportResult", "idle_seats", "recall_idle_seats",
+    "IdleProduct", "ImportResult", "idle_seats", "recall_idle_seats", "reclaim_idle_seats",
     "InstallResult", "LicenseRequest", "PortalUserResult", "ProductChange", "RecallResult",
     "RepairResult", "SnapshotResult", "counter_drift", "record_activity", "repair_counters",
     "take_usage_snapshot",
@@ -282,3 +283,13 @@ def idle_seats(days: int | None = None, *, users: Any = None,
     return idle_summary(days, users=users,
                         codes=None if product_codes is None else list(product_codes),
                         sample=sample)
+
+
+def reclaim_idle_seats(product_codes: Iterable[str], *, days: int, spared: Any = None,
+                       user: Any = None) -> RecallResult:
+    """The automatic reclaim's recall: ``product_codes`` from every holder idle for ``days``
+    but those ``spared`` (a condition on assignments), audited as automatic. ``reclaim``
+    decides who is spared (managers, notices not yet served); call ``reclaim.run_reclaim``."""
+    users = get_user_model()._default_manager.all()
+    return RecallAction(users, product_codes, user=user, source=AssignmentSource.COMMAND,
+                        idle_days=days, automatic=True, exclude=spared).execute()

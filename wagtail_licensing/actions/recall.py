@@ -80,7 +80,7 @@ class RecallAction(LicensingAction[RecallResult]):
             extra["automatic"] = True
         return {
             **extra,
-            "source": str(self.source),
+            "source": "automatic" if self.automatic else str(self.source),
             "recalled": {code: {"count": len(names), "users": names[:NAMES_LOGGED]}
                          for code, names in result.recalled.items()},
         }

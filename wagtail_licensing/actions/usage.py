@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import Count
+from django.dispatch import Signal
 from django.utils import timezone
 
 from ..conf import DEFAULTS, licensing_settings
@@ -16,6 +17,11 @@ from .base import LicensingAction, StateAccess
 
 ACTIVE_WINDOW_DAYS = 30
 """"Active" holders in a snapshot: those who used the product in the last 30 days."""
+
+
+daily_usage_snapshot_taken = Signal()
+"""Sent (with ``day``) once the first licensing read of a day took that day's snapshot: the
+daily hook of what else runs once a day (the automatic reclaim of idle seats)."""
 
 
 def retention_days() -> int:

@@ -25,6 +25,7 @@ from typing import Any
 from django.db import DatabaseError
 
 from .. import operations
+from ..actions.usage import daily_usage_snapshot_taken
 from ..cache import get_cache
 from ..dates import seconds_until_midnight, site_today
 from ..models import UsageSnapshot
@@ -89,6 +90,9 @@ def ensure_daily_snapshot(day: date | None = None) -> bool:
     except DatabaseError:
         logger.exception("Could not take the daily licensing usage snapshot")
     _snapshot_day = day
+    if taken:
+        # What else runs once a day (the reclaim of idle seats); receivers log their errors.
+        daily_usage_snapshot_taken.send_robust(sender=UsageSnapshot, day=day)
     return taken
 
 
