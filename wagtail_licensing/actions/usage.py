@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, Max, Min
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -95,3 +95,27 @@ def note_concurrent_peak(code: str, in_use: int, day: date | None = None) -> Non
     counts the live sessions itself)."""
     UsageSnapshot.objects.filter(product_code=code, day=day or site_today(),
                                  peak_sessions__lt=in_use).update(peak_sessions=in_use)
+
+
+SUMMARY_DAYS = 90
+"""The window of the usage summary a license request carries."""
+
+
+def usage_summary(days: int = SUMMARY_DAYS, today: date | None = None) -> dict[str, Any]:
+    """Per product, the peak of seats used and of concurrent sessions over the last ``days``
+    days of snapshots (today included): what a vendor sizes a renewal on. One query."""
+    today = today or site_today()
+    start = today - timedelta(days=days - 1)
+    rows = (UsageSnapshot.objects.filter(day__gte=start, day__lte=today)
+            .order_by("product_code").values("product_code")
+            .annotate(peak_used=Max("used"), peak_sessions=Max("peak_sessions"),
+                      seats=Max("seats"), days_recorded=Count("pk"), first_day=Min("day")))
+    return {
+        "days": days,
+        "from": start.isoformat(),
+        "to": today.isoformat(),
+        "products": [{"code": row["product_code"], "peak_used": row["peak_used"],
+                      "peak_sessions": row["peak_sessions"], "seats": row["seats"],
+                      "days_recorded": row["days_recorded"],
+                      "first_day": row["first_day"].isoformat()} for row in rows],
+    }
