@@ -116,7 +116,6 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                  "state on every request. Until fixed, the default is used.",
             id="wagtail_licensing.E017",
         ))
-    messages += _check_usage_settings()
     return messages
 
 
@@ -124,7 +123,9 @@ def _is_days(value: object, minimum: int = 1) -> bool:
     return type(value) is int and value >= minimum
 
 
-def _check_usage_settings() -> list[CheckMessage]:
+@register()
+def check_usage_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The usage history, idle and reclaim windows (E050, E051)."""
     messages: list[CheckMessage] = []
     wrong = [name for name in ("USAGE_RETENTION_DAYS", "IDLE_DAYS")
              if not _is_days(getattr(licensing_settings, name))]

@@ -81,11 +81,12 @@ DEFAULTS: dict[str, Any] = {
     # A holder who has not used a product for this many days holds an idle seat (the License
     # usage report, System users' filter, recalling idle seats).
     "IDLE_DAYS": 60,
-    # Recall seats idle this many days automatically, once a day; `None`: never (the default).
-    # License managers' own seats are never reclaimed.
+    # Recall seats idle this many days automatically, once a day (the first request of the day,
+    # or `licensing reclaim`), always after a notice; `None`: never (the default). Seats of
+    # license managers and of inactive users are never reclaimed.
     "RECLAIM_IDLE_DAYS": None,
     # With `RECLAIM_IDLE_DAYS` set, e-mail the holder and the license managers this many days
-    # before a seat is reclaimed (each notice once).
+    # before a seat is reclaimed (each notice once; smaller than `RECLAIM_IDLE_DAYS`).
     "RECLAIM_NOTICE_DAYS": 7,
 }
 
