@@ -158,3 +158,16 @@ def test_the_audit_entry_says_idle(manager, holders):
     operations.recall_idle_seats(idle + busy, ["editor"], days=60, user=manager)
     entry = registry.get_logs_for_instance(LicensingState.get()).first()
     assert "idle for 60 days" in entry.message
+
+
+def test_a_gated_reports_prefix_does_not_close_the_report_to_managers(
+        client, settings, manager, editor, installed):
+    settings.WAGTAIL_LICENSING = {**settings.WAGTAIL_LICENSING, "FEATURES": {
+        "reports": {"products": ["analytics"], "admin_url_prefixes": ["/admin/reports/"],
+                    "menu_items": ["reports"]}}}
+    grant(manager, "editor")
+    grant(editor, "editor")
+    login(client, manager)
+    assert client.get(REPORT).status_code == 200
+    login(client, editor)
+    assert client.get(REPORT).status_code in (302, 403)

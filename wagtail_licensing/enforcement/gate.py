@@ -200,6 +200,8 @@ def check(request: HttpRequest) -> HttpResponse | None:
         if not is_licensing_match(_match(request)):
             return redirect(license_manager_url())
     feature = blocked_feature(access, request.path_info)
-    if feature is not None:
+    if feature is not None and not (access.manager and is_licensing_match(_match(request))):
+        # A licensing screen under a gated prefix (Reports > License usage under a gated
+        # "/admin/reports/") stays open to license managers, as every licensing screen is.
         return no_license_response(request, access, feature=feature)
     return None
