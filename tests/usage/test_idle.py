@@ -171,3 +171,15 @@ def test_a_gated_reports_prefix_does_not_close_the_report_to_managers(
     assert client.get(REPORT).status_code == 200
     login(client, editor)
     assert client.get(REPORT).status_code in (302, 403)
+
+
+def test_the_reports_button_opens_the_bulk_action_with_its_product_ticked(
+        client, manager, holders):
+    login(client, manager)
+    report = client.get(REPORT)
+    url = report.context["summary"][0].recall_url
+    assert url.startswith(BULK)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.context["form"].initial["products"] == ["editor"]
+    assert response.context["preview"][0].holders == 3

@@ -54,6 +54,11 @@ class RecallIdleSeatsBulkAction(LicensingUserBulkAction):
             options.append(option)
         return options
 
+    def get_initial(self) -> dict[str, Any]:
+        # From the License usage report's button: that product ticked.
+        wanted = set(self.request.GET.getlist("product"))
+        return {"products": [o.code for o in self.options if o.code in wanted]}
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.update({"preview": self.preview, "idle_days": self.days})
