@@ -1,5 +1,5 @@
 import copy
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -11,6 +11,7 @@ from tests.support.licenses import DEFAULT_PRODUCTS, Vendor
 from tests.support.queries import refresh_planner_statistics
 from wagtail_licensing import cache as licensing_cache
 from wagtail_licensing import operations
+from wagtail_licensing.enforcement import activity
 from wagtail_licensing.models import LicensingState, PortalUser
 from wagtail_licensing.permissions import permission_policy
 
@@ -42,6 +43,19 @@ def _clear_cache():
     yield
     cache.clear()
     licensing_cache.forget_seen_state()
+
+
+@pytest.fixture(autouse=True)
+def _no_automatic_snapshot(monkeypatch):
+    """The day's usage snapshot is taken by the first licensing read of each process and day,
+    which would land in whichever test comes first: off unless a test asks for it
+    (``automatic_snapshot``)."""
+    monkeypatch.setattr(activity, "_snapshot_day", date.max)
+
+
+@pytest.fixture
+def automatic_snapshot(monkeypatch):
+    monkeypatch.setattr(activity, "_snapshot_day", None)
 
 
 @pytest.fixture(autouse=True)

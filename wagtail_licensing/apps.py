@@ -10,7 +10,11 @@ class WagtailLicensingAppConfig(AppConfig):
 
     def ready(self) -> None:
         # Registered explicitly rather than by import side effects elsewhere.
-        from . import checks  # noqa: F401
+        from . import (
+            checks,  # noqa: F401
+            reclaim,
+        )
         from .enforcement import signals
 
         signals.register()
+        reclaim.connect()

@@ -52,6 +52,11 @@ SUMMARIES = {
                               "slot), even with one process.",
     "wagtail_licensing.W020": "`wagtail_licensing` comes after `wagtail.users` in "
                               "`INSTALLED_APPS`: no Licenses tab in Settings > Users.",
+    "wagtail_licensing.E050": "`USAGE_RETENTION_DAYS`, `IDLE_DAYS` or `RECLAIM_NOTICE_DAYS` is "
+                              "not a whole number of days from 1 up (0 from 0 up for the "
+                              "notice), or `RECLAIM_IDLE_DAYS` is neither `None` nor one.",
+    "wagtail_licensing.E051": "`RECLAIM_NOTICE_DAYS` is not smaller than `RECLAIM_IDLE_DAYS`: "
+                              "no notice could be sent before a seat is reclaimed.",
 }
 
 
@@ -110,6 +115,40 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             hint=f"The default is {DEFAULTS['STATE_RECHECK_SECONDS']}; 0 re-reads the licensing "
                  "state on every request. Until fixed, the default is used.",
             id="wagtail_licensing.E017",
+        ))
+    return messages
+
+
+def _is_days(value: object, minimum: int = 1) -> bool:
+    return type(value) is int and value >= minimum
+
+
+@register()
+def check_usage_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The usage history, idle and reclaim windows (E050, E051)."""
+    messages: list[CheckMessage] = []
+    wrong = [name for name in ("USAGE_RETENTION_DAYS", "IDLE_DAYS")
+             if not _is_days(getattr(licensing_settings, name))]
+    if not _is_days(licensing_settings.RECLAIM_NOTICE_DAYS, 0):
+        wrong.append("RECLAIM_NOTICE_DAYS")
+    reclaim = licensing_settings.RECLAIM_IDLE_DAYS
+    if reclaim is not None and not _is_days(reclaim):
+        wrong.append("RECLAIM_IDLE_DAYS")
+    for name in wrong:
+        messages.append(Error(
+            f"WAGTAIL_LICENSING[{name!r}] must be a whole number of days, not "
+            f"{getattr(licensing_settings, name)!r}.",
+            hint=f"The default is {DEFAULTS[name]!r}.",
+            id="wagtail_licensing.E050",
+        ))
+    notice = licensing_settings.RECLAIM_NOTICE_DAYS
+    if (not wrong and reclaim is not None and notice >= reclaim):
+        messages.append(Error(
+            f"WAGTAIL_LICENSING['RECLAIM_NOTICE_DAYS'] ({notice}) must be smaller than "
+            f"RECLAIM_IDLE_DAYS ({reclaim}).",
+            hint="Holders are told RECLAIM_NOTICE_DAYS before their seat is reclaimed, so "
+                 "the notice must come after the seat became idle.",
+            id="wagtail_licensing.E051",
         ))
     return messages
 

@@ -75,6 +75,19 @@ DEFAULTS: dict[str, Any] = {
     # (one query), so that a change made in another process applies within this many seconds
     # whatever the cache. 0: re-read it on every request.
     "STATE_RECHECK_SECONDS": 5,
+    # Daily usage snapshots (the charts, the usage summary of license requests) are kept this
+    # many days.
+    "USAGE_RETENTION_DAYS": 730,
+    # A holder who has not used a product for this many days holds an idle seat (the License
+    # usage report, System users' filter, recalling idle seats).
+    "IDLE_DAYS": 60,
+    # Recall seats idle this many days automatically, once a day (the first request of the day,
+    # or `licensing reclaim`), always after a notice; `None`: never (the default). Seats of
+    # license managers and of inactive users are never reclaimed.
+    "RECLAIM_IDLE_DAYS": None,
+    # With `RECLAIM_IDLE_DAYS` set, e-mail the holder and the license managers this many days
+    # before a seat is reclaimed (each notice once; smaller than `RECLAIM_IDLE_DAYS`).
+    "RECLAIM_NOTICE_DAYS": 7,
 }
 
 

@@ -23,9 +23,11 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, TextChoices
 from django.http import HttpRequest
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.widgets.boolean_radio_select import BooleanRadioSelect
 
+from .actions.idle import idle_days
 from .models import LicenseAssignment, LicensedProduct, PortalUser, ProductUsage, has_field
 from .rules.labels import product_label
 
@@ -76,6 +78,16 @@ def product_choices() -> list[tuple[str, str]]:
     ]
 
 
+IDLE_CHOICES_DAYS = (30, 90, 180, 365)
+
+
+def idle_choices() -> list[tuple[str, str]]:
+    """"Idle for N days": IDLE_DAYS first, then a few usual windows."""
+    days = sorted({idle_days(), *IDLE_CHOICES_DAYS})
+    return [(str(n), ngettext("Idle for %(days)d day", "Idle for %(days)d days", n)
+             % {"days": n}) for n in days]
+
+
 def groups_relation(user_model: Any) -> tuple[Any, str] | None:
     """(through model, name of its foreign key to the user) of ``user.groups``, or None."""
     try:
@@ -102,6 +114,9 @@ class SystemUserFilterSet(WagtailFilterSet):
     type = django_filters.ChoiceFilter(
         label=_("Type"), choices=user_type_choices, empty_label=_("All"),
         widget=forms.RadioSelect, method="filter_type")
+    idle = django_filters.ChoiceFilter(
+        label=_("Usage"), choices=idle_choices, empty_label=_("All"),
+        widget=forms.RadioSelect, method="filter_idle")
 
     class Meta:
         model = get_user_model()
@@ -148,6 +163,17 @@ class SystemUserFilterSet(WagtailFilterSet):
         through, user_fk = relation
         return queryset.filter(Exists(through.objects.filter(
             **{f"{user_fk}_id": OuterRef("pk"), "group__in": value})))
+
+    def filter_idle(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """Users holding a license they have not used for ``value`` days (of the ticked
+        products, if any)."""
+        if not value:
+            return queryset
+        idle = LicenseAssignment.objects.idle(int(value)).filter(user_id=OuterRef("pk"))
+        codes = self.form.cleaned_data.get("product")
+        if codes:
+            idle = idle.filter(product_code__in=codes)
+        return queryset.filter(Exists(idle))
 
     def filter_type(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         portal = Exists(PortalUser.objects.filter(user_id=OuterRef("pk")))

@@ -56,11 +56,23 @@ class RecallFormatter(LogFormatter):
     label = _("Recall licenses")
 
     def format_message(self, log_entry: Any) -> str:
-        recalled = log_entry.data.get("recalled", {})
+        data = log_entry.data
+        recalled = data.get("recalled", {})
         total = sum(entry.get("count", 0) for entry in recalled.values())
+        values = {"n": total, "products": _products_with_counts(recalled),
+                  "days": data.get("idle_days") or 0}
+        if data.get("automatic"):
+            return ngettext("Automatically reclaimed seats idle for %(days)d days from "
+                            "%(n)d user: %(products)s",
+                            "Automatically reclaimed seats idle for %(days)d days from "
+                            "%(n)d users: %(products)s", total) % values
+        if data.get("idle_days"):
+            return ngettext("Recalled seats idle for %(days)d days from %(n)d user: "
+                            "%(products)s",
+                            "Recalled seats idle for %(days)d days from %(n)d users: "
+                            "%(products)s", total) % values
         return ngettext("Recalled licenses from %(n)d user: %(products)s",
-                        "Recalled licenses from %(n)d users: %(products)s", total) % {
-            "n": total, "products": _products_with_counts(recalled)}
+                        "Recalled licenses from %(n)d users: %(products)s", total) % values
 
 
 class RequestFormatter(LogFormatter):

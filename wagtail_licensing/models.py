@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -333,6 +333,20 @@ class LicenseAssignmentQuerySet(models.QuerySet["LicenseAssignment"]):
         """Assignments that take a seat: granted within the seats, to an active user."""
         return self.filter(has_seat=True, user__is_active=True)
 
+    def idle(self, days: int, today: date | None = None) -> LicenseAssignmentQuerySet:
+        """Assignments whose holder has not used the product for ``days`` days: last active
+        before then, or never since they were granted before then. The one definition of
+        "idle" (the usage report, System users' filter, recall of idle seats, reclaim)."""
+        cutoff = (today or site_today()) - timedelta(days=days)
+        granted_before = datetime.combine(cutoff, time.min,
+                                          tzinfo=timezone.get_default_timezone())
+        return self.filter(
+            models.Q(last_active_on__lt=cutoff)
+            | models.Q(last_active_on__isnull=True, granted_at__lt=granted_before))
+
+    def active_since(self, day: date) -> LicenseAssignmentQuerySet:
+        return self.filter(last_active_on__gte=day)
+
 
 class LicenseAssignment(models.Model):
     """A user holds a product (by code, so that it survives a new license file)."""
@@ -351,6 +365,10 @@ class LicenseAssignment(models.Model):
     )
     source = models.CharField(_("source"), max_length=20, choices=AssignmentSource.choices,
                               default=AssignmentSource.MANUAL)
+    # The site's day of the holder's last request that used the product (an admin request, or
+    # a front-end view behind ``license_required``); written at most once a day per user
+    # (``enforcement.activity``). None: not used since usage history was installed.
+    last_active_on = models.DateField(_("last active on"), null=True, blank=True)
 
     objects = LicenseAssignmentQuerySet.as_manager()
 
@@ -373,6 +391,9 @@ class LicenseAssignment(models.Model):
             # System users' "Holds a license without a seat": few rows, probed once per user.
             models.Index(fields=["user"], condition=models.Q(has_seat=False),
                          name="wagtail_lic_no_seat_idx"),
+            # Idle holders of a product (the usage report, reclaim, the daily snapshot).
+            models.Index(fields=["product_code", "last_active_on"],
+                         name="wagtail_lic_activity_idx"),
         ]
 
     def __str__(self) -> str:
@@ -403,6 +424,41 @@ class ProductUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_code}: {self.used} used, {self.holders} holders"
+
+
+class UsageSnapshot(models.Model):
+    """One product's usage on one day: the history behind the charts and the usage summary.
+
+    Taken by the first licensing read of a new day (``usage.ensure_daily_snapshot``) or by
+    ``manage.py licensing snapshot``; one row per product code per day, kept for
+    ``USAGE_RETENTION_DAYS``. ``peak_sessions`` grows during the day as concurrent slots are
+    taken (``actions.sessions``).
+    """
+
+    product_code = models.CharField(_("product code"), max_length=64)
+    day = models.DateField(_("day"))
+    seats = models.PositiveIntegerField(_("seats"), null=True, blank=True,
+                                        help_text=_("Empty means unlimited."))
+    used = models.PositiveIntegerField(_("seats used"), default=0)
+    holders = models.PositiveIntegerField(_("holders"), default=0)
+    active_holders_30d = models.PositiveIntegerField(
+        _("holders active in the last 30 days"), default=0)
+    peak_sessions = models.PositiveIntegerField(_("peak concurrent sessions"), default=0)
+    taken_at = models.DateTimeField(_("taken at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("usage snapshot")
+        verbose_name_plural = _("usage snapshots")
+        ordering = ["product_code", "day"]
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["product_code", "day"],
+                                    name="wagtail_licensing_unique_usage_day"),
+        ]
+        indexes = [models.Index(fields=["day"], name="wagtail_lic_usage_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.product_code} {self.day}: {self.used}/{self.seats}"
 
 
 class PortalUser(models.Model):
@@ -540,6 +596,7 @@ class LicenseNotice(models.Model):
     class Kind(models.TextChoices):
         EXPIRY = "expiry", _("Expiry")
         SEATS = "seats", _("Seats")
+        RECLAIM = "reclaim", _("Reclaim of an idle seat")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     product_code = models.CharField(_("product code"), max_length=64)

@@ -14,8 +14,10 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from wagtail.models import Site
 
+from .actions.activity import RecordActivityAction
 from .actions.api_tokens import (
     ACTION_API_TOKEN,
     ApiTokenResult,
@@ -33,6 +35,7 @@ from .actions.counters import (
 from .actions.deactivation import ACTION_USER_STATUS, UsersStatusChanged, UserStatusChanged
 from .actions.delete import ACTION_DELETE, AFTER_LICENSES_DELETED, DeleteAction
 from .actions.grant import ACTION_GRANT, AFTER_LICENSES_GRANTED, GrantAction
+from .actions.idle import IdleProduct, idle_days, idle_summary
 from .actions.imports import (
     ACTION_IMPORT,
     AFTER_LICENSES_IMPORTED,
@@ -81,6 +84,7 @@ from .actions.sessions import (
     TakeSlotAction,
     TouchSlotAction,
 )
+from .actions.usage import SnapshotResult, TakeUsageSnapshotAction
 from .importing import ImportPlan
 from .models import ApiToken, AssignmentSource, ConcurrentSession, LicenseFile
 
@@ -93,9 +97,10 @@ __all__ = [
     "AFTER_LICENSES_IMPORTED", "AFTER_LICENSES_RECALLED", "AFTER_LICENSE_FILE_INSTALL",
     "AFTER_LICENSE_REQUEST_CREATED", "AFTER_PORTAL_USER_CREATED", "BEFORE_LICENSE_FILE_INSTALL",
     "ChangeKind", "Counts", "Drift", "GrantRefusal", "GrantRefusalReason", "GrantResult",
-    "ImportResult",
+    "IdleProduct", "ImportResult", "idle_seats", "recall_idle_seats", "reclaim_idle_seats",
     "InstallResult", "LicenseRequest", "PortalUserResult", "ProductChange", "RecallResult",
-    "RepairResult", "counter_drift", "repair_counters",
+    "RepairResult", "SnapshotResult", "counter_drift", "record_activity", "repair_counters",
+    "take_usage_snapshot",
     "UploadPreview", "convert_to_portal_user", "create_license_request", "create_portal_user",
     "default_license_version", "delete_licenses", "end_concurrent_session", "grant",
     "import_assignments", "install_license_file", "portal_conversion_refusal",
@@ -266,3 +271,49 @@ def create_api_token(*, name: str, read_only: bool = True, owner: Any = None,
 def revoke_api_token(token: ApiToken | int, *, user: Any = None) -> ApiTokenResult:
     """Revoke a token (an ``ApiToken`` or its primary key); revoking twice changes nothing."""
     return RevokeApiTokenAction(token, user=user).execute()
+
+
+# Usage history -----------------------------------------------------------------------------
+
+
+def record_activity(subject: Any, product_codes: str | Iterable[str], *,
+                    day: date | None = None) -> int:
+    """Record that ``subject`` used ``product_codes`` on ``day`` (default today); the number
+    of their assignments updated. The middleware and ``license_required`` call it once a day
+    per user (``enforcement.activity``)."""
+    return RecordActivityAction(subject, product_codes, day=day).execute()
+
+
+def take_usage_snapshot(*, day: date | None = None, user: Any = None) -> SnapshotResult:
+    """Write or refresh the day's usage row of every installed product, and prune rows older
+    than ``USAGE_RETENTION_DAYS``."""
+    return TakeUsageSnapshotAction(day=day, user=user).execute()
+
+
+def recall_idle_seats(users: Any, product_codes: str | Iterable[str], *,
+                      days: int | None = None, user: Any = None,
+                      source: AssignmentSource = AssignmentSource.BULK) -> RecallResult:
+    """Recall ``product_codes`` from those of ``users`` who have not used them for ``days``
+    (default ``IDLE_DAYS``); the others keep theirs. The Recall action, restricted to idle
+    assignments: one transaction and one audit entry."""
+    return RecallAction(users, product_codes, user=user, source=source,
+                        idle_days=days or idle_days()).execute()
+
+
+def idle_seats(days: int | None = None, *, users: Any = None,
+               product_codes: Iterable[str] | None = None, sample: int = 0) -> list[IdleProduct]:
+    """Per product, the holders idle for ``days`` (default ``IDLE_DAYS``) among ``users`` (a
+    queryset; default everybody) and the seats recalling them would free; changes nothing."""
+    return idle_summary(days, users=users,
+                        codes=None if product_codes is None else list(product_codes),
+                        sample=sample)
+
+
+def reclaim_idle_seats(product_codes: Iterable[str], *, days: int, spared: Any = None,
+                       user: Any = None) -> RecallResult:
+    """The automatic reclaim's recall: ``product_codes`` from every holder idle for ``days``
+    but those ``spared`` (a condition on assignments), audited as automatic. ``reclaim``
+    decides who is spared (managers, notices not yet served); call ``reclaim.run_reclaim``."""
+    users = get_user_model()._default_manager.all()
+    return RecallAction(users, product_codes, user=user, source=AssignmentSource.COMMAND,
+                        idle_days=days, automatic=True, exclude=spared).execute()

@@ -153,8 +153,59 @@ def cmd_sign(args: argparse.Namespace) -> None:
     print(f"Wrote {args.output} ({payload['license_id']}, {len(payload['products'])} products)")
 
 
+REQUEST_TYPE = "wagtail-licensing/license-request"
+
+
+def read_request(data: bytes) -> dict[str, Any] | None:
+    """The license request (``.tlr``) ``data`` holds, or None if it is not one."""
+    try:
+        request = json.loads(data)
+    except ValueError:
+        return None
+    if isinstance(request, dict) and request.get("type") == REQUEST_TYPE:
+        return request
+    return None
+
+
+def _cell(value: Any) -> str:
+    return "unlimited" if value is None else str(value)
+
+
+def usage_summary_lines(request: dict[str, Any]) -> list[str]:
+    """The request's usage summary as a table: peaks over the last 90 days, per product."""
+    summary = request.get("usage_summary")
+    if not isinstance(summary, dict):
+        return ["usage summary: none (the site's wagtail-licensing predates it)"]
+    products = [p for p in summary.get("products") or [] if isinstance(p, dict)]
+    lines = [f"usage summary, {summary.get('from')} to {summary.get('to')} "
+             f"({summary.get('days')} days):"]
+    if not products:
+        lines.append("  no usage recorded")
+        return lines
+    rows = [("product", "seats", "peak seats used", "peak sessions", "days recorded")]
+    rows += [(str(p.get("code")), _cell(p.get("seats")), str(p.get("peak_used")),
+              str(p.get("peak_sessions")), str(p.get("days_recorded"))) for p in products]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        lines.append("  " + "  ".join(cell.ljust(width) for cell, width in
+                                      zip(row, widths, strict=True)).rstrip())
+    return lines
+
+
+def inspect_request(request: dict[str, Any]) -> int:
+    print(json.dumps(request, indent=2, sort_keys=True))
+    print(f"license request of company {request.get('company_id')}, instance "
+          f"{request.get('instance_id')}")
+    for line in usage_summary_lines(request):
+        print(line)
+    return 0
+
+
 def cmd_inspect(args: argparse.Namespace) -> int:
     data = Path(args.file).read_bytes()
+    request = read_request(data)
+    if request is not None:
+        return inspect_request(request)
     try:
         envelope = license_file.read_envelope(data)
     except InvalidLicenseFile as exc:
@@ -206,7 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True)
     p.set_defaults(func=cmd_sign)
 
-    p = sub.add_parser("inspect", help="print a license file's payload and check its signature")
+    p = sub.add_parser("inspect", help="print a license file's payload and check its "
+                                       "signature, or a license request (.tlr) with its "
+                                       "usage summary")
     p.add_argument("file")
     p.add_argument("--public-key")
     p.set_defaults(func=cmd_inspect)

@@ -17,8 +17,12 @@ from .enforcement import filter_menu_items
 from .enforcement.signals import after_set_active_state
 from .models import LicensingState
 from .permissions import permission_policy
-from .views import imports, licenses_tab, system_users
-from .views.bulk_actions import GrantLicensesBulkAction, RecallLicensesBulkAction
+from .views import imports, licenses_tab, system_users, usage_report
+from .views.bulk_actions import (
+    GrantLicensesBulkAction,
+    RecallIdleSeatsBulkAction,
+    RecallLicensesBulkAction,
+)
 from .views.viewsets import LicensingViewSetGroup
 
 # At the top, before anything asks the registry for a fallback policy (Wagtail's advice).
@@ -27,6 +31,7 @@ register_permission_policy(LicensingState, permission_policy)
 # Wagtail's register_bulk_action hook takes the classes themselves, not functions.
 hooks.register("register_bulk_action", GrantLicensesBulkAction)
 hooks.register("register_bulk_action", RecallLicensesBulkAction)
+hooks.register("register_bulk_action", RecallIdleSeatsBulkAction)
 
 
 @hooks.register("register_admin_viewset")
@@ -56,6 +61,11 @@ def offer_site_history_to_managers(request: HttpRequest, menu_items: list[Any]) 
     menu.offer_site_history_to_managers(request, menu_items)
 
 
+@hooks.register("register_reports_menu_item")
+def register_license_usage_report() -> Any:
+    return usage_report.reports_menu_item()
+
+
 @hooks.register("construct_main_menu")
 def hide_unlicensed_main_menu_items(request: HttpRequest, menu_items: list[Any]) -> None:
     filter_menu_items(request, menu_items, main_menu=True)
@@ -78,6 +88,11 @@ def register_assignment_import_export_actions(request: HttpRequest) -> list[Any]
 @hooks.register("register_license_manager_action")
 def register_add_portal_user_action(request: HttpRequest) -> list[Any]:
     return system_users.license_manager_actions(request)
+
+
+@hooks.register("register_license_manager_action")
+def register_usage_report_action(request: HttpRequest) -> list[Any]:
+    return usage_report.license_manager_actions(request)
 
 
 # Wagtail's user screens (Settings > Users): the Licenses tab, row buttons, seats.

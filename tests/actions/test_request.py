@@ -72,7 +72,7 @@ def test_request_has_every_field_of_the_format(install, superuser, make_users):
     data = json.loads(request.content.decode("utf-8"))
     assert set(data) == {"type", "format", "company_id", "instance_id", "license_version",
                          "generated_at", "generated_by", "site", "installed_license_id",
-                         "usage", "active_users", "software"}
+                         "usage", "active_users", "usage_summary", "software"}
     generated_at = datetime.fromisoformat(data["generated_at"])
     assert generated_at.tzinfo is not None and generated_at >= before
     local_day = timezone.localdate(generated_at).strftime("%Y%m%d")

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef
 
 from ..models import AssignmentSource, ConcurrentSession, LicenseAssignment, LicensedProduct
 from . import counters
@@ -19,16 +20,26 @@ AFTER_LICENSES_RECALLED = "after_licenses_recalled"
 
 class RecallAction(LicensingAction[RecallResult]):
     """Never fails for seat reasons; recalling what a user does not hold changes nothing.
-    Freed seats go to over-allocated holders without one."""
+    Freed seats go to over-allocated holders without one.
+
+    With ``idle_days``, only the assignments idle that long
+    (``LicenseAssignment.objects.idle``) are recalled: "Recall idle seats" and the automatic
+    reclaim (``automatic``, audited as such, with ``exclude`` the assignments it must spare).
+    """
 
     log_action = ACTION_RECALL
 
     def __init__(self, users: Any, codes: str | Iterable[str], *, user: Any = None,
-                 source: AssignmentSource = AssignmentSource.MANUAL) -> None:
+                 source: AssignmentSource = AssignmentSource.MANUAL,
+                 idle_days: int | None = None, automatic: bool = False,
+                 exclude: Any = None) -> None:
         super().__init__(user=user)
         self.users = users
         self.codes = product_codes(codes)
         self.source = source
+        self.idle_days = idle_days
+        self.automatic = automatic
+        self.exclude = exclude
 
     def _run(self) -> RecallResult:
         state = self.state
@@ -38,6 +49,10 @@ class RecallAction(LicensingAction[RecallResult]):
         assignments = LicenseAssignment.objects.filter(
             user_id__in=user_qs.values("pk"), product_code__in=self.codes
         )
+        if self.idle_days is not None:
+            assignments = assignments.idle(self.idle_days)
+        if self.exclude is not None:
+            assignments = assignments.exclude(self.exclude)
         pairs = list(assignments.order_by("product_code", "user_id").values_list(
             "product_code", f"user__{User.USERNAME_FIELD}"))
         if not pairs:
@@ -48,17 +63,24 @@ class RecallAction(LicensingAction[RecallResult]):
             result.names = dict(LicensedProduct.objects.filter(
                 license_file_id=state.installed_file_id, code__in=list(result.recalled)
             ).values_list("code", "name"))
-        counters.delete_assignments(assignments)
         # A recalled concurrent license frees the slots its sessions held, so the seat counts
-        # a manager sees are right at once, not after those users' next request.
-        ConcurrentSession.objects.filter(user_id__in=user_qs.values("pk"),
-                                         product_code__in=list(result.recalled)).delete()
+        # a manager sees are right at once, not after those users' next request. Only the
+        # slots of the (user, product) pairs recalled: an idle recall keeps the others.
+        ConcurrentSession.objects.filter(Exists(assignments.filter(
+            user_id=OuterRef("user_id"), product_code=OuterRef("product_code")))).delete()
+        counters.delete_assignments(assignments)
         reallocate(state.installed_file_id, result.recalled, after_removal=True)
         return result
 
     def log_data(self, result: RecallResult) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self.idle_days is not None:
+            extra["idle_days"] = self.idle_days
+        if self.automatic:
+            extra["automatic"] = True
         return {
-            "source": str(self.source),
+            **extra,
+            "source": "automatic" if self.automatic else str(self.source),
             "recalled": {code: {"count": len(names), "users": names[:NAMES_LOGGED]}
                          for code, names in result.recalled.items()},
         }

@@ -21,6 +21,7 @@ from ..exceptions import InvalidLicenseRequest
 from ..models import LicensedProduct
 from ..rules.filenames import safe_filename
 from .base import LicensingAction, StateAccess
+from .usage import usage_summary
 
 ACTION_REQUEST = "wagtail_licensing.request"
 AFTER_LICENSE_REQUEST_CREATED = "after_license_request_created"
@@ -86,6 +87,8 @@ class LicenseRequestAction(LicensingAction[LicenseRequest]):
             "installed_license_id": installed.license_id if installed else None,
             "usage": products,
             "active_users": get_user_model()._default_manager.filter(is_active=True).count(),
+            # Peaks over the last 90 days of daily snapshots, for sizing a renewal.
+            "usage_summary": usage_summary(),
             "software": {"wagtail-licensing": __version__, "wagtail": wagtail.__version__,
                          "django": django.get_version(), "python": platform.python_version()},
         }

@@ -30,6 +30,7 @@ from ..dates import site_today
 from ..exceptions import NoFreeSlot
 from ..models import ConcurrentSession, LicenseAssignment, LicensedProduct, ProductType
 from .base import LicensingAction, StateAccess, product_codes
+from .usage import note_concurrent_peak
 
 ACTION_RELEASE = "wagtail_licensing.release"
 AFTER_CONCURRENT_SLOTS_RELEASED = "after_concurrent_slots_released"
@@ -98,7 +99,7 @@ class TakeSlotAction(_OwnSlotAction):
             if product.seats is None or used.get(code, 0) < product.seats:
                 try:
                     with transaction.atomic():
-                        return ConcurrentSession.objects.create(
+                        session = ConcurrentSession.objects.create(
                             user_id=self.subject.pk, product_code=code, session_key=token,
                             started_at=now, last_seen=now)
                 except IntegrityError:
@@ -107,6 +108,8 @@ class TakeSlotAction(_OwnSlotAction):
                     if own is None:
                         raise
                     return own
+                note_concurrent_peak(code, used.get(code, 0) + 1, today)
+                return session
             full.append(product)
         if not full:
             raise NoFreeSlot(_("Your account holds no valid concurrent license."))

@@ -103,6 +103,7 @@ class Access:
     portal: bool = False
     products: frozenset[str] = frozenset()  # product codes the user may use today
     slot_products: tuple[str, ...] = ()  # concurrent admin products, in the order slots are tried
+    admin_products: frozenset[str] = frozenset()  # held products that open the admin
     features: frozenset[str] = frozenset()  # feature names the user may use
     alerts: tuple[Alert, ...] = field(default=())  # for license managers only
 
@@ -184,6 +185,7 @@ def compute_access(user: UserFacts, stamp: tuple[Any, ...], snapshot: SiteSnapsh
     else:
         admin, reason = AdminAccess.DENIED, Reason.UNLICENSED
     return Access(admin=admin, reason=reason, products=products, slot_products=concurrent,
+                  admin_products=frozenset(p.code for p in opening),
                   features=allowed_features, **common)
 
 

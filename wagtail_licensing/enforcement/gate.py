@@ -25,7 +25,8 @@ from django.urls import (
 )
 from django.utils.translation import gettext as _
 
-from . import sessions
+from ..dates import site_today
+from . import activity, sessions
 from .access import Access, AdminAccess, Reason
 from .menu import blocked_feature
 from .responses import license_manager_url, no_license_response
@@ -146,7 +147,8 @@ def check(request: HttpRequest) -> HttpResponse | None:
     user = request.user
     if not user.is_authenticated:
         return None
-    found = lookup(user, sessions.extra_cache_keys(request))
+    active_key = activity.activity_key(user.pk, site_today())
+    found = lookup(user, [*sessions.extra_cache_keys(request), active_key])
     access: Access | None = found.access
     if access is None or access.admin == AdminAccess.NOT_ADMIN:
         return None  # Wagtail's own admin permission check refuses them
@@ -154,7 +156,8 @@ def check(request: HttpRequest) -> HttpResponse | None:
 
     if access.admin == AdminAccess.CONCURRENT:
         try:
-            sessions.ensure_slot(request, found)
+            slot_code = sessions.ensure_slot(request, found)
+            activity.note_activity(user, [slot_code], key=active_key, values=found.values)
         except sessions.SlotRefused as refusal:
             if not access.manager:
                 return sign_out(request, refusal.message)
@@ -188,12 +191,17 @@ def check(request: HttpRequest) -> HttpResponse | None:
         return redirect(license_manager_url())
 
     # Full access (named license, a concurrent slot, or demo mode).
+    if access.admin == AdminAccess.FULL:
+        activity.note_activity(user, access.admin_products, key=active_key,
+                               values=found.values)
     if just_logged_in and access.manager and access.problems:
         for alert in access.problems:
             messages.error(request, alert.message)
         if not is_licensing_match(_match(request)):
             return redirect(license_manager_url())
     feature = blocked_feature(access, request.path_info)
-    if feature is not None:
+    if feature is not None and not (access.manager and is_licensing_match(_match(request))):
+        # A licensing screen under a gated prefix (Reports > License usage under a gated
+        # "/admin/reports/") stays open to license managers, as every licensing screen is.
         return no_license_response(request, access, feature=feature)
     return None

@@ -19,9 +19,11 @@ from django.utils.translation import gettext as _
 from wagtail.models import Site
 
 from ..conf import licensing_settings
+from ..dates import site_today
 from ..permissions import MANAGE, permission_policy
+from . import activity
 from .access import Access, AdminAccess, Reason, features
-from .snapshot import get_access, request_access, site_snapshot
+from .snapshot import lookup, request_access, site_snapshot
 
 CONTACT_NAMES_SHOWN = 5
 LICENSE_MANAGER_URL_NAME = "wagtail_licensing:license_manager"
@@ -123,9 +125,18 @@ def license_required(*codes: str, login_url: str | None = None
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), login_url)
-            access = request_access(request, user) or get_access(user)
+            access = request_access(request, user)
+            values = None
+            day = site_today()
+            key = activity.activity_key(user.pk, day, activity.codes_scope(codes))
+            if access is None:
+                # The key comes with the access, in the same cache round trip.
+                found = lookup(user, [key])
+                access, values = found.access, found.values
             if access is None or not access.has_license(*codes):
                 return no_license_response(request, access, codes=codes)
+            activity.note_activity(user, [c for c in codes if c in access.products], key=key,
+                                   values=values, day=day)
             return view_func(request, *args, **kwargs)
 
         wrapped.wagtail_licensing_codes = codes  # type: ignore[attr-defined]

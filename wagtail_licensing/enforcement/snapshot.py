@@ -50,6 +50,7 @@ from ..models import LicenseAssignment, LicensedProduct, LicensingState, PortalU
 from ..permissions import can_manage_licenses
 from ..rules.status import Alert, ProductFacts, demo_access, site_alerts
 from .access import Access, SiteSnapshot, UserFacts, compute_access, granting_codes
+from .activity import ensure_daily_snapshot
 
 logger = logging.getLogger("wagtail_licensing")
 
@@ -116,6 +117,8 @@ def site_snapshot(version: int | None = None, day: date | None = None) -> SiteSn
     key = site_key(version, day, settings_fingerprint())
     snapshot = cache.get(key)
     if snapshot is None:
+        # Worked out at least once a day: the first licensing read of a new day.
+        ensure_daily_snapshot(day)
         snapshot = compute_site(day)
         cache.set(key, snapshot, seconds_until_midnight())
     return snapshot

@@ -125,6 +125,23 @@ class UsageColumn(Column):
         return context
 
 
+class TrendColumn(Column):
+    """A small sparkline of the last 30 days (``views.usage_chart.trends``): the listing puts
+    each row's trend on it as ``usage_trend``, read with one query for all rows."""
+
+    cell_template_name = "wagtail_licensing/tables/trend_cell.html"
+
+    def __init__(self, name: str = "trend", **kwargs: Any) -> None:
+        kwargs.setdefault("label", _("Last 30 days"))
+        super().__init__(name, **kwargs)
+
+    def get_cell_context_data(self, instance: Any, parent_context: Mapping[str, Any]
+                              ) -> dict[str, Any]:
+        context = super().get_cell_context_data(instance, parent_context)
+        context["trend"] = getattr(instance, "usage_trend", None)
+        return context
+
+
 class UserTitleColumn(TitleColumn):
     """A user with avatar and full name, linked to their account in Settings > Users.
 

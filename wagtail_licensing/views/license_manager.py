@@ -22,9 +22,11 @@ from .columns import (
     ProductStatusColumn,
     ProductTitleColumn,
     SeatsColumn,
+    TrendColumn,
     UsageColumn,
     product_url,
 )
+from .usage_chart import trends
 
 # Other apps add entries to the Actions dropdown with
 # ``@hooks.register(LICENSE_MANAGER_ACTIONS_HOOK)``: a function taking the request and returning
@@ -60,6 +62,7 @@ class LicenseManagerView(LicensingViewMixin, BaseListingView):
         Column("in_use", label=_("Used")),
         SeatsColumn("available", label=_("Available")),
         UsageColumn(),
+        TrendColumn(),
         CalendarDateColumn("valid_from", label=_("Valid from")),
         CalendarDateColumn("valid_until", label=_("Valid until")),
         ProductStatusColumn(),
@@ -123,6 +126,10 @@ class LicenseManagerView(LicensingViewMixin, BaseListingView):
         installed = state.installed_file
         orphaned = [{**row, "url": product_url(row["product_code"])}
                     for row in self.orphaned_products]
+        products = list(context["object_list"])
+        by_code = trends(products)
+        for product in products:  # the same instances the table's rows render
+            product.usage_trend = by_code.get(product.code)
         context.update({
             "state": state,
             "installed": installed,

@@ -33,8 +33,16 @@ from ..models import (
     has_field,
 )
 from .base import LicensingViewMixin
-from .columns import SelectColumn, ToneTagColumn, UserTitleColumn, product_status, product_usage
+from .columns import (
+    CalendarDateColumn,
+    SelectColumn,
+    ToneTagColumn,
+    UserTitleColumn,
+    product_status,
+    product_usage,
+)
 from .feedback import report
+from .usage_chart import DEFAULT_RANGE, RANGES, product_chart
 
 if TYPE_CHECKING:  # what the product mixin is mixed into, for the type checker only
     from django.views.generic.base import ContextMixin, View
@@ -165,9 +173,24 @@ class ProductView(LicensingViewMixin, ProductMixin, BaseListingView):
             Column("username", accessor=f"user.{username}", label=_("Username")),
             ToneTagColumn("seat", get_tag=seat_tag, label=_("Seat"), sort_key="has_seat"),
             DateColumn("granted_at", label=_("Granted"), sort_key="granted_at"),
+            CalendarDateColumn("last_active_on", label=_("Last active"),
+                               sort_key="last_active_on"),
             UserColumn("granted_by", label=_("Granted by")),
             Column("source", accessor="get_source_display", label=_("Source")),
         ]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        if self.product is not None and not self.results_only:
+            chart_range = self.request.GET.get("usage", DEFAULT_RANGE)
+            if chart_range not in RANGES:
+                chart_range = DEFAULT_RANGE
+            context.update({
+                "chart": product_chart(self.product, chart_range),
+                "chart_range": chart_range,
+                "chart_ranges": [(key, label) for key, (_days, label) in RANGES.items()],
+            })
+        return context
 
     def get_row_buttons(self, assignment: LicenseAssignment) -> list[ListingButton]:
         url = reverse("wagtail_licensing:product_recall", args=[quote(self.code)])

@@ -36,6 +36,7 @@ from .names import (
     LICENSE_MANAGER_NAMESPACE,
     SESSIONS_NAMESPACE,
     SYSTEM_USERS_NAMESPACE,
+    USAGE_REPORT_NAMESPACE,
 )
 from .products import ProductGrantView, ProductRecallView, ProductView
 from .request import LicenseRequestView
@@ -47,6 +48,7 @@ from .system_users import (
     UserLicensesView,
 )
 from .upload import UploadPreviewView, UploadView
+from .usage_report import UsageReportView
 
 
 def shown_to_license_managers(request: HttpRequest) -> bool:
@@ -204,11 +206,26 @@ class ApiTokensViewSet(LicensingViewSet):
         ]
 
 
+class UsageReportViewSet(LicensingViewSet):
+    """Reports > License usage (its menu item is in the Reports menu: ``wagtail_hooks``)."""
+
+    name = USAGE_REPORT_NAMESPACE
+    url_prefix = "reports/license-usage"
+    icon = "key"
+
+    def get_urlpatterns(self) -> list[URLPattern]:
+        return [
+            path("", UsageReportView.as_view(), name="index"),
+            path("results/", UsageReportView.as_view(results_only=True),
+                 name="index_results"),
+        ]
+
+
 class LicensingViewSetGroup(ViewSetGroup):
     """The "Licensing" menu section: its entries are the viewsets that have a menu label."""
 
     items = (LicenseManagerViewSet, SystemUsersViewSet, ConcurrentSessionsViewSet,
-             AssignmentsViewSet, ApiTokensViewSet)
+             AssignmentsViewSet, ApiTokensViewSet, UsageReportViewSet)
     menu_label = _("Licensing")
     menu_name = "licensing"
     menu_icon = "key"

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
 
-from wagtail_licensing import operations, status, uninstall, wording
+from wagtail_licensing import operations, reclaim, status, uninstall, wording
 from wagtail_licensing.exceptions import AlreadyInstalled, ImportRefused, LicensingError
 from wagtail_licensing.formats import check_file_size, read_assignments
 from wagtail_licensing.importing import ImportPlan
@@ -22,7 +22,8 @@ from wagtail_licensing.resources import stream_assignments
 
 class Command(BaseCommand):
     help = ("Show and change the site's licenses: status, request, upload, grant, recall, "
-            "delete, notify, verify, export, import; uninstall removes the app's data.")
+            "delete, notify, verify, snapshot, reclaim, export, import; uninstall removes the "
+            "app's data.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", required=True,
@@ -57,6 +58,16 @@ class Command(BaseCommand):
         p = sub.add_parser("verify", help="recount the seat counters from the assignments "
                                           "and report any drift (exit status 1 if any)")
         p.add_argument("--fix", action="store_true", help="repair the counters that drifted")
+
+        p = sub.add_parser("snapshot", help="take today's usage snapshot of every product "
+                                            "(also taken by the first request of the day); "
+                                            "for sites that prefer cron")
+
+        p = sub.add_parser("reclaim", help="send the reclaim notices due and recall the seats "
+                                           "idle RECLAIM_IDLE_DAYS (also run by the first "
+                                           "request of the day); for sites that prefer cron")
+        p.add_argument("--dry-run", action="store_true",
+                       help="only show the notices that are due")
 
         p = sub.add_parser("export", help="export license assignments (CSV, XLSX or JSON)")
         p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv")
@@ -216,6 +227,33 @@ class Command(BaseCommand):
         repaired = operations.repair_counters().repaired
         self.stdout.write(self.style.SUCCESS(
             f"Repaired the seat counters of {len(repaired)} products."))
+
+    def handle_snapshot(self, **options: Any) -> None:
+        result = operations.take_usage_snapshot()
+        if not result.products:
+            self.stdout.write("No license is installed: no product to take a snapshot of.")
+        else:
+            self.stdout.write(self.style.SUCCESS(
+                f"Took the usage snapshot of {result.day.isoformat()} for "
+                f"{len(result.products)} products ({', '.join(result.products)})."))
+        if result.pruned:
+            self.stdout.write(f"Deleted {result.pruned} snapshots older than the retention "
+                              "period (USAGE_RETENTION_DAYS).")
+
+    def handle_reclaim(self, dry_run: bool = False, **options: Any) -> None:
+        result = reclaim.run_reclaim(dry_run=dry_run)
+        if not result.enabled:
+            self.stdout.write("Automatic reclaim is off: set RECLAIM_IDLE_DAYS to turn it on.")
+            return
+        for line in reclaim.describe(result):
+            self.stdout.write(line)
+        if dry_run:
+            self.stdout.write(f"Dry run: nothing was sent or recalled ({len(result.noticed)} "
+                              "notices due).")
+            return
+        self.stdout.write(self.style.SUCCESS(
+            f"Sent {len(result.noticed)} reclaim notices, reclaimed "
+            f"{result.reclaimed.recalled_count} idle seats."))
 
     def handle_export(self, format: str = "csv", output: str | None = None,
                       products: list[str] | None = None, **options: Any) -> None:

@@ -2,5 +2,6 @@
 
 from .grant import GrantLicensesBulkAction
 from .recall import RecallLicensesBulkAction
+from .recall_idle import RecallIdleSeatsBulkAction
 
-__all__ = ["GrantLicensesBulkAction", "RecallLicensesBulkAction"]
+__all__ = ["GrantLicensesBulkAction", "RecallIdleSeatsBulkAction", "RecallLicensesBulkAction"]
