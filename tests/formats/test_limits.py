@@ -236,3 +236,20 @@ def test_an_xlsx_with_a_document_type_is_refused(prologue):
                        prologue=prologue)
     with pytest.raises(InvalidImportFile, match="Excel workbook"):
         read_assignments(content, filename="dtd.xlsx")
+
+
+@pytest.mark.parametrize("chunk", [5, 7, 64, 1024 * 1024])
+def test_the_last_row_number_is_found_whatever_the_chunks(monkeypatch, chunk):
+    """The scan that refuses a far row before parsing: tags cut between chunks, rows without
+    a number (they follow the one before), and other tags that start with "<row"."""
+    from wagtail_licensing.formats import xlsx_reading
+
+    monkeypatch.setattr(xlsx_reading, "_SCAN_CHUNK", chunk)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("far.xml", b'<sheetData><row r="1"><c r="A1"/></row><row spans="1:2" '
+                                    b'r="20000000"/><row/></sheetData><rowBreaks count="1"/>')
+        archive.writestr("plain.xml", b"<sheetData>" + b"<row>\n</row>" * 12 + b"</sheetData>")
+    with zipfile.ZipFile(buffer) as archive:
+        assert xlsx_reading.last_row_number(archive, "far.xml") == 20_000_000
+        assert xlsx_reading.last_row_number(archive, "plain.xml") == 12

@@ -12,7 +12,7 @@ from import_export.formats import base_formats
 
 from ..exceptions import InvalidImportFile
 from .base import AssignmentFormatMixin, Table
-from .limits import check_decompressed_size, max_shared_strings
+from .limits import check_decompressed_size, max_shared_strings, row_number_limit
 from .streaming import stream_xlsx
 from .xlsx_reading import read_sheet
 
@@ -35,7 +35,8 @@ class AssignmentXLSX(AssignmentFormatMixin, base_formats.XLSX):
         try:
             archive = zipfile.ZipFile(io.BytesIO(content))
             check_decompressed_size(archive)
-            values = read_sheet(archive, max_shared_strings=max_shared_strings())
+            values = read_sheet(archive, max_shared_strings=max_shared_strings(),
+                                max_row_number=row_number_limit())
             first = next(values, None)
         except InvalidImportFile:
             raise
