@@ -86,7 +86,7 @@ def test_an_admin_grant_commits_whichever_cache_call_fails(flaky, install, make_
     success and the change stands."""
     install()
     operations.grant([manager], ["analytics"])
-    probe, *users = make_users(12, groups=[editors_group])
+    probe, *users = make_users(40, groups=[editors_group])
     client = Client()
     client.force_login(manager)
     total = calls_made_by(lambda: client.post(grant_url(probe), {"products": ["editor"]}))
