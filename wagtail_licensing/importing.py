@@ -480,12 +480,14 @@ def _check_seats(plan: ImportPlan) -> None:
             available = product.available or 0  # counted seats: never None
         target.available_after = available - target.to_grant
         if target.to_grant > available:
-            plan.add_error(None, NOT_ENOUGH_SEATS, ngettext(
-                "%(product)s: the file grants it to %(needed)d user, but only %(available)d of "
-                "%(seats)d seats are available. Remove rows, recall it from other users or ask "
-                "your vendor for more seats.",
-                "%(product)s: the file grants it to %(needed)d users, but only %(available)d "
-                "of %(seats)d seats are available. Remove rows, recall it from other users or "
-                "ask your vendor for more seats.", target.to_grant,
-            ) % {"product": target.label, "needed": target.to_grant, "available": available,
-                 "seats": product.seats}, product=target.code)
+            needed = ngettext("the file grants it to %(needed)d user",
+                              "the file grants it to %(needed)d users",
+                              target.to_grant) % {"needed": target.to_grant}
+            free = ngettext("only %(available)d of %(seats)d seats is available",
+                            "only %(available)d of %(seats)d seats are available",
+                            available) % {"available": available, "seats": product.seats}
+            plan.add_error(None, NOT_ENOUGH_SEATS, _(
+                "%(product)s: %(needed)s, but %(available)s. Remove rows, recall it from other "
+                "users or ask your vendor for more seats.",
+            ) % {"product": target.label, "needed": needed, "available": free},
+                product=target.code)

@@ -66,12 +66,18 @@ class Notice:
                   "grace_until": format_day(facts.grants_until)}
         if self.kind == LicenseNotice.Kind.SEATS:
             if self.over_allocated:
-                return _("[%(site)s] %(product)s is over-allocated: %(holders)d active users "
-                         "hold its %(seats)d seats") % values
+                return ngettext("[%(site)s] %(product)s is over-allocated: %(holders)d active "
+                                "users hold its %(seats)d seat",
+                                "[%(site)s] %(product)s is over-allocated: %(holders)d active "
+                                "users hold its %(seats)d seats", values["seats"] or 0) % values
             if facts.concurrent:
-                return _("[%(site)s] %(product)s has %(used)d of its %(seats)d concurrent "
-                         "slots in use") % values
-            return _("[%(site)s] %(product)s uses %(used)d of its %(seats)d seats") % values
+                return ngettext("[%(site)s] %(product)s has %(used)d of its %(seats)d "
+                                "concurrent slot in use",
+                                "[%(site)s] %(product)s has %(used)d of its %(seats)d "
+                                "concurrent slots in use", values["seats"] or 0) % values
+            return ngettext("[%(site)s] %(product)s uses %(used)d of its %(seats)d seat",
+                            "[%(site)s] %(product)s uses %(used)d of its %(seats)d seats",
+                            values["seats"] or 0) % values
         if self.in_grace:
             return _("[%(site)s] %(product)s has expired and is in its grace period until "
                      "%(grace_until)s") % values

@@ -54,15 +54,17 @@ def refusal_text(refusal: GrantRefusal) -> str:
             "granted today. Ask your vendor for a renewed license file."
         ) % {"product": refusal.label, "from": refusal.valid_from,
              "until": refusal.valid_until}
-    return ngettext(
-        "%(product)s was not granted: %(needed)d seat is needed but only "
-        "%(available)d of %(seats)d is available. Recall it from other users or "
-        "ask your vendor for more seats.",
-        "%(product)s was not granted: %(needed)d seats are needed but only "
-        "%(available)d of %(seats)d are available. Recall it from other users or "
-        "ask your vendor for more seats.", refusal.needed,
-    ) % {"product": refusal.label, "needed": refusal.needed,
-         "available": refusal.available, "seats": refusal.seats}
+    # Each count agrees with its own words: "1 seat is needed", "only 0 of 3 are available".
+    needed = ngettext("%(needed)d seat is needed", "%(needed)d seats are needed",
+                      refusal.needed) % {"needed": refusal.needed}
+    available = ngettext("only %(available)d of %(seats)d is available",
+                         "only %(available)d of %(seats)d are available",
+                         refusal.available or 0) % {"available": refusal.available or 0,
+                                               "seats": refusal.seats}
+    return _(
+        "%(product)s was not granted: %(needed)s but %(available)s. Recall it from other "
+        "users or ask your vendor for more seats."
+    ) % {"product": refusal.label, "needed": needed, "available": available}
 
 
 def grant_messages(result: GrantResult) -> list[Message]:

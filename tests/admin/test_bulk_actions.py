@@ -231,7 +231,7 @@ def test_partial_grant_reports_successes_and_refusals_apart(client, site, manage
     assert done_level == "success"
     assert done == "Granted Analytics (analytics) to 2 users: staff1 and staff2."
     assert refused_level == "warning"
-    assert ("CMS editor (editor) was not granted: 3 seats are needed but only 1 of 5 are "
+    assert ("CMS editor (editor) was not granted: 3 seats are needed but only 1 of 5 is "
             "available.") in refused
     assert "Skipped 1 user who already holds Analytics (analytics): staff0." in refused
     assert "Skipped 1 portal user for Analytics (analytics), which portal users cannot hold: " \

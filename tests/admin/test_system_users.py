@@ -463,7 +463,7 @@ def test_user_page_reports_a_refusal(client, site, manager, make_users):
         "wagtail_licensing-products": ["editor"]})
     (level, message), = messages_of(response)
     assert level == "error"
-    assert "1 seat is needed but only 0 of 5 is available" in message
+    assert "1 seat is needed but only 0 of 5 are available" in message
     assert "dave" not in holders("editor")
 
 

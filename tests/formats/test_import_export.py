@@ -565,7 +565,7 @@ def test_upload_xlsx_and_json(people, manager_client):
     workbook.save(stream)
     response = upload(manager_client, stream.getvalue(), "people.xlsx")
     page = manager_client.get(response["Location"]).content.decode()
-    assert 'data-to-grant="1"' in page and "(XLSX, 1 rows)" in page
+    assert 'data-to-grant="1"' in page and "(XLSX, 1 row)" in page
     response = upload(manager_client, json.dumps([{"username": "user2", "product": "editor"}])
                       .encode(), "people.json")
     page = manager_client.get(response["Location"]).content.decode()

@@ -227,13 +227,21 @@ def preview_warnings(products: Sequence[Any], removed: Sequence[LicensedProduct]
             )
     for fact in facts:
         if fact.over_allocated:
+            seats = ngettext("%(product)s has %(seats)d seat",
+                             "%(product)s has %(seats)d seats", fact.seats) % {
+                "product": fact.label, "seats": fact.seats}
+            holders = ngettext("%(in_use)d active user holds it",
+                               "%(in_use)d active users hold it", fact.active_holders) % {
+                "in_use": fact.active_holders}
+            keep = ngettext("The earliest-granted user keeps their seat",
+                            "The %(seats)d earliest-granted users keep their seat",
+                            fact.seats) % {"seats": fact.seats}
+            lose = ngettext("the most recently granted loses access until seats are freed",
+                            "the %(lose)d most recently granted lose access until seats are "
+                            "freed", fact.without_seat) % {"lose": fact.without_seat}
             warnings.append(
-                _("%(product)s has %(seats)d seats but %(in_use)d active users hold it: "
-                  "it will be over-allocated. The %(seats)d earliest-granted users keep "
-                  "their seat; the %(lose)d most recently granted lose access until seats "
-                  "are freed.")
-                % {"product": fact.label, "seats": fact.seats,
-                   "in_use": fact.active_holders, "lose": fact.without_seat}
+                _("%(seats)s but %(holders)s: it will be over-allocated. %(keep)s; %(lose)s.")
+                % {"seats": seats, "holders": holders, "keep": keep, "lose": lose}
             )
     return warnings
 

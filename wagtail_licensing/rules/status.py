@@ -238,14 +238,19 @@ def alert_message(alert: Alert) -> str:
         return _("%(product)s expired on %(until)s and is in its grace period: it grants "
                  "access until %(grace_until)s. Upload a renewed license file.") % values
     if alert.kind == AlertKind.OVER_ALLOCATED:
-        return ngettext(
-            "%(product)s is over-allocated: %(holders)d active users hold it but it has "
-            "%(seats)d seats, so the %(without)d most recently granted has no access. Recall "
-            "it from some users or ask your vendor for more seats.",
-            "%(product)s is over-allocated: %(holders)d active users hold it but it has "
-            "%(seats)d seats, so the %(without)d most recently granted have no access. Recall "
-            "it from some users or ask your vendor for more seats.",
-            p.without_seat) % values
+        # Three counts, each agreeing with its own words.
+        parts = {
+            "product": p.label,
+            "holders": ngettext("%(holders)d active user holds it",
+                                "%(holders)d active users hold it", p.active_holders) % values,
+            "seats": ngettext("it has %(seats)d seat", "it has %(seats)d seats",
+                              p.seats or 0) % values,
+            "without": ngettext("the most recently granted has no access",
+                                "the %(without)d most recently granted have no access",
+                                p.without_seat) % values,
+        }
+        return _("%(product)s is over-allocated: %(holders)s but %(seats)s, so %(without)s. "
+                 "Recall it from some users or ask your vendor for more seats.") % parts
     if alert.kind == AlertKind.NOT_YET_VALID:
         return _("%(product)s is not valid before %(from)s.") % values
     if alert.kind == AlertKind.EXPIRING:
@@ -255,8 +260,11 @@ def alert_message(alert: Alert) -> str:
                         "%(product)s expires in %(days)d days, on %(until)s.",
                         alert.days) % values
     if p.concurrent:  # AlertKind.SEATS
-        return _("%(product)s has %(used)d of its %(seats)d concurrent slots in use.") % values
-    return _("%(product)s uses %(used)d of its %(seats)d seats.") % values
+        return ngettext("%(product)s has %(used)d of its %(seats)d concurrent slot in use.",
+                        "%(product)s has %(used)d of its %(seats)d concurrent slots in use.",
+                        p.seats or 0) % values
+    return ngettext("%(product)s uses %(used)d of its %(seats)d seat.",
+                    "%(product)s uses %(used)d of its %(seats)d seats.", p.seats or 0) % values
 
 
 def product_alerts(product: ProductFacts, day: date) -> tuple[Alert, ...]:

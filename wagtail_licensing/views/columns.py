@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from wagtail.admin.ui.tables import BaseColumn, Column, StatusTagColumn, TitleColumn
 from wagtail.admin.widgets.button import Button
 
@@ -43,11 +44,16 @@ def product_usage(product: LicensedProduct) -> dict[str, Any]:
         else:
             tone = "positive"
     if product.type == ProductType.CONCURRENT:
-        label = (_("%(used)d sessions in use, unlimited") if total is None
-                 else _("%(used)d of %(total)d sessions in use")) % {"used": used, "total": total}
+        label = (ngettext("%(used)d session in use, unlimited",
+                          "%(used)d sessions in use, unlimited", used) if total is None
+                 else ngettext("%(used)d of %(total)d session in use",
+                               "%(used)d of %(total)d sessions in use", total))
     else:
-        label = (_("%(used)d seats used, unlimited") if total is None
-                 else _("%(used)d of %(total)d seats used")) % {"used": used, "total": total}
+        label = (ngettext("%(used)d seat used, unlimited",
+                          "%(used)d seats used, unlimited", used) if total is None
+                 else ngettext("%(used)d of %(total)d seat used",
+                               "%(used)d of %(total)d seats used", total))
+    label = label % {"used": used, "total": total}
     return {"used": used, "total": total, "percent": percent, "tone": tone, "label": label}
 
 

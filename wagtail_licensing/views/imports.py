@@ -101,6 +101,7 @@ class ImportView(LicensingViewMixin, FormView):
         context.update({
             "max_file_size": filesizeformat(licensing_settings.IMPORT_MAX_FILE_SIZE),
             "max_rows": number_format(licensing_settings.IMPORT_MAX_ROWS, force_grouping=True),
+            "max_rows_count": licensing_settings.IMPORT_MAX_ROWS,
             "export_url": reverse(f"{URL_NAMESPACE}:export"),
         })
         return context

@@ -13,7 +13,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.functional import Promise, cached_property
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.generic import TemplateView
 from wagtail.admin import messages
 from wagtail.admin.ui.tables import Column, DateColumn, UserColumn
@@ -121,9 +121,12 @@ class ProductMixin(_ViewBase):
                      "today.") % {"name": product.name, "from": product.valid_from,
                                   "until": product.valid_until}
         if product.counts_seats and product.available == 0:
-            return _("All %(seats)d seats of %(name)s are taken. Recall it from other users or "
-                     "ask your vendor for more seats.") % {"seats": product.seats,
-                                                           "name": product.name}
+            return ngettext(
+                "The only seat of %(name)s is taken. Recall it from its holder or ask your "
+                "vendor for more seats.",
+                "All %(seats)d seats of %(name)s are taken. Recall it from other users or "
+                "ask your vendor for more seats.", product.seats,
+            ) % {"seats": product.seats, "name": product.name}
         return None
 
 
