@@ -21,7 +21,8 @@ SUMMARIES = {
                               "installed.",
     "wagtail_licensing.E002": "A configured public key cannot be read or is not an Ed25519 PEM "
                               "key.",
-    "wagtail_licensing.E003": "`DEMO_ACCESS` is not `\"all\"` or `\"managers\"`.",
+    "wagtail_licensing.E003": "`DEMO_ACCESS` or `DEMO_ACCESS_AFTER_DELETE` is not `\"all\"` or "
+                              "`\"managers\"`.",
     "wagtail_licensing.W004": "`WAGTAIL_LICENSING` has an unknown key (a typo?).",
     "wagtail_licensing.E005": "A day or minute count is not a whole number from 0 up.",
     "wagtail_licensing.W010": "`LicenseEnforcementMiddleware` is not in `MIDDLEWARE`: licenses "
@@ -80,12 +81,14 @@ def check_vendor_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
 @register()
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
-    if licensing_settings.DEMO_ACCESS not in tuple(DemoAccess):
-        messages.append(Error(
-            f"WAGTAIL_LICENSING['DEMO_ACCESS'] is {licensing_settings.DEMO_ACCESS!r}.",
-            hint="Use 'all' or 'managers'.",
-            id="wagtail_licensing.E003",
-        ))
+    for name in ("DEMO_ACCESS", "DEMO_ACCESS_AFTER_DELETE"):
+        value = getattr(licensing_settings, name)
+        if value not in tuple(DemoAccess):
+            messages.append(Error(
+                f"WAGTAIL_LICENSING[{name!r}] is {value!r}.",
+                hint="Use 'all' or 'managers'.",
+                id="wagtail_licensing.E003",
+            ))
     for name in licensing_settings._unknown:
         messages.append(Warning(
             f"WAGTAIL_LICENSING has an unknown key {name!r}.",

@@ -37,6 +37,10 @@ DEFAULTS: dict[str, Any] = {
     # With no license installed (demo mode): `"all"` users reach the admin, or only
     # `"managers"`.
     "DEMO_ACCESS": DemoAccess.ALL.value,
+    # After the installed licenses were deleted (demo mode on a site that had a license): who
+    # reaches the admin, `"managers"` (only license managers, so that deleting the license
+    # never opens the admin and its gated features to everyone) or `"all"`.
+    "DEMO_ACCESS_AFTER_DELETE": DemoAccess.MANAGERS.value,
     # Feature gating by product: feature name -> `{"products": [...], "admin_url_prefixes":
     # [...], "menu_items": [...], "label": "..."}` (see the administrator's guide: feature
     # gating).
@@ -55,6 +59,11 @@ DEFAULTS: dict[str, Any] = {
     # `manage.py licensing notify` e-mails the license managers this many days before a
     # product expires.
     "NOTIFY_DAYS": [30, 7, 1],
+    # Imports match a user cell to a username (exactly, else case-insensitively); `True` also
+    # matches e-mail addresses, each such row marked in the preview. Off by default: Wagtail
+    # lets users change their own e-mail without verification, so an e-mail is no proof of who
+    # an import row means.
+    "IMPORT_MATCH_EMAIL": False,
     # Largest assignments file accepted for import, in bytes.
     "IMPORT_MAX_FILE_SIZE": 20 * 1024 * 1024,
     # Most rows accepted in one import.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from django.utils import timezone
+from django.utils import formats, timezone
 
 
 def site_today() -> date:
@@ -28,3 +28,14 @@ def seconds_until_midnight(now: datetime | None = None) -> int:
     now = (now or timezone.now()).astimezone(tz)
     midnight = datetime.combine(now.date() + timedelta(days=1), time.min, tzinfo=tz)
     return max(int((midnight - now).total_seconds()), 1)
+
+
+def format_day(value: date) -> str:
+    """A calendar date in the admin's date format (``DATE_FORMAT``, localised), for messages."""
+    return formats.date_format(value, "DATE_FORMAT")
+
+
+def format_moment(value: datetime) -> str:
+    """An aware datetime in the admin's format (``DATETIME_FORMAT``, localised), in the active
+    time zone (Wagtail activates each admin user's own), for messages."""
+    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")

@@ -29,6 +29,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from .conf import licensing_settings
 from .dates import site_today
 from .formats.reading import AssignmentFile, ImportRow
 from .models import (
@@ -186,6 +187,11 @@ class ImportPlan:
     error_count: int = 0
     version: int | None = None  # the licensing state version the plan was made against
     demo_mode: bool = False
+    # Rows whose user was found by e-mail (``IMPORT_MATCH_EMAIL``): (row, cell, username), the
+    # first ERRORS_KEPT, and how many there are. The preview marks them: an e-mail is not proof
+    # of identity (editors can change their own without verification).
+    matched_by_email: list[tuple[int | None, str, str]] = field(default_factory=list)
+    matched_by_email_count: int = 0
 
     @property
     def has_errors(self) -> bool:
@@ -231,25 +237,30 @@ class ImportPlan:
 
 
 class _UserIndex:
-    """Import cells (usernames or e-mails) to ``(pk, username, is_active, is_portal)``.
+    """Import cells (usernames, or e-mails when ``match_email``) to ``(pk, username,
+    is_active, is_portal)``.
 
-    Filled a batch at a time: one query for exact usernames, one for the misses (e-mail or
-    username, case-insensitively). Kept across batches: users recur in files, one row per
-    product they hold.
+    Filled a batch at a time: one query for exact usernames, one for the misses (username
+    case-insensitively, and e-mail when allowed). Kept across batches: users recur in files,
+    one row per product they hold. Matching by e-mail is off unless ``IMPORT_MATCH_EMAIL``
+    says so: Wagtail lets users change their own e-mail without verification, so an editor
+    could give themselves a new hire's address and be granted the new hire's license.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, match_email: bool = False) -> None:
         User = get_user_model()
         self.model = User
         self.username = User.USERNAME_FIELD
         email = User.get_email_field_name()
-        self.email: str | None
-        try:
-            User._meta.get_field(email)
-            self.email = email
-        except FieldDoesNotExist:
-            self.email = None
+        self.email: str | None = None
+        if match_email and email != self.username:
+            try:
+                User._meta.get_field(email)
+                self.email = email
+            except FieldDoesNotExist:
+                pass
         self.known: dict[str, UserRow | object | None] = {}
+        self.by_email: set[str] = set()  # cells that matched an e-mail, not a username
 
     def _base(self) -> QuerySet[Any]:
         return self.model._default_manager.order_by().annotate(
@@ -287,7 +298,10 @@ class _UserIndex:
             if len(found) > 5 and found[5] in misses:
                 by_email.setdefault(found[5], set()).add(user)
         for key, values_ in misses.items():
-            candidates = by_username.get(key) or by_email.get(key) or set()
+            candidates = by_username.get(key) or set()
+            if not candidates and by_email.get(key):
+                candidates = by_email[key]
+                self.by_email.update(values_)
             found_user: UserRow | object | None
             if len(candidates) == 1:
                 found_user = next(iter(candidates))
@@ -342,7 +356,7 @@ def build_plan(rows: Sequence[ImportRow] | AssignmentFile, state: LicensingState
         folded = codes_folded.get(text.lower(), [])
         return folded[0] if len(folded) == 1 else text
 
-    users = _UserIndex()
+    users = _UserIndex(match_email=licensing_settings.IMPORT_MATCH_EMAIL)
     seen: dict[tuple[Any, str], int] = {}  # (user pk, product code) -> first row number
     size = batch_size()
     for batch in _chunks(rows, size):
@@ -357,6 +371,16 @@ def build_plan(rows: Sequence[ImportRow] | AssignmentFile, state: LicensingState
 
     _check_seats(plan)
     return plan
+
+
+def _unknown_user(cell: str, users: _UserIndex) -> str:
+    if users.email:
+        return _("No user has the username or e-mail \u201c%(user)s\u201d.") % {"user": cell}
+    if "@" in cell:
+        return _("No user has the username \u201c%(user)s\u201d. Users are matched by "
+                 "username: matching by e-mail is off on this site (the IMPORT_MATCH_EMAIL "
+                 "setting), so use the username.") % {"user": cell}
+    return _("No user has the username \u201c%(user)s\u201d.") % {"user": cell}
 
 
 def _plan_row(plan: ImportPlan, row: ImportRow, users: _UserIndex,
@@ -376,8 +400,7 @@ def _plan_row(plan: ImportPlan, row: ImportRow, users: _UserIndex,
     else:
         user = users.get(row.user)
         if user is None:
-            problems.append((UNKNOWN_USER, _(
-                "No user has the username or e-mail \u201c%(user)s\u201d.") % {"user": row.user}))
+            problems.append((UNKNOWN_USER, _unknown_user(row.user, users)))
         elif user is _AMBIGUOUS:
             problems.append((AMBIGUOUS_USER, _(
                 "Several users match \u201c%(user)s\u201d: use their exact username.")
@@ -391,6 +414,10 @@ def _plan_row(plan: ImportPlan, row: ImportRow, users: _UserIndex,
         return
 
     pk, username, active, portal = user
+    if row.user in users.by_email:
+        plan.matched_by_email_count += 1
+        if len(plan.matched_by_email) < ERRORS_KEPT:
+            plan.matched_by_email.append((number, row.user, username))
     code = product_code(row.product)
     first = seen.get((pk, code))
     if first is not None:

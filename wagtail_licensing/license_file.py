@@ -106,7 +106,7 @@ def read_envelope(data: str | bytes) -> dict[str, Any]:
     raw = _b64decode(body, "license block")
     try:
         envelope = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nested too deeply
         _fail(f"The license file is damaged: its content is not readable. {WHAT_TO_DO}")
     if not isinstance(envelope, dict):
         _fail(f"The license file is damaged: its content is not readable. {WHAT_TO_DO}")
@@ -221,7 +221,7 @@ def _parse_product(item: object, index: int, seen: Mapping[str, Product]) -> Pro
 def parse_payload(payload_bytes: bytes) -> LicensePayload:
     try:
         data = json.loads(payload_bytes.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         _fail(f"The license file is damaged: its payload is not readable. {WHAT_TO_DO}")
     if not isinstance(data, dict):
         _fail(f"The license file is invalid: its payload is not an object. {WHAT_TO_DO}")

@@ -111,6 +111,16 @@ class LicensingState(models.Model):
     def demo_mode(self) -> bool:
         return self.installed_file_id is None
 
+    def licenses_deleted(self) -> bool:
+        """Demo mode on a site that had a license: its licenses were deleted (one query)."""
+        return self.installed_file_id is None and LicenseFile.objects.exists()
+
+    def newest_installed(self, company_id: str) -> LicenseFile | None:
+        """The newest file (by ``issued_at``) ever installed for ``company_id``, installed or
+        not: older files are downgrades, after a delete too (one query)."""
+        return (LicenseFile.objects.filter(company_id=company_id)
+                .order_by("-issued_at", "-id").first())
+
     def bump_version(self) -> int:
         """Record a change of licensing state; returns the new version.
 
@@ -466,7 +476,9 @@ class PendingUpload(models.Model):
     """An uploaded file waiting, server-side, for the manager to confirm its preview.
 
     Confirmation forms carry only the token; the content is never round-tripped through the
-    browser. Only the user who uploaded a file can confirm it, within ``LIFETIME``.
+    browser. A license file waits as uploaded; an assignments file as parsed at upload
+    (``formats.AssignmentFile.dumps``), so that it is read only once.
+    Only the user who uploaded a file can confirm it, within ``LIFETIME``.
     """
 
     LIFETIME = timedelta(hours=6)

@@ -24,6 +24,7 @@ from django.utils.translation import ngettext
 
 from . import operations, wording
 from .dates import site_today
+from .exceptions import LicensingError
 from .models import (
     AssignmentSource,
     Ineligibility,
@@ -202,17 +203,23 @@ class UserLicensesForm(forms.Form):
         return to_grant, to_recall
 
     def save(self, *, user: Any) -> list[wording.Message]:
-        """Apply the changes in one transaction; returns ``(level, text)`` messages."""
+        """Apply the changes in one transaction; returns ``(level, text)`` messages. A refusal
+        of the whole change (the license was deleted meanwhile...) is an error message, and
+        nothing changes."""
         to_grant, to_recall = self.changes()
         users = get_user_model()._default_manager.filter(pk=self.user.pk)
         messages: list[wording.Message] = []
-        with transaction.atomic():
-            if to_recall:
-                messages += wording.recall_messages(operations.recall(
-                    users, to_recall, user=user, source=AssignmentSource.MANUAL))
-            if to_grant:
-                messages += wording.grant_messages(operations.grant(
-                    users, to_grant, user=user, source=AssignmentSource.MANUAL))
+        try:
+            with transaction.atomic():
+                if to_recall:
+                    messages += wording.recall_messages(operations.recall(
+                        users, to_recall, user=user, source=AssignmentSource.MANUAL))
+                if to_grant:
+                    messages += wording.grant_messages(operations.grant(
+                        users, to_grant, user=user, source=AssignmentSource.MANUAL))
+        except LicensingError as error:
+            return [("error", _("The licenses were not changed: %(reason)s")
+                     % {"reason": error.message})]
         return messages
 
 

@@ -156,6 +156,36 @@ def test_downgrade_is_refused(install, make_license):
     assert snapshot() == before
 
 
+def test_downgrade_is_refused_after_a_delete_too(install, make_license):
+    install(issued_at="2026-06-01T00:00:00Z")
+    operations.delete_licenses()
+    before = snapshot()
+    older = make_license(issued_at="2026-05-01T00:00:00Z",
+                         products=[product("editor", seats=500)])
+    with pytest.raises(LicenseRefused, match="downgrade, even after the licenses were deleted"):
+        operations.preview_upload(older)
+    with pytest.raises(LicenseRefused, match="downgrade"):
+        operations.install_license_file(older)
+    assert snapshot() == before
+    # A newer file installs, and so does the deleted file itself (it restores the license).
+    operations.install_license_file(make_license(issued_at="2026-07-01T00:00:00Z"))
+
+
+def test_the_deleted_file_can_be_installed_again(install, make_license):
+    text = make_license(issued_at="2026-06-01T00:00:00Z")
+    installed = operations.install_license_file(text)
+    operations.delete_licenses()
+    operations.install_license_file(text)
+    assert LicensingState.get().installed_file.license_id == installed.license_file.license_id
+
+
+def test_downgrade_message_uses_the_admin_date_format(install, make_license):
+    install(issued_at="2026-06-01T10:00:00Z")
+    with pytest.raises(LicenseRefused) as refused:
+        operations.install_license_file(make_license(issued_at="2026-05-31T23:59:59Z"))
+    assert "T23:59:59" not in refused.value.message and "+00:00" not in refused.value.message
+
+
 def test_all_products_expired_is_refused(make_license, db):
     expired = today() - timedelta(days=1)
     before = snapshot()

@@ -481,3 +481,21 @@ def test_bulk_action_is_one_transaction(client, site, staff, manager):
         with pytest.raises(RuntimeError):
             client.post(grant_url(*staff), {"products": ["editor"]})
     assert holders("editor") == set()
+
+
+def test_a_grant_racing_delete_licenses_is_refused_not_a_500(client, site, staff, manager,
+                                                             monkeypatch):
+    """The license is deleted after the form was checked and before the grant runs."""
+    real_grant = operations.grant
+
+    def grant_after_a_delete(*args, **kwargs):
+        operations.delete_licenses()
+        return real_grant(*args, **kwargs)
+
+    monkeypatch.setattr(operations, "grant", grant_after_a_delete)
+    client.force_login(manager)
+    response = client.post(grant_url(*staff[:2]), {"products": ["editor"]})
+    assert response.status_code == 302
+    (level, message), = messages_of(response)
+    assert level == "error" and "No license is installed (demo mode)" in message
+    assert holders("editor") == set()

@@ -367,3 +367,25 @@ def test_app_order_check(monkeypatch):
     monkeypatch.setattr(apps, "get_app_configs", lambda: [*configs, ours])
     (warning,) = check_app_order()
     assert warning.id == "wagtail_licensing.W020"
+
+
+def test_a_tab_save_racing_delete_licenses_is_refused_not_a_500(client, site, superuser, bob,
+                                                                monkeypatch):
+    """The license is deleted after the tab's form was checked: nothing changes (the recall
+    in the same save is rolled back too), and the manager is told why."""
+    operations.grant([bob], ["editor"])
+    real_grant = operations.grant
+
+    def grant_after_a_delete(*args, **kwargs):
+        operations.delete_licenses()
+        return real_grant(*args, **kwargs)
+
+    monkeypatch.setattr(operations, "grant", grant_after_a_delete)
+    client.force_login(superuser)
+    response = client.post(edit_url(bob), edit_data(bob, products=["analytics"]))
+    assert response.status_code == 302
+    level, message = messages_of(response)[-1]
+    assert level == "error"
+    assert message.startswith("The licenses were not changed: No license is installed")
+    assert "bob" in holders("editor") and "bob" not in holders("analytics")
+    assert not LicensingState.get().demo_mode  # the delete rolled back with the grant

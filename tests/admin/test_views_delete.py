@@ -33,9 +33,16 @@ def test_confirmation_explains_demo_mode_and_what_is_kept(manager_client, instal
     assert LicensingState.get().installed_file_id == installed.pk  # GET changes nothing
 
 
-def test_demo_access_for_managers_only_is_explained(manager_client, installed, settings):
-    settings.WAGTAIL_LICENSING = {**settings.WAGTAIL_LICENSING, "DEMO_ACCESS": "managers"}
+def test_demo_access_after_delete_is_managers_only_by_default(manager_client, installed):
+    # DEMO_ACCESS is "all" in the test settings: a site that never had a license lets every
+    # admin user in, but deleting the license must not.
     assert "Only license managers and superusers" in manager_client.get(URL).content.decode()
+
+
+def test_demo_access_after_delete_for_all_is_explained(manager_client, installed, settings):
+    settings.WAGTAIL_LICENSING = {**settings.WAGTAIL_LICENSING,
+                                  "DEMO_ACCESS_AFTER_DELETE": "all"}
+    assert "every user with admin access" in manager_client.get(URL).content.decode()
 
 
 def test_delete(manager_client, install, make_users, manager):

@@ -127,8 +127,25 @@ def test_new_license_file_takes_effect_on_the_next_request(client, editor, insta
     assert client.get(ADMIN).status_code == 200
     install(products=[product("other", "named", 5)])  # "editor" is no longer licensed
     assert client.get(ADMIN).status_code == 403
-    operations.delete_licenses()  # demo mode, DEMO_ACCESS "all"
-    assert client.get(ADMIN).status_code == 200
+    operations.delete_licenses()  # demo mode after a delete: managers only by default
+    assert client.get(ADMIN).status_code == 403
+
+
+def test_deleting_the_license_does_not_open_the_admin(client, editor, manager, install,
+                                                     licensing):
+    """DEMO_ACCESS "all" is for a site that never had a license; after a delete, unlicensed
+    users (and the features that were gated) stay closed unless the site chooses otherwise."""
+    install()
+    operations.delete_licenses()
+    response = login(client, editor).get(ADMIN)
+    assert response.status_code == 403
+    assert not enforcement.has_license(editor, "editor")
+    response = login(client, manager).get(ADMIN)
+    assert response.status_code == 200
+    assert b'data-wagtail-licensing-alert="demo_managers"' in response.content
+    licensing(DEMO_ACCESS_AFTER_DELETE="all")
+    assert login(client, editor).get(ADMIN).status_code == 200
+    assert enforcement.has_license(editor, "editor")
 
 
 def test_deactivated_user_is_signed_out(client, editor, installed):

@@ -20,7 +20,8 @@ from tests.support.licenses import DEFAULT_PRODUCTS, product, today
 from tests.support.queries import count_queries
 from wagtail_licensing import importing, operations, wording
 from wagtail_licensing.exceptions import ImportOutdated, ImportRefused
-from wagtail_licensing.formats import read_assignments
+from wagtail_licensing.formats import AssignmentFile, read_assignments
+from wagtail_licensing.formats.reading import PARSED_MAGIC
 from wagtail_licensing.models import (
     AssignmentSource,
     LicenseAssignment,
@@ -28,6 +29,8 @@ from wagtail_licensing.models import (
     PendingUpload,
 )
 from wagtail_licensing.resources import export_assignments
+
+from .test_resources import xlsx_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +81,7 @@ def test_every_row_error_has_its_row_number(people):
         (11, "missing_product"),
     ]
     messages = [str(error) for error in plan.errors]
-    assert messages[0] == "Row 3: No user has the username or e-mail “nobody”."
+    assert messages[0] == "Row 3: No user has the username “nobody”."
     assert "The code “no-such-product” is not a product of the installed license" in messages[1]
     assert "“delete” is not valid: use grant or recall" in messages[2]
     assert messages[3] == ("Row 6: The user portal0 is a portal user, and CMS editor (editor) "
@@ -158,24 +161,69 @@ def test_concurrent_products_are_not_limited_by_holders(people, make_users):
     assert not plan.has_errors and plan.products["occasional"].to_grant == 5
 
 
-def test_users_by_email_and_case_insensitively(people, make_users):
+@pytest.fixture
+def match_email(settings):
+    settings.WAGTAIL_LICENSING = {**settings.WAGTAIL_LICENSING, "IMPORT_MATCH_EMAIL": True}
+
+
+def test_users_by_username_case_insensitively(people, make_users):
+    plan = operations.preview_import(csv_rows("User2,Editor,GRANT", "user3,EDITOR,Recall"))
+    assert not plan.has_errors
+    assert plan.products["editor"].grant_names == ["user2"]
+    assert plan.products["editor"].unchanged == 1
+    assert plan.matched_by_email_count == 0
+
+
+def test_an_email_is_not_matched_by_default(people):
+    """An editor who set a new hire's address as their own must not get the new hire's seat."""
+    User = get_user_model()
+    User.objects.filter(username="user4").update(email="new.hire@example.com")
+    plan = operations.preview_import(csv_rows("new.hire@example.com,editor,"))
+    assert [(e.row, e.code) for e in plan.errors] == [(2, "unknown_user")]
+    assert "matching by e-mail is off" in plan.errors[0].message
+    with pytest.raises(ImportRefused):
+        operations.import_assignments(csv_rows("new.hire@example.com,editor,"))
+    assert ("user4", "editor") not in holdings()
+
+
+def test_users_by_email_when_the_setting_allows_it(people, match_email):
     plan = operations.preview_import(csv_rows("USER1@EXAMPLE.COM,editor,", "User2,Editor,GRANT",
                                               "user3,EDITOR,Recall"))
     assert not plan.has_errors
     assert plan.products["editor"].grant_names == ["user1", "user2"]
     assert plan.products["editor"].unchanged == 1
+    assert plan.matched_by_email == [(2, "USER1@EXAMPLE.COM", "user1")]
+    assert plan.matched_by_email_count == 1
 
 
-def test_an_email_shared_by_two_users_is_ambiguous(people):
+def test_a_username_wins_over_an_email(people, match_email):
+    User = get_user_model()
+    User.objects.filter(username="user4").update(email="user5")
+    plan = operations.preview_import(csv_rows("user5,editor,"))
+    assert plan.products["editor"].grant_names == ["user5"] and not plan.matched_by_email
+
+
+def test_an_email_shared_by_two_users_is_ambiguous(people, match_email):
     User = get_user_model()
     User.objects.filter(username__in=["user4", "user5"]).update(email="shared@example.com")
     plan = operations.preview_import(csv_rows("shared@example.com,editor,"))
     assert [(e.row, e.code) for e in plan.errors] == [(2, "ambiguous_user")]
 
 
-def test_same_user_by_username_and_email_is_a_duplicate(people):
+def test_same_user_by_username_and_email_is_a_duplicate(people, match_email):
     plan = operations.preview_import(csv_rows("user1,editor,", "user1@example.com,editor,recall"))
     assert [(e.row, e.code) for e in plan.errors] == [(3, "duplicate")]
+
+
+def test_the_preview_marks_rows_matched_by_email(people, match_email, manager):
+    client = Client()
+    client.force_login(manager)
+    upload = SimpleUploadedFile("people.csv", b"username,product\nuser2@example.com,editor\n")
+    response = client.post(IMPORT_URL, {"file": upload}, follow=True)
+    content = response.content.decode()
+    assert "data-import-matched-by-email" in content
+    assert "1 row names its user by e-mail address" in content
+    assert "Row 2: user2@example.com is the user user2" in content
 
 
 def test_products_outside_their_dates_cannot_be_granted(install, make_users):
@@ -476,6 +524,36 @@ def test_upload_preview_confirm(people, manager_client, manager):
     assert import_logs().get().user == manager
 
 
+def test_an_upload_is_read_once_for_its_preview_and_confirm(people, manager_client,
+                                                          monkeypatch):
+    """A large .xlsx takes seconds to read: reloading the preview and confirming use what the
+    upload step read (issue 11, item 6)."""
+    from wagtail_licensing.views import imports as import_views
+
+    content = xlsx_bytes([["username", "product"], ["user1", "editor"], ["user2", "editor"]])
+    response = upload(manager_client, content, name="people.xlsx")
+    pending = PendingUpload.objects.get()
+    assert bytes(pending.content) != content  # what it says, not the file
+    reads = []
+    monkeypatch.setattr(import_views, "read_assignments",
+                        lambda *args, **kwargs: reads.append(args) or pytest.fail("read again"))
+    for _ in range(2):
+        page = manager_client.get(response["Location"]).content.decode()
+        assert 'data-product="editor"' in page and 'data-to-grant="2"' in page
+    manager_client.post(response["Location"], {
+        "token": pending.token, "version": LicensingState.get().version, "action": "confirm"})
+    assert reads == []
+    assert holdings() == {("user0", "editor"), ("user1", "editor"), ("user2", "editor")}
+
+
+def test_a_parsed_upload_round_trips():
+    assignments = read_assignments(b"username,product,action,notes\nann,editor,recall,x\n"
+                                   b",\nbob,analytics,,\n", filename="people.csv")
+    assert AssignmentFile.loads(assignments.dumps()) == assignments
+    assert AssignmentFile.loads(b"username,product\nann,editor\n") is None
+    assert AssignmentFile.loads(PARSED_MAGIC + b"not zlib") is None
+
+
 def test_preview_with_errors_cannot_be_confirmed(people, manager_client):
     content = b"username,product\nuser1,editor\n<script>alert(1)</script>,<b>bold</b>\n"
     response = upload(manager_client, content)
@@ -506,6 +584,35 @@ def test_confirming_an_outdated_preview_shows_it_again(people, manager_client):
     assert "Licenses were changed since this import was previewed" in page
     assert 'data-unchanged="1"' in page
     assert not import_logs().exists()
+
+
+def test_a_confirm_racing_a_deactivation_is_refused_not_a_500(people, manager_client,
+                                                              monkeypatch):
+    """User accounts change without the licensing lock: user2 is deactivated after the
+    confirm planned the import and before it inserted the grants."""
+    from wagtail_licensing.actions import imports as import_action
+
+    response = upload(manager_client, b"username,product\nuser1,editor\nuser2,editor\n")
+    preview_url = response["Location"]
+    pending = PendingUpload.objects.get()
+    real_build_plan = import_action.build_plan
+
+    def plan_then_deactivate(*args, **kwargs):
+        plan = real_build_plan(*args, **kwargs)
+        get_user_model().objects.filter(username="user2").update(is_active=False)
+        return plan
+
+    monkeypatch.setattr(import_action, "build_plan", plan_then_deactivate)
+    response = manager_client.post(preview_url, {"token": pending.token,
+                                                 "version": LicensingState.get().version,
+                                                 "action": "confirm"})
+    assert response.status_code == 302 and response["Location"] == preview_url
+    monkeypatch.undo()
+    page = manager_client.get(preview_url).content.decode()
+    assert "was deactivated or changed while the file was imported" in page
+    assert ("user1", "editor") not in holdings() and ("user2", "editor") not in holdings()
+    assert not import_logs().exists()
+    assert PendingUpload.objects.filter(pk=pending.pk).exists()  # it can still be confirmed
 
 
 def test_cancel(people, manager_client):
@@ -668,7 +775,7 @@ def test_command_import_errors(people, tmp_path):
     out = io.StringIO()
     with pytest.raises(CommandError, match="9 errors: nothing can be imported"):
         call_command("licensing", "import", str(path), stdout=out)
-    assert "Row 3: No user has the username or e-mail “nobody”." in out.getvalue()
+    assert "Row 3: No user has the username “nobody”." in out.getvalue()
     assert holdings() == {("user0", "editor")}
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("licensing", "import", str(tmp_path / "missing.csv"))

@@ -294,10 +294,12 @@ def test_row_limit(settings, fmt):
     assert len(read_assignments(content, filename=f"x.{fmt}")) == 4
 
 
-def test_blank_rows_do_not_count_against_the_limit(settings):
-    settings.WAGTAIL_LICENSING = {"IMPORT_MAX_ROWS": 1}
+def test_blank_rows_are_not_data_rows_but_count_towards_the_last_row(settings):
+    settings.WAGTAIL_LICENSING = {"IMPORT_MAX_ROWS": 2}  # rows up to 2 x 2 + 1 = 5 may be read
     content = b"username,product\n,\n,\nann,editor\n,\n"
     assert len(read_assignments(content, filename="x.csv")) == 1
+    with pytest.raises(InvalidImportFile, match="past row 5, blank rows included"):
+        read_assignments(content + b",\n", filename="x.csv")
 
 
 def test_portal_marker_in_export(installed, make_users):

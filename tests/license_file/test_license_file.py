@@ -246,3 +246,18 @@ def test_private_key_from_another_library_round_trips():
     text = encode_license_file(payload, key.sign(SIGNATURE_CONTEXT + payload), "k")
     with pytest.raises(InvalidLicenseFile, match="grants no products"):
         read_license_file(text, {"k": key.public_key()})
+
+
+def test_an_envelope_nested_too_deeply_is_refused(keys):
+    """100,000 "[" in the armoured block: Python's JSON parser gives up (RecursionError)."""
+    body = base64.b64encode(b"[" * 100_000).decode()
+    with pytest.raises(InvalidLicenseFile, match="damaged"):
+        read_license_file(f"{BEGIN_MARKER}\n{body}\n{END_MARKER}\n", keys)
+
+
+def test_a_signed_payload_nested_too_deeply_is_refused(vendor, keys):
+    """Even a payload the vendor's key signed (a vendor tool gone wrong) gets a reason."""
+    payload = b'{"format": 1, "products": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    signature = vendor.private_key.sign(SIGNATURE_CONTEXT + payload)
+    with pytest.raises(InvalidLicenseFile, match="damaged"):
+        read_license_file(encode_license_file(payload, signature, vendor.kid), keys)

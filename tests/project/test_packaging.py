@@ -35,5 +35,5 @@ def test_wheel_contents(tmp_path):
     assert "License-Expression: BSD-3-Clause" in metadata
     assert "Classifier: Framework :: Django :: 6.0" in metadata
     for requirement in ("wagtail>=7.0", "Django>=5.2", "django-import-export>=4.0",
-                        "cryptography>=42.0"):
+                        "cryptography>=42.0", "defusedxml>=0.7"):
         assert f"Requires-Dist: {requirement}" in metadata

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..exceptions import GrantError, ImportOutdated, ImportRefused
+from ..exceptions import ImportOutdated, ImportRefused
 from ..importing import ImportPlan, batch_size, build_plan
 from ..models import AssignmentSource, LicenseAssignment, ProductType
 from . import counters
@@ -85,8 +85,9 @@ class ImportAction(LicensingAction[ImportResult]):
                 removed += counters.delete_assignments(LicenseAssignment.objects.filter(
                     product_code=code, user_id__in=chunk)).get(code, counters.Counts()).holders
             if removed != target.to_recall:  # pragma: no cover - the lock makes this impossible
-                raise GrantError(_("The assignments changed while the file was imported. "
-                                   "Nothing was changed; try again."))
+                raise ImportOutdated(_("The assignments changed while the file was imported. "
+                                       "Nothing was changed: check the new preview and "
+                                       "confirm again."))
             result.recalled[code] = removed
             self.as_recall.recalled[code] = target.recall_names
             self.as_recall.names[code] = target.name
@@ -103,9 +104,12 @@ class ImportAction(LicensingAction[ImportResult]):
                 inserted += insert_assignments(User._default_manager.filter(pk__in=chunk),
                                                product, self.user,
                                                AssignmentSource.IMPORT, now)
-            if inserted != target.to_grant:  # pragma: no cover - the lock makes this impossible
-                raise GrantError(_("The users changed while the file was imported. Nothing "
-                                   "was changed; try again."))
+            if inserted != target.to_grant:
+                # A user in the file was deactivated (or deleted, or made a portal user) after
+                # the plan was made: user accounts change without the licensing lock.
+                raise ImportOutdated(_("A user in the file was deactivated or changed while "
+                                       "the file was imported. Nothing was changed: check the "
+                                       "new preview and confirm again."))
             result.granted[code] = inserted
             self.as_grant.granted[code] = target.grant_names
             self.as_grant.names[code] = target.name

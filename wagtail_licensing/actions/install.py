@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .. import keys
-from ..dates import site_today
+from ..dates import format_moment, site_today
 from ..exceptions import AlreadyInstalled, LicenseRefused
 from ..license_file import SignedLicense, read_license_file
 from ..models import LicensedProduct, LicenseFile, LicensingState, ProductType
@@ -122,14 +122,20 @@ def _check_installable(signed: SignedLicense, state: LicensingState, today: date
                   "licenses first if the company really changed.")
                 % {"theirs": payload.company_id, "ours": installed.company_id}
             )
-        if payload.issued_at < installed.issued_at:
-            raise LicenseRefused(
-                _("This license file was issued on %(theirs)s, before the installed one "
-                  "(%(ours)s): installing it would be a downgrade. Upload the newest file "
-                  "your vendor sent.")
-                % {"theirs": payload.issued_at.isoformat(),
-                   "ours": installed.issued_at.isoformat()}
-            )
+    # The newest file ever installed for the company, installed now or deleted since: an older
+    # file is a downgrade either way (a vendor who needs to go back signs a newer file). The
+    # same file may be installed again after a delete, which restores it.
+    newest = state.newest_installed(payload.company_id)
+    if (newest is not None and payload.license_id != newest.license_id
+            and payload.issued_at < newest.issued_at):
+        raise LicenseRefused(
+            _("This license file was issued on %(theirs)s, before the license %(id)s "
+              "(issued on %(ours)s) that this site has installed: installing it would be a "
+              "downgrade, even after the licenses were deleted. Upload the newest file your "
+              "vendor sent, or ask them for a newer one.")
+            % {"theirs": format_moment(payload.issued_at), "id": newest.license_id,
+               "ours": format_moment(newest.issued_at)}
+        )
     if all(product.valid_until < today for product in payload.products):
         raise LicenseRefused(
             _("Every product in this license file has already expired (the last on "

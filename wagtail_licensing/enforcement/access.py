@@ -68,6 +68,8 @@ class SiteSnapshot:
     products: tuple[ProductFacts, ...]
     granting: frozenset[str]  # codes that grant access that day (grace period included)
     alerts: tuple[Alert, ...]
+    # In demo mode: who reaches the admin (``rules.status.demo_access``).
+    demo_access: DemoAccess = DemoAccess.ALL
 
     def product(self, code: str) -> ProductFacts | None:
         for product in self.products:
@@ -150,7 +152,7 @@ def compute_access(user: UserFacts, stamp: tuple[Any, ...], snapshot: SiteSnapsh
               "portal": user.portal, "alerts": snapshot.alerts if user.manager else ()}
 
     if snapshot.demo:
-        allowed = licensing_settings.DEMO_ACCESS == DemoAccess.ALL or user.manager
+        allowed = snapshot.demo_access == DemoAccess.ALL or user.manager
         if not user.admin_permission:
             admin = AdminAccess.NOT_ADMIN
         elif user.portal:

@@ -48,7 +48,7 @@ from ..conf import licensing_settings
 from ..dates import seconds_until_midnight, site_today
 from ..models import LicenseAssignment, LicensedProduct, LicensingState, PortalUser
 from ..permissions import can_manage_licenses
-from ..rules.status import Alert, ProductFacts, site_alerts
+from ..rules.status import Alert, ProductFacts, demo_access, site_alerts
 from .access import Access, SiteSnapshot, UserFacts, compute_access, granting_codes
 
 logger = logging.getLogger("wagtail_licensing")
@@ -80,8 +80,8 @@ def settings_fingerprint() -> str:
     global _fingerprint
     if _fingerprint is None:
         relevant = [repr(getattr(licensing_settings, name)) for name in (
-            "ADMIN_PRODUCTS", "DEMO_ACCESS", "FEATURES", "GRACE_DAYS", "WARN_DAYS",
-            "SEAT_WARNING_THRESHOLD", "CONCURRENT_IDLE_MINUTES")]
+            "ADMIN_PRODUCTS", "DEMO_ACCESS", "DEMO_ACCESS_AFTER_DELETE", "FEATURES",
+            "GRACE_DAYS", "WARN_DAYS", "SEAT_WARNING_THRESHOLD", "CONCURRENT_IDLE_MINUTES")]
         _fingerprint = hashlib.sha256("\n".join(relevant).encode()).hexdigest()[:12]
     return _fingerprint
 
@@ -98,8 +98,10 @@ def forget_fingerprint() -> None:
 def compute_site(day: date) -> SiteSnapshot:
     state = LicensingState.get()
     if state.demo_mode:
+        deleted = state.licenses_deleted()
         return SiteSnapshot(demo=True, products=(), granting=frozenset(),
-                            alerts=site_alerts((), day, demo=True))
+                            alerts=site_alerts((), day, demo=True, deleted=deleted),
+                            demo_access=demo_access(deleted=deleted))
     products = tuple(ProductFacts.of(p) for p in LicensedProduct.objects.filter(
         license_file_id=state.installed_file_id).with_usage().order_by("type", "code"))
     return SiteSnapshot(demo=False, products=products, granting=granting_codes(products, day),
@@ -200,7 +202,8 @@ def has_license(user: Any, *codes: str, request: HttpRequest | None = None) -> b
     """Does ``user`` hold one of the product ``codes``, valid today, with a seat?
 
     In demo mode (no license installed) every product counts as licensed when
-    ``DEMO_ACCESS`` is ``"all"``, and for license managers only when it is ``"managers"``.
+    ``DEMO_ACCESS`` is ``"all"``, and for license managers only when it is ``"managers"``
+    (``DEMO_ACCESS_AFTER_DELETE`` once the site's licenses were deleted).
     """
     if not codes:
         raise TypeError("has_license() needs at least one product code")

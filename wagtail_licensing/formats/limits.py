@@ -56,6 +56,40 @@ def too_deeply_nested() -> InvalidImportFile:
                                "\"editor\"}]."))
 
 
+def max_shared_strings() -> int:
+    """The most shared strings an .xlsx may hold: 8 per row the row limit allows (a username,
+    an e-mail, names, a product... each row has a few texts of its own), at least 10,000."""
+    limit = max_rows()
+    return max(10_000, 8 * (limit + 1)) if limit else 10 * 1024 * 1024
+
+
+def row_number_limit() -> int:
+    """The last row number a file may have, blank rows included: twice ``IMPORT_MAX_ROWS``
+    and the header (0: no limit). Blank rows cost reading time too, so they count."""
+    limit = max_rows()
+    return 2 * limit + 1 if limit else 0
+
+
+def too_many_rows_with_blanks(limit: int) -> InvalidImportFile:
+    """The error for a file whose rows, blank ones included, go past ``row_number_limit``."""
+    return InvalidImportFile(ngettext(
+        "The file goes on past row %(limit)s, blank rows included: it may have at most %(max)s "
+        "row of data (the IMPORT_MAX_ROWS setting), and blank rows count against the limit. "
+        "Delete the blank rows at its end, or split it into smaller files.",
+        "The file goes on past row %(limit)s, blank rows included: it may have at most %(max)s "
+        "rows of data (the IMPORT_MAX_ROWS setting), and blank rows count against the limit. "
+        "Delete the blank rows at its end, or split it into smaller files.", max_rows(),
+    ) % {"limit": number_format(limit, force_grouping=True),
+         "max": number_format(max_rows(), force_grouping=True)})
+
+
+def check_row_count(rows: int) -> None:
+    """Refuse ``rows`` data rows if they are more than ``IMPORT_MAX_ROWS``."""
+    limit = max_rows()
+    if limit and rows > limit:
+        raise too_many_rows(limit)
+
+
 def max_rows() -> int:
     """``IMPORT_MAX_ROWS``: the most data rows read from one file (0: no limit)."""
     return licensing_settings.IMPORT_MAX_ROWS

@@ -9,13 +9,12 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 from import_export.formats import base_formats
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 
 from ..exceptions import InvalidImportFile
-from .base import AssignmentFormatMixin, Table, cell_text
-from .limits import check_decompressed_size
+from .base import AssignmentFormatMixin, Table
+from .limits import check_decompressed_size, max_shared_strings
 from .streaming import stream_xlsx
+from .xlsx_reading import read_sheet
 
 
 def _unreadable() -> InvalidImportFile:
@@ -34,31 +33,31 @@ class AssignmentXLSX(AssignmentFormatMixin, base_formats.XLSX):
 
     def read(self, content: bytes) -> Table:
         try:
-            with zipfile.ZipFile(io.BytesIO(content)) as archive:
-                check_decompressed_size(archive)
-        except zipfile.BadZipFile as exc:
+            archive = zipfile.ZipFile(io.BytesIO(content))
+            check_decompressed_size(archive)
+            values = read_sheet(archive, max_shared_strings=max_shared_strings())
+            first = next(values, None)
+        except InvalidImportFile:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a hostile file may raise anything: a bad
+            # zip, malformed XML (a broken sharedStrings.xml), a DTD (defusedxml refuses it).
             raise _unreadable() from exc
-        try:
-            workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-            sheet = workbook.active
-            values = sheet.iter_rows(values_only=True)
-            headers = next(values, None)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-            raise _unreadable() from exc
-        if headers is None:
-            workbook.close()
+        if first is None:
             raise InvalidImportFile(_("The file is empty."))
+        header_row, headers = first
 
         def rows() -> Iterator[tuple[int, list[Any]]]:
-            number = 1
+            number = header_row
             try:
-                for number, cells in enumerate(values, start=2):  # noqa: B007
-                    yield number, [cell_text(cell) for cell in cells]
-            except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+                for number, cells in values:  # noqa: B007
+                    yield number, cells
+            except InvalidImportFile:
+                raise
+            except Exception as exc:  # noqa: BLE001 - as above: a damaged workbook
                 raise InvalidImportFile(
                     _("The workbook is damaged after row %(row)d. Save it again from Excel or "
                       "LibreOffice.") % {"row": number}) from exc
             finally:
-                workbook.close()
+                archive.close()
 
-        return [cell_text(cell) for cell in headers], rows()
+        return headers, rows()

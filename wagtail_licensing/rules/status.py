@@ -289,11 +289,21 @@ def product_alerts(product: ProductFacts, day: date) -> tuple[Alert, ...]:
     return tuple(alerts)
 
 
+def demo_access(*, deleted: bool) -> DemoAccess:
+    """Who reaches the admin in demo mode: ``DEMO_ACCESS`` on a site that never had a license,
+    ``DEMO_ACCESS_AFTER_DELETE`` once its licenses were deleted (managers only by default, so
+    that deleting the license never opens the admin and its gated features to everyone)."""
+    value = (licensing_settings.DEMO_ACCESS_AFTER_DELETE if deleted
+             else licensing_settings.DEMO_ACCESS)
+    return DemoAccess.ALL if value == DemoAccess.ALL else DemoAccess.MANAGERS
+
+
 def site_alerts(products: Iterable[ProductFacts], day: date, *,
-                demo: bool = False) -> tuple[Alert, ...]:
-    """The alerts of the installed products, or the demo-mode alert when none is installed."""
+                demo: bool = False, deleted: bool = False) -> tuple[Alert, ...]:
+    """The alerts of the installed products, or the demo-mode alert when none is installed
+    (``deleted``: the site had a license, and it was deleted)."""
     if demo:
-        kind = (AlertKind.DEMO if licensing_settings.DEMO_ACCESS == DemoAccess.ALL
+        kind = (AlertKind.DEMO if demo_access(deleted=deleted) == DemoAccess.ALL
                 else AlertKind.DEMO_MANAGERS)
         return (Alert(kind),)
     return tuple(alert for product in products for alert in product_alerts(product, day))

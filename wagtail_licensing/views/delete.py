@@ -14,9 +14,10 @@ from django.views.generic import TemplateView
 from wagtail.admin import messages
 
 from .. import operations
-from ..conf import DemoAccess, licensing_settings
+from ..conf import DemoAccess
 from ..exceptions import LicensingError
 from ..models import LicenseAssignment, LicenseFile
+from ..rules.status import demo_access
 from .base import LicensingViewMixin, license_manager_url
 
 
@@ -34,7 +35,8 @@ class DeleteLicensesView(LicensingViewMixin, TemplateView):
             "installed": self.state.installed_file,
             "kept": kept,
             "history_count": LicenseFile.objects.count(),
-            "demo_access_all": licensing_settings.DEMO_ACCESS == DemoAccess.ALL,
+            # What deleting leads to: demo mode on a site that had a license.
+            "demo_access_all": demo_access(deleted=True) == DemoAccess.ALL,
         })
         return context
 

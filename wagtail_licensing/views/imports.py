@@ -1,7 +1,9 @@
 """Import license assignments: upload a file, see the dry run, then confirm or cancel.
 
-The file waits server-side (``PendingUpload``, kind ``assignments``) between the steps; the
-confirmation form carries only its token and the licensing version the preview was made
+The file is read once, at upload, within the limits; what it says (``AssignmentFile.dumps``)
+waits server-side (``PendingUpload``, kind ``assignments``) between the steps, so reloading
+the preview or confirming never parses the file again. The confirmation form carries only its
+token and the licensing version the preview was made
 against. Confirming plans again under the licensing lock and applies everything or nothing
 (``operations.import_assignments``); if licensing changed since the preview, the manager sees
 the new preview instead and confirms again.
@@ -30,6 +32,7 @@ from .. import operations
 from ..conf import licensing_settings
 from ..exceptions import ImportOutdated, ImportRefused, InvalidImportFile
 from ..formats import AssignmentFile, check_file_size, read_assignments
+from ..formats.limits import check_row_count
 from ..models import PendingUpload
 from .base import LicensingViewMixin, PendingUploadMixin
 from .names import ASSIGNMENTS_NAMESPACE
@@ -65,7 +68,6 @@ class ImportAssignmentsForm(forms.Form):
         if not self.assignments.rows:
             raise forms.ValidationError(_("The file has column names but no rows to import."),
                                         code="empty")
-        self.content = content
         return upload
 
 
@@ -93,7 +95,7 @@ class ImportView(LicensingViewMixin, FormView):
         pending = PendingUpload.store(kind=PendingUpload.Kind.ASSIGNMENTS,
                                       user=self.request.user,
                                       filename=form.cleaned_data["file"].name,
-                                      content=form.content)
+                                      content=form.assignments.dumps())
         return redirect(f"{URL_NAMESPACE}:import_preview", token=pending.token)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -136,7 +138,14 @@ class ImportPreviewView(PendingUploadMixin, LicensingViewMixin, FormView):
         return import_url()
 
     def read(self) -> AssignmentFile:
-        return read_assignments(bytes(self.pending.content), filename=self.pending.filename)
+        """The file as parsed at upload (kept with the pending upload: it is read once); an
+        upload kept whole by an earlier version is read again."""
+        content = bytes(self.pending.content)
+        assignments = AssignmentFile.loads(content)
+        if assignments is None:
+            return read_assignments(content, filename=self.pending.filename)
+        check_row_count(len(assignments))  # the limit may have been lowered since
+        return assignments
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         pending = self.get_pending(kwargs["token"])

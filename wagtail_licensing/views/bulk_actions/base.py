@@ -26,6 +26,7 @@ from wagtail.admin.views.bulk_action import BulkAction
 from wagtail.admin.views.bulk_action.registry import bulk_action_registry
 
 from ... import wording
+from ...exceptions import LicensingError
 from ...permissions import MANAGE, permission_policy
 from ..base import LicensingPermissionMixin
 from ..feedback import report
@@ -127,14 +128,23 @@ class LicensingUserBulkAction(BulkAction):
 
     def execute_action(self, objects: QuerySet, codes: Sequence[str] = (),
                        user: Any = None, **kwargs: Any) -> tuple[int, int]:
-        self.result = self.run(objects, list(codes), user)
+        # A refusal of the whole operation (the license was deleted since the form was shown,
+        # say) is reported, not raised: nothing changed, and the manager learns why.
+        self.refusal: str | None = None
+        try:
+            self.result = self.run(objects, list(codes), user)
+        except LicensingError as error:
+            self.refusal = error.message
         # Wagtail's counts only feed its success message, which get_success_message replaces.
         return 0, 0
 
     def get_success_message(self, num_parent_objects: int, num_child_objects: int) -> None:
         # The operation's result says what happened (granted, refused, already held) in one
         # message of the right level, not Wagtail's single green count.
-        report(self.request, wording.messages(self.result))
+        if self.refusal is not None:
+            report(self.request, [("error", self.refusal)])
+        else:
+            report(self.request, wording.messages(self.result))
         return None
 
 
