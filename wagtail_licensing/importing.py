@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .conf import licensing_settings
-from .dates import site_today
+from .dates import format_day, site_today
 from .formats.reading import AssignmentFile, ImportRow
 from .models import (
     Ineligibility,
@@ -461,8 +461,8 @@ def _plan_row(plan: ImportPlan, row: ImportRow, users: _UserIndex,
         error = PRODUCT_NOT_VALID
         message = _("The product %(product)s is valid from %(from)s until %(until)s, so it "
                     "cannot be granted today.") % {
-            "product": label, "from": product.valid_from.isoformat(),
-            "until": product.valid_until.isoformat()}
+            "product": label, "from": format_day(product.valid_from),
+            "until": format_day(product.valid_until)}
     elif problem is Ineligibility.INACTIVE:
         error = INACTIVE_USER
         message = _("The user %(user)s is inactive, so %(product)s cannot be granted. "

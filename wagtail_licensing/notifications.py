@@ -23,10 +23,10 @@ from django.utils.translation import ngettext
 from wagtail.models import Site
 
 from .conf import licensing_settings
-from .dates import site_today
+from .dates import format_day, site_today
 from .enforcement.responses import license_manager_url, license_managers
 from .models import LicenseNotice, LicensingState
-from .rules.status import ProductFacts, ProductStatus, format_day, product_status
+from .rules.status import ProductFacts, ProductStatus, product_status
 from .status import installed_products
 
 SEATS_KEY = "threshold"

@@ -22,6 +22,7 @@ from .actions.results import (
     PortalUserResult,
     RecallResult,
 )
+from .dates import format_day
 from .models import ProductType
 
 Message = tuple[str, str]
@@ -52,8 +53,8 @@ def refusal_text(refusal: GrantRefusal) -> str:
         return _(
             "%(product)s is valid from %(from)s until %(until)s, so it cannot be "
             "granted today. Ask your vendor for a renewed license file."
-        ) % {"product": refusal.label, "from": refusal.valid_from,
-             "until": refusal.valid_until}
+        ) % {"product": refusal.label, "from": format_day(refusal.valid_from),
+             "until": format_day(refusal.valid_until)}
     # Each count agrees with its own words: "1 seat is needed", "only 0 of 3 are available".
     needed = ngettext("%(needed)d seat is needed", "%(needed)d seats are needed",
                       refusal.needed) % {"needed": refusal.needed}

@@ -26,11 +26,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import TextChoices
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from ..conf import DemoAccess, licensing_settings
+from ..dates import format_day
 from .labels import product_label
 
 CONCURRENT = "concurrent"
@@ -157,10 +157,6 @@ def product_status(product: ProductFacts, day: date) -> ProductStatus:
     if product.days_left(day) <= licensing_settings.WARN_DAYS:
         return ProductStatus.EXPIRING
     return ProductStatus.ACTIVE
-
-
-def format_day(day: date) -> str:
-    return date_format(day, "DATE_FORMAT")
 
 
 def status_label(product: ProductFacts, day: date, status: ProductStatus | None = None) -> str:

@@ -1,13 +1,11 @@
 """Table columns and status labels shared by the License manager screens and the dashboard."""
 
 from collections.abc import Callable, Mapping
-from datetime import date
 from typing import Any
 
 from django.contrib.admin.utils import quote
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.urls import reverse
-from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -15,6 +13,7 @@ from wagtail.admin.ui.tables import BaseColumn, Column, StatusTagColumn, TitleCo
 from wagtail.admin.widgets.button import Button
 
 from ..conf import licensing_settings
+from ..dates import format_day
 from ..models import LicensedProduct, ProductType
 from ..rules.status import ProductFacts, status_tag
 
@@ -57,10 +56,6 @@ def product_usage(product: LicensedProduct) -> dict[str, Any]:
     return {"used": used, "total": total, "percent": percent, "tone": tone, "label": label}
 
 
-def format_date(value: date | None) -> str:
-    return date_format(value) if value else ""
-
-
 def product_url(product_or_code: LicensedProduct | str) -> str:
     code = product_or_code if isinstance(product_or_code, str) else product_or_code.code
     return reverse("wagtail_licensing:product", args=[quote(code)])
@@ -87,7 +82,7 @@ class CalendarDateColumn(Column):
     """A plain calendar date (validity dates are days, not moments)."""
 
     def get_value(self, instance: Any) -> str:
-        return format_date(super().get_value(instance))
+        return format_day(super().get_value(instance))
 
 
 class ToneTagColumn(StatusTagColumn):
