@@ -102,6 +102,18 @@ def test_assignments_of_products_not_installed_are_listed(manager_client, instal
     assert reverse("wagtail_licensing:product", args=["legacy"]) in content
 
 
+def test_demo_mode_says_kept_assignments_come_back(manager_client, install, make_users, manager):
+    """Issue 12 item 10: after Delete licenses nothing asks to recall what the delete page kept."""
+    install(products=[product("editor")])
+    operations.grant(make_users(2), ["editor"], user=manager)
+    operations.delete_licenses()
+    content = manager_client.get(URL).content.decode()
+    assert "Licenses kept while no license is installed" in content
+    assert "The site runs in demo mode" in content
+    assert "Recall them if they are no longer needed" not in content
+    assert "Licenses held without an installed product" not in content
+
+
 def test_optional_links_only_when_the_screen_exists():
     from wagtail_licensing.views.license_manager import optional_url
 
