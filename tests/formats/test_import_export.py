@@ -631,7 +631,8 @@ def test_someone_elses_upload_is_not_shown(people, manager_client, superuser):
                                                                  b"editor\n")
     url = reverse("wagtail_licensing_assignments:import_preview", args=[pending.token])
     response = manager_client.get(url, follow=True)
-    assert "no longer waiting for confirmation" in response.content.decode()
+    assert "uploaded by another license manager" in response.content.decode()
+    assert "theirs.csv" not in response.content.decode()
     manager_client.post(url, {"token": pending.token, "action": "confirm"})
     assert ("user1", "editor") not in holdings()
 

@@ -201,7 +201,8 @@ class ImportPreviewView(PendingUploadMixin, LicensingViewMixin, FormView):
         return self.render_to_response(self.get_context_data(
             form=form, pending=self.pending, plan=plan, assignments=assignments,
             products=products, errors=errors, errors_not_shown=plan.error_count - len(errors),
-            can_confirm=not plan.has_errors,
+            # A file that changes nothing has nothing to confirm (issue 12 item 14).
+            can_confirm=not plan.has_errors and plan.has_changes,
         ))
 
 
