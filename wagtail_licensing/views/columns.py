@@ -53,6 +53,14 @@ def product_usage(product: LicensedProduct) -> dict[str, Any]:
                  else ngettext("%(used)d of %(total)d seat used",
                                "%(used)d of %(total)d seats used", total))
     label = label % {"used": used, "total": total}
+    if product.over_allocated:
+        # "20 of 20 seats used" hides the 13 holders without a seat: say both numbers.
+        holders = product.active_holders
+        label = ngettext("%(holders)d active holder for %(total)d seats: %(without)d without a "
+                         "seat",
+                         "%(holders)d active holders for %(total)d seats: %(without)d without "
+                         "a seat", holders) % {
+            "holders": holders, "total": total, "without": holders - (total or 0)}
     return {"used": used, "total": total, "percent": percent, "tone": tone, "label": label}
 
 
