@@ -30,6 +30,9 @@ DEFAULTS: dict[str, Any] = {
     "VENDOR_PUBLIC_KEYS": {},
     # Company ID prefilled in license requests before a license is installed.
     "COMPANY_ID": "",
+    # The version of the site's product the license is for, prefilled as the license version
+    # of license requests; empty: the installed license's version.
+    "LICENSE_VERSION": "",
     # Also e-mail generated license requests to this address (as an attachment).
     "REQUEST_EMAIL": "",
     # Product codes that open the Wagtail admin; `None`: every named and concurrent product.

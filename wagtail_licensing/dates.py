@@ -30,9 +30,10 @@ def seconds_until_midnight(now: datetime | None = None) -> int:
     return max(int((midnight - now).total_seconds()), 1)
 
 
-def format_day(value: date) -> str:
-    """A calendar date in the admin's date format (``DATE_FORMAT``, localised), for messages."""
-    return formats.date_format(value, "DATE_FORMAT")
+def format_day(value: date | None) -> str:
+    """A calendar date in the admin's date format (``DATE_FORMAT``, localised), for messages:
+    never the ISO form ``str(date)`` would give. Empty for no date."""
+    return formats.date_format(value, "DATE_FORMAT") if value else ""
 
 
 def format_moment(value: datetime) -> str:

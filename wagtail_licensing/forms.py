@@ -11,8 +11,6 @@ from django.db.models import QuerySet
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
-from .operations import default_license_version
-
 # A license file is a few kilobytes of signed text; anything far larger is not one.
 LICENSE_FILE_MAX_SIZE = 1024 * 1024
 
@@ -57,10 +55,11 @@ class LicenseRequestForm(forms.Form):
         help_text=_("The version of the software the license is for."),
     )
 
-    def __init__(self, *args: Any, company_id: str = "", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, company_id: str = "", license_version: str = "",
+                 **kwargs: Any) -> None:
         kwargs.setdefault("initial", {}).update({
             "company_id": company_id,
-            "license_version": default_license_version(),
+            "license_version": license_version,
         })
         super().__init__(*args, **kwargs)
 

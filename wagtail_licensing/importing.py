@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .conf import licensing_settings
-from .dates import site_today
+from .dates import format_day, site_today
 from .formats.reading import AssignmentFile, ImportRow
 from .models import (
     Ineligibility,
@@ -65,7 +65,7 @@ class RowErrorCode(StrEnum):
     MISSING_PRODUCT = "missing_product"
     UNKNOWN_PRODUCT = "unknown_product"
     INVALID_ACTION = "invalid_action"
-    DUPLICATE = "duplicate"
+    DUPLICATE = "duplicate"  # no longer raised: the last row for a user and product wins
     INACTIVE_USER = "inactive_user"
     TYPE_MISMATCH = "type_mismatch"
     PRODUCT_NOT_VALID = "product_not_valid"
@@ -192,6 +192,11 @@ class ImportPlan:
     # of identity (editors can change their own without verification).
     matched_by_email: list[tuple[int | None, str, str]] = field(default_factory=list)
     matched_by_email_count: int = 0
+    # Rows replaced by a later row for the same user and product (a file edited by hand: a
+    # "recall" row added under the export's row): (row, later row, username, product code),
+    # the first ERRORS_KEPT, and how many there are. The last row for a pair wins.
+    superseded: list[tuple[int, int, str, str]] = field(default_factory=list)
+    superseded_count: int = 0
 
     @property
     def has_errors(self) -> bool:
@@ -357,8 +362,15 @@ def build_plan(rows: Sequence[ImportRow] | AssignmentFile, state: LicensingState
         return folded[0] if len(folded) == 1 else text
 
     users = _UserIndex(match_email=licensing_settings.IMPORT_MATCH_EMAIL)
-    seen: dict[tuple[Any, str], int] = {}  # (user pk, product code) -> first row number
     size = batch_size()
+    # The last row for a (user, product) pair wins, as when a file is edited by hand: a first
+    # pass finds it (the user index keeps what it resolved, so the second pass asks nothing).
+    last: dict[tuple[Any, str], int] = {}  # (user pk, product code) -> last row number
+    for batch in _chunks(rows, size):
+        users.resolve(row.user for row in batch)
+        for row in batch:
+            if row.product and isinstance(found := users.get(row.user), tuple):
+                last[(found[0], product_code(row.product))] = row.number
     for batch in _chunks(rows, size):
         users.resolve(row.user for row in batch)
         pks = {u[0] for row in batch if isinstance(u := users.get(row.user), tuple)}
@@ -367,7 +379,8 @@ def build_plan(rows: Sequence[ImportRow] | AssignmentFile, state: LicensingState
             held.update(LicenseAssignment.objects.filter(user_id__in=chunk).values_list(
                 "user_id", "product_code"))
         for row in batch:
-            _plan_row(plan, row, users, seen, held, installed, codes, product_code, today)
+            _plan_row(plan, row, users, last, held, installed, codes, product_code,
+                      today)
 
     _check_seats(plan)
     return plan
@@ -384,7 +397,7 @@ def _unknown_user(cell: str, users: _UserIndex) -> str:
 
 
 def _plan_row(plan: ImportPlan, row: ImportRow, users: _UserIndex,
-              seen: dict[tuple[Any, str], int], held: set[tuple[Any, str]],
+              last: dict[tuple[Any, str], int], held: set[tuple[Any, str]],
               installed: dict[str, LicensedProduct], known_codes: dict[str, str],
               product_code: Callable[[str], str], today: date) -> None:
     number = row.number
@@ -419,14 +432,12 @@ def _plan_row(plan: ImportPlan, row: ImportRow, users: _UserIndex,
         if len(plan.matched_by_email) < ERRORS_KEPT:
             plan.matched_by_email.append((number, row.user, username))
     code = product_code(row.product)
-    first = seen.get((pk, code))
-    if first is not None:
-        plan.add_error(number, DUPLICATE, _(
-            "Duplicate of row %(first)d (%(user)s, %(product)s): each user and product may "
-            "appear once.") % {"first": first, "user": username, "product": code},
-            user=row.user, product=row.product)
+    later = last.get((pk, code), number)
+    if later != number:
+        plan.superseded_count += 1
+        if len(plan.superseded) < ERRORS_KEPT:
+            plan.superseded.append((number, later, username, code))
         return
-    seen[(pk, code)] = number
     product = installed.get(code)
     holds = (pk, code) in held
 
@@ -461,8 +472,8 @@ def _plan_row(plan: ImportPlan, row: ImportRow, users: _UserIndex,
         error = PRODUCT_NOT_VALID
         message = _("The product %(product)s is valid from %(from)s until %(until)s, so it "
                     "cannot be granted today.") % {
-            "product": label, "from": product.valid_from.isoformat(),
-            "until": product.valid_until.isoformat()}
+            "product": label, "from": format_day(product.valid_from),
+            "until": format_day(product.valid_until)}
     elif problem is Ineligibility.INACTIVE:
         error = INACTIVE_USER
         message = _("The user %(user)s is inactive, so %(product)s cannot be granted. "
@@ -507,12 +518,14 @@ def _check_seats(plan: ImportPlan) -> None:
             available = product.available or 0  # counted seats: never None
         target.available_after = available - target.to_grant
         if target.to_grant > available:
-            plan.add_error(None, NOT_ENOUGH_SEATS, ngettext(
-                "%(product)s: the file grants it to %(needed)d user, but only %(available)d of "
-                "%(seats)d seats are available. Remove rows, recall it from other users or ask "
-                "your vendor for more seats.",
-                "%(product)s: the file grants it to %(needed)d users, but only %(available)d "
-                "of %(seats)d seats are available. Remove rows, recall it from other users or "
-                "ask your vendor for more seats.", target.to_grant,
-            ) % {"product": target.label, "needed": target.to_grant, "available": available,
-                 "seats": product.seats}, product=target.code)
+            needed = ngettext("the file grants it to %(needed)d user",
+                              "the file grants it to %(needed)d users",
+                              target.to_grant) % {"needed": target.to_grant}
+            free = ngettext("only %(available)d of %(seats)d seats is available",
+                            "only %(available)d of %(seats)d seats are available",
+                            available) % {"available": available, "seats": product.seats}
+            plan.add_error(None, NOT_ENOUGH_SEATS, _(
+                "%(product)s: %(needed)s, but %(available)s. Remove rows, recall it from other "
+                "users or ask your vendor for more seats.",
+            ) % {"product": target.label, "needed": needed, "available": free},
+                product=target.code)

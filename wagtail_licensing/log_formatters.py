@@ -125,10 +125,13 @@ class ImportFormatter(LogFormatter):
         # Sorted: PostgreSQL's jsonb does not keep the keys' order.
         granted = dict(sorted(data.get("granted", {}).items()))
         recalled = dict(sorted(data.get("recalled", {}).items()))
-        message = _("Imported %(file)s (%(rows)d rows): granted %(granted)d, recalled "
-                    "%(recalled)d, %(unchanged)d unchanged") % {
+        rows = data.get("rows", 0)
+        message = ngettext("Imported %(file)s (%(rows)d row): granted %(granted)d, recalled "
+                           "%(recalled)d, %(unchanged)d unchanged",
+                           "Imported %(file)s (%(rows)d rows): granted %(granted)d, recalled "
+                           "%(recalled)d, %(unchanged)d unchanged", rows) % {
             "file": data.get("filename") or _("license assignments"),
-            "rows": data.get("rows", 0),
+            "rows": rows,
             "granted": sum(entry.get("count", 0) for entry in granted.values()),
             "recalled": sum(entry.get("count", 0) for entry in recalled.values()),
             "unchanged": data.get("unchanged", 0),
@@ -164,7 +167,9 @@ class RepairCountersFormatter(LogFormatter):
                         len(repaired)) % {
             "n": len(repaired),
             "products": ", ".join(
-                _("%(code)s (%(kept)d seats used counted, %(actual)d held)") % {
+                ngettext("%(code)s (%(kept)d seat used counted, %(actual)d held)",
+                         "%(code)s (%(kept)d seats used counted, %(actual)d held)",
+                         entry.get("kept", {}).get("used", 0)) % {
                     "code": code, "kept": entry.get("kept", {}).get("used", 0),
                     "actual": entry.get("actual", {}).get("used", 0)}
                 for code, entry in repaired.items())}

@@ -588,6 +588,15 @@ class PendingUpload(models.Model):
         except (cls.DoesNotExist, ValueError, TypeError, ValidationError):
             return None
 
+    @classmethod
+    def waits_for_another(cls, *, kind: PendingUpload.Kind, user: Any, token: Any) -> bool:
+        """Whether the token names an upload still waiting for another user to confirm it."""
+        try:
+            return (cls.objects.exclude(pk__in=cls.objects.expired().values("pk"))
+                    .filter(kind=kind, token=token).exclude(uploaded_by=user).exists())
+        except (ValueError, TypeError, ValidationError):
+            return False
+
 
 class LicenseNotice(models.Model):
     """An e-mail notice sent to the license managers (``manage.py licensing notify``), kept so

@@ -23,10 +23,10 @@ from django.utils.translation import ngettext
 from wagtail.models import Site
 
 from .conf import licensing_settings
-from .dates import site_today
+from .dates import format_day, site_today
 from .enforcement.responses import license_manager_url, license_managers
 from .models import LicenseNotice, LicensingState
-from .rules.status import ProductFacts, ProductStatus, format_day, product_status
+from .rules.status import ProductFacts, ProductStatus, product_status
 from .status import installed_products
 
 SEATS_KEY = "threshold"
@@ -66,12 +66,18 @@ class Notice:
                   "grace_until": format_day(facts.grants_until)}
         if self.kind == LicenseNotice.Kind.SEATS:
             if self.over_allocated:
-                return _("[%(site)s] %(product)s is over-allocated: %(holders)d active users "
-                         "hold its %(seats)d seats") % values
+                return ngettext("[%(site)s] %(product)s is over-allocated: %(holders)d active "
+                                "users hold its %(seats)d seat",
+                                "[%(site)s] %(product)s is over-allocated: %(holders)d active "
+                                "users hold its %(seats)d seats", values["seats"] or 0) % values
             if facts.concurrent:
-                return _("[%(site)s] %(product)s has %(used)d of its %(seats)d concurrent "
-                         "slots in use") % values
-            return _("[%(site)s] %(product)s uses %(used)d of its %(seats)d seats") % values
+                return ngettext("[%(site)s] %(product)s has %(used)d of its %(seats)d "
+                                "concurrent slot in use",
+                                "[%(site)s] %(product)s has %(used)d of its %(seats)d "
+                                "concurrent slots in use", values["seats"] or 0) % values
+            return ngettext("[%(site)s] %(product)s uses %(used)d of its %(seats)d seat",
+                            "[%(site)s] %(product)s uses %(used)d of its %(seats)d seats",
+                            values["seats"] or 0) % values
         if self.in_grace:
             return _("[%(site)s] %(product)s has expired and is in its grace period until "
                      "%(grace_until)s") % values

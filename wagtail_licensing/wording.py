@@ -22,6 +22,7 @@ from .actions.results import (
     PortalUserResult,
     RecallResult,
 )
+from .dates import format_day
 from .models import ProductType
 
 Message = tuple[str, str]
@@ -52,17 +53,19 @@ def refusal_text(refusal: GrantRefusal) -> str:
         return _(
             "%(product)s is valid from %(from)s until %(until)s, so it cannot be "
             "granted today. Ask your vendor for a renewed license file."
-        ) % {"product": refusal.label, "from": refusal.valid_from,
-             "until": refusal.valid_until}
-    return ngettext(
-        "%(product)s was not granted: %(needed)d seat is needed but only "
-        "%(available)d of %(seats)d is available. Recall it from other users or "
-        "ask your vendor for more seats.",
-        "%(product)s was not granted: %(needed)d seats are needed but only "
-        "%(available)d of %(seats)d are available. Recall it from other users or "
-        "ask your vendor for more seats.", refusal.needed,
-    ) % {"product": refusal.label, "needed": refusal.needed,
-         "available": refusal.available, "seats": refusal.seats}
+        ) % {"product": refusal.label, "from": format_day(refusal.valid_from),
+             "until": format_day(refusal.valid_until)}
+    # Each count agrees with its own words: "1 seat is needed", "only 0 of 3 are available".
+    needed = ngettext("%(needed)d seat is needed", "%(needed)d seats are needed",
+                      refusal.needed) % {"needed": refusal.needed}
+    available = ngettext("only %(available)d of %(seats)d is available",
+                         "only %(available)d of %(seats)d are available",
+                         refusal.available or 0) % {"available": refusal.available or 0,
+                                               "seats": refusal.seats}
+    return _(
+        "%(product)s was not granted: %(needed)s but %(available)s. Recall it from other "
+        "users or ask your vendor for more seats."
+    ) % {"product": refusal.label, "needed": needed, "available": available}
 
 
 def grant_messages(result: GrantResult) -> list[Message]:

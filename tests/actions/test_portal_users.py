@@ -72,7 +72,7 @@ def test_create_refuses_without_seats_and_creates_nothing(installed, make_users)
     with pytest.raises(PortalUserError) as error:
         operations.create_portal_user(email="x@example.com", product_codes=["portal"])
     assert "The portal user was not created" in error.value.message
-    assert "1 seat is needed but only 0 of 3 is available" in error.value.message
+    assert "1 seat is needed but only 0 of 3 are available" in error.value.message
     assert User.objects.count() == users
     assert not ModelLogEntry.objects.filter(action="wagtail_licensing.portal_user").exists()
 

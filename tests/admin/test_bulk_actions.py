@@ -216,7 +216,7 @@ def test_at_least_one_product(client, site, staff, manager):
     assert LicenseAssignment.objects.filter(user__in=staff).count() == 0
 
 
-def test_grant_reports_every_outcome_in_one_message(client, site, manager, make_users):
+def test_partial_grant_reports_successes_and_refusals_apart(client, site, manager, make_users):
     staff = make_users(3, prefix="staff")
     inactive = make_users(1, prefix="gone", active=False)
     portal = make_users(1, prefix="ext", portal=True)
@@ -226,16 +226,31 @@ def test_grant_reports_every_outcome_in_one_message(client, site, manager, make_
     client.force_login(manager)
     response = client.post(grant_url(*staff, *inactive, *portal),
                            {"products": ["editor", "analytics"]})
+    (done_level, done), (refused_level, refused) = messages_of(response)
+    # What was done is green, what was refused a warning: never one red box for both.
+    assert done_level == "success"
+    assert done == "Granted Analytics (analytics) to 2 users: staff1 and staff2."
+    assert refused_level == "warning"
+    assert ("CMS editor (editor) was not granted: 3 seats are needed but only 1 of 5 is "
+            "available.") in refused
+    assert "Skipped 1 user who already holds Analytics (analytics): staff0." in refused
+    assert "Skipped 1 portal user for Analytics (analytics), which portal users cannot hold: " \
+           "ext0." in refused
+    assert "Skipped 1 inactive user: gone0. Activate the account first." in refused
+    # Sentences, not a bulleted list under a headline.
+    raw = [str(m) for m in response.wsgi_request._messages]
+    assert not any("<li>" in m for m in raw)
+    assert holders("editor") == {u.username for u in others}
+
+
+def test_grant_refused_entirely_stays_an_error(client, site, manager, make_users):
+    staff = make_users(3, prefix="staff")
+    operations.grant(make_users(4, prefix="other"), ["editor"])
+    client.force_login(manager)
+    response = client.post(grant_url(*staff), {"products": ["editor"]})
     (level, message), = messages_of(response)
     assert level == "error"
-    assert "Granted Analytics (analytics) to 2 users: staff1 and staff2." in message
-    assert ("CMS editor (editor) was not granted: 3 seats are needed but only 1 of 5 are "
-            "available.") in message
-    assert "Skipped 1 user who already holds Analytics (analytics): staff0." in message
-    assert "Skipped 1 portal user for Analytics (analytics), which portal users cannot hold: " \
-           "ext0." in message
-    assert "Skipped 1 inactive user: gone0. Activate the account first." in message
-    assert holders("editor") == {u.username for u in others}
+    assert message.startswith("CMS editor (editor) was not granted")
 
 
 def test_grant_success_is_green(client, site, staff, manager):

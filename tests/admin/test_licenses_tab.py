@@ -152,7 +152,7 @@ def test_no_seat_left_is_disabled_with_the_reason(client, site, superuser, bob, 
     response = client.post(edit_url(bob), edit_data(bob, products=["editor"]))
     level, message = messages_of(response)[1]
     assert level == "error"
-    assert "1 seat is needed but only 0 of 5 is available" in message
+    assert "1 seat is needed but only 0 of 5 are available" in message
     assert "bob" not in holders("editor")
 
 

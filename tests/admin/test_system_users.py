@@ -463,7 +463,7 @@ def test_user_page_reports_a_refusal(client, site, manager, make_users):
         "wagtail_licensing-products": ["editor"]})
     (level, message), = messages_of(response)
     assert level == "error"
-    assert "1 seat is needed but only 0 of 5 is available" in message
+    assert "1 seat is needed but only 0 of 5 are available" in message
     assert "dave" not in holders("editor")
 
 
@@ -526,3 +526,20 @@ def test_user_page_in_demo_mode(client, db, manager):
     assert "No license is installed" in response.content.decode()
     assert PortalUser.objects.count() == 0
     assert LicenseAssignment.objects.count() == 0
+
+
+# The "…" actions menu (issue 12 item 1) -----------------------------------------------------
+
+
+def test_actions_menu_offers_request_and_upload_before_the_downloads(client, site, manager):
+    client.force_login(manager)
+    response = listing(client)
+    more = response.context["header_buttons"][-1]
+    labels = [str(button.label) for button in more.dropdown_buttons]
+    assert labels[:2] == ["Request license", "Upload license file"]
+    assert {"Download XLSX", "Download CSV"} <= set(labels)
+    urls = [button.url for button in more.dropdown_buttons]
+    assert urls[:2] == [reverse("wagtail_licensing:request"), reverse("wagtail_licensing:upload")]
+    html = response.content.decode()
+    assert reverse("wagtail_licensing:request") in html
+    assert reverse("wagtail_licensing:upload") in html

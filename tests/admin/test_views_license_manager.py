@@ -92,6 +92,20 @@ def test_over_allocated_product(manager_client, install, make_users, manager):
     assert "wl-status--critical" in html
 
 
+def test_over_allocated_product_shows_holders_and_seats(manager_client, install, make_users,
+                                                        manager):
+    """Issue 12 item 15: "Used 2 / Available 0" hid that 5 users hold it."""
+    install(products=[product("editor", "named", 5)])
+    operations.grant(make_users(5), ["editor"], user=manager)
+    install(products=[product("editor", "named", 2)])
+    response = manager_client.get(URL)
+    html = response.context["table"].render_html({"request": response.wsgi_request})
+    assert ">Holders<" in html.replace("\n", "").replace("  ", "")
+    assert "5 active holders for 2 seats: 3 without a seat" in html
+    row = {p.code: p for p in response.context["object_list"]}["editor"]
+    assert (row.seats, row.in_use, row.active_holders) == (2, 2, 5)
+
+
 def test_assignments_of_products_not_installed_are_listed(manager_client, install, make_users,
                                                           manager):
     install(products=[product("editor"), product("legacy")])
@@ -100,6 +114,18 @@ def test_assignments_of_products_not_installed_are_listed(manager_client, instal
     content = manager_client.get(URL).content.decode()
     assert "Licenses held without an installed product" in content
     assert reverse("wagtail_licensing:product", args=["legacy"]) in content
+
+
+def test_demo_mode_says_kept_assignments_come_back(manager_client, install, make_users, manager):
+    """Issue 12 item 10: after Delete licenses nothing asks to recall what the delete page kept."""
+    install(products=[product("editor")])
+    operations.grant(make_users(2), ["editor"], user=manager)
+    operations.delete_licenses()
+    content = manager_client.get(URL).content.decode()
+    assert "Licenses kept while no license is installed" in content
+    assert "The site runs in demo mode" in content
+    assert "Recall them if they are no longer needed" not in content
+    assert "Licenses held without an installed product" not in content
 
 
 def test_optional_links_only_when_the_screen_exists():
@@ -167,7 +193,7 @@ def test_dashboard_panel_warnings(rf, install, manager, editor, make_users):
     assert "Customer portal (portal) expires in 5 days" in html
     assert "Analytics (analytics) uses 9 of its 10 seats." in html  # SEAT_WARNING_THRESHOLD
     assert "Reports (reports)" not in html.split("data-licensing-warnings", 1)[1].split("</ul>")[0]
-    assert "3 of 3 seats used" in html
+    assert "5 active holders for 3 seats: 2 without a seat" in html  # not "3 of 3 seats used"
     assert reverse("wagtail_licensing:license_manager") in html
 
     request.user = editor

@@ -29,8 +29,19 @@ def test_form_is_prefilled(manager_client, state):
     response = manager_client.get(URL)
     form = response.context["form"]
     assert form["company_id"].value() == "ACME"  # the COMPANY_ID setting in demo mode
-    assert form["license_version"].value() == __version__
+    assert form["license_version"].value() == ""  # not this app's own version
+    assert __version__ not in str(form["license_version"])
     assert str(state.instance_id) in response.content.decode()
+
+
+def test_license_version_of_the_installed_license_or_the_setting(manager_client, install,
+                                                                 settings):
+    """Issue 12 item 7: the installed license says "1.0", so the request asks for "1.0"; a
+    LICENSE_VERSION setting naming the site's product version wins."""
+    install()
+    assert manager_client.get(URL).context["form"]["license_version"].value() == "1.0"
+    settings.WAGTAIL_LICENSING = {**settings.WAGTAIL_LICENSING, "LICENSE_VERSION": "2.3"}
+    assert manager_client.get(URL).context["form"]["license_version"].value() == "2.3"
 
 
 def test_company_id_of_the_installed_license_wins(manager_client, install, settings):

@@ -70,11 +70,11 @@ def test_login_refused_when_every_concurrent_slot_is_taken(page, login, make_use
     # A license manager sees who holds the slot, and releases it.
     login("manager")
     page.goto(f"{page.base_url}/admin/licensing/sessions/")
-    assert "Occasional editor (occasional): 1 of 1 slots in use." in page.content()
+    assert "Occasional editor (occasional): 1 of 1 slot in use." in page.content()
     page.wait_for_timeout(500)  # let the messages finish appearing
     screenshot("enforcement-sessions")
     page.click("text=Release")
     page.click("button:has-text('Release the slot')")
     page.locator(".messages li.success").wait_for()
-    assert "0 of 1 slots in use" in page.content()
+    assert "0 of 1 slot in use" in page.content()
 

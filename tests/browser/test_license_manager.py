@@ -92,6 +92,9 @@ def test_request_download(page, login, manager, tmp_path):
     page.goto(f"{page.base_url}/admin/licensing/")
     open_action(page, "Request license")
     assert page.locator("input[name=company_id]").input_value() == "ACME"
+    # Demo mode, no LICENSE_VERSION: the version of the site's product is asked for.
+    assert page.locator("input[name=license_version]").input_value() == ""
+    page.fill("input[name=license_version]", "1.0")
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Generate and download").click()
     download = download_info.value

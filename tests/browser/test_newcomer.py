@@ -145,6 +145,7 @@ def test_a_newcomer_reaches_the_license_manager(tmp_path, browser_page):
         # Your first license: request it, the vendor signs it, upload and confirm it.
         open_action(page, "Request license")
         page.fill("input[name=company_id]", "ACME")
+        page.fill("input[name=license_version]", "1.0")
         with page.expect_download() as download_info:
             page.get_by_role("button", name="Generate and download").click()
         request = tmp_path / download_info.value.suggested_filename

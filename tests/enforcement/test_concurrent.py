@@ -2,6 +2,7 @@
 freed at logout, after CONCURRENT_IDLE_MINUTES or by a manager; refused logins when every slot
 is taken."""
 
+import re
 from datetime import timedelta
 from unittest import mock
 
@@ -263,3 +264,20 @@ def test_demo_mode_takes_no_slot(client, editor, state):
     client.force_login(editor)
     assert client.get(ADMIN).status_code == 200
     assert not slots().exists()
+
+
+def test_sessions_tell_two_users_of_the_same_name_apart(occasional, client, manager):
+    """Issue 12 item 11: two "Sam Jones" differ by their usernames, in the list and on release."""
+    for user in occasional[:2]:
+        user.first_name, user.last_name = "Sam", "Jones"
+        user.save()
+        sign_in(user)
+    client.force_login(manager)
+    response = client.get(SESSIONS)
+    cells = [cell.strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", response.content.decode(),
+                                                 re.S)]
+    assert "occ0" in cells and "occ1" in cells
+    release_url = reverse("wagtail_licensing_sessions:release",
+                          args=[slots(occasional[1]).get().pk])
+    content = client.get(release_url).content.decode()
+    assert "<strong>Sam Jones</strong> (occ1)" in content

@@ -1,6 +1,7 @@
 """Importing and exporting license assignments: the dry run, the all-or-nothing import, the
 round trip, the speed guarantees, the admin screens and the command."""
 
+import csv
 import io
 import json
 from datetime import timedelta
@@ -75,7 +76,6 @@ def test_every_row_error_has_its_row_number(people):
         (5, "invalid_action"),
         (6, "type_mismatch"),
         (7, "type_mismatch"),
-        (8, "duplicate"),
         (9, "inactive_user"),
         (10, "missing_user"),
         (11, "missing_product"),
@@ -88,10 +88,11 @@ def test_every_row_error_has_its_row_number(people):
                            "is for employees only.")
     assert messages[4] == ("Row 7: The user user1 is an employee, and Customer portal (portal) "
                            "is for portal users only.")
-    assert messages[5].startswith("Row 8: Duplicate of row 2 (user0, editor)")
-    assert "The user inactive0 is inactive" in messages[6]
-    assert plan.error_count == 9 and plan.has_errors
-    # Row 2 is fine: user0 already holds editor.
+    assert "The user inactive0 is inactive" in messages[5]
+    assert plan.error_count == 8 and plan.has_errors
+    # Row 8 (USER0) replaces row 2 (user0): the last row for a pair wins, and it is fine:
+    # user0 already holds editor.
+    assert plan.superseded == [(2, 8, "user0", "editor")] and plan.superseded_count == 1
     assert plan.products["editor"].unchanged == 1
 
 
@@ -210,9 +211,11 @@ def test_an_email_shared_by_two_users_is_ambiguous(people, match_email):
     assert [(e.row, e.code) for e in plan.errors] == [(2, "ambiguous_user")]
 
 
-def test_same_user_by_username_and_email_is_a_duplicate(people, match_email):
+def test_same_user_by_username_and_email_the_last_row_wins(people, match_email):
     plan = operations.preview_import(csv_rows("user1,editor,", "user1@example.com,editor,recall"))
-    assert [(e.row, e.code) for e in plan.errors] == [(3, "duplicate")]
+    assert not plan.errors
+    assert plan.superseded == [(2, 3, "user1", "editor")]
+    assert plan.products["editor"].to_grant == 0  # row 3 recalls what user1 does not hold
 
 
 def test_the_preview_marks_rows_matched_by_email(people, match_email, manager):
@@ -631,7 +634,8 @@ def test_someone_elses_upload_is_not_shown(people, manager_client, superuser):
                                                                  b"editor\n")
     url = reverse("wagtail_licensing_assignments:import_preview", args=[pending.token])
     response = manager_client.get(url, follow=True)
-    assert "no longer waiting for confirmation" in response.content.decode()
+    assert "uploaded by another license manager" in response.content.decode()
+    assert "theirs.csv" not in response.content.decode()
     manager_client.post(url, {"token": pending.token, "action": "confirm"})
     assert ("user1", "editor") not in holdings()
 
@@ -672,7 +676,7 @@ def test_upload_xlsx_and_json(people, manager_client):
     workbook.save(stream)
     response = upload(manager_client, stream.getvalue(), "people.xlsx")
     page = manager_client.get(response["Location"]).content.decode()
-    assert 'data-to-grant="1"' in page and "(XLSX, 1 rows)" in page
+    assert 'data-to-grant="1"' in page and "(XLSX, 1 row)" in page
     response = upload(manager_client, json.dumps([{"username": "user2", "product": "editor"}])
                       .encode(), "people.json")
     page = manager_client.get(response["Location"]).content.decode()
@@ -773,7 +777,7 @@ def test_command_import_dry_run_then_import(people, tmp_path):
 def test_command_import_errors(people, tmp_path):
     path = FILES / "assignments_errors.csv"
     out = io.StringIO()
-    with pytest.raises(CommandError, match="9 errors: nothing can be imported"):
+    with pytest.raises(CommandError, match="8 errors: nothing can be imported"):
         call_command("licensing", "import", str(path), stdout=out)
     assert "Row 3: No user has the username “nobody”." in out.getvalue()
     assert holdings() == {("user0", "editor")}
@@ -783,3 +787,32 @@ def test_command_import_errors(people, tmp_path):
     bad.write_bytes(b"who,what\nann,editor\n")
     with pytest.raises(CommandError, match="a user column"):
         call_command("licensing", "import", str(bad))
+
+
+def test_a_recall_row_added_to_an_export_wins(people, manager_client, manager):
+    """Issue 12 item 16: a `recall` row added under the export's row for the same pair is the
+    one imported (it was refused as a duplicate), and the preview says which row it replaces."""
+    operations.grant(people["users"][1:2], ["editor"])
+    exported = manager_client.get(EXPORT_URL + "?format=csv")
+    text = (b"".join(exported.streaming_content) if exported.streaming
+            else exported.content).decode("utf-8-sig")
+    # Edited by hand: an Action column, and a recall row under user1's own row.
+    rows = list(csv.reader(io.StringIO(text)))
+    rows = [rows[0] + ["Action"]] + [row + [""] for row in rows[1:]]
+    rows += [row[:-1] + ["recall"] for row in rows[1:] if row[0] == "user1"]
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    content = out.getvalue().encode()
+    response = manager_client.post(IMPORT_URL, {"file": SimpleUploadedFile("edited.csv",
+                                                                           content)})
+    page = manager_client.get(response["Location"]).content.decode()
+    assert "data-import-superseded" in page
+    assert "replaced by a later row for the same user and product" in page
+    assert "Duplicate of row" not in page
+    assert 'data-to-recall="1"' in page and 'value="confirm"' in page
+    pending = PendingUpload.objects.get(kind=PendingUpload.Kind.ASSIGNMENTS)
+    manager_client.post(response["Location"], {
+        "token": pending.token, "action": "confirm",
+        "version": LicensingState.get().version})
+    assert ("user1", "editor") not in holdings()
+    assert ("user0", "editor") in holdings()

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .. import keys
-from ..dates import format_moment, site_today
+from ..dates import format_day, format_moment, site_today
 from ..exceptions import AlreadyInstalled, LicenseRefused
 from ..license_file import SignedLicense, read_license_file
 from ..models import LicensedProduct, LicenseFile, LicensingState, ProductType
@@ -140,7 +140,7 @@ def _check_installable(signed: SignedLicense, state: LicensingState, today: date
         raise LicenseRefused(
             _("Every product in this license file has already expired (the last on "
               "%(until)s). Ask your vendor for a renewed license file.")
-            % {"until": max(p.valid_until for p in payload.products).isoformat()}
+            % {"until": format_day(max(p.valid_until for p in payload.products))}
         )
 
 
@@ -215,7 +215,7 @@ def preview_warnings(products: Sequence[Any], removed: Sequence[LicensedProduct]
         status = product_status(fact, today)
         if status == ProductStatus.EXPIRED:
             warnings.append(_("%(product)s expired on %(until)s and grants no access.")
-                            % {"product": fact.label, "until": fact.valid_until.isoformat()})
+                            % {"product": fact.label, "until": format_day(fact.valid_until)})
         elif status in (ProductStatus.IN_GRACE, ProductStatus.NOT_YET_VALID):
             kind = (AlertKind.IN_GRACE if status == ProductStatus.IN_GRACE
                     else AlertKind.NOT_YET_VALID)
@@ -233,13 +233,21 @@ def preview_warnings(products: Sequence[Any], removed: Sequence[LicensedProduct]
             )
     for fact in facts:
         if fact.over_allocated:
+            seats = ngettext("%(product)s has %(seats)d seat",
+                             "%(product)s has %(seats)d seats", fact.seats or 0) % {
+                "product": fact.label, "seats": fact.seats}
+            holding = ngettext("%(in_use)d active user holds it",
+                               "%(in_use)d active users hold it", fact.active_holders) % {
+                "in_use": fact.active_holders}
+            keep = ngettext("The earliest-granted user keeps their seat",
+                            "The %(seats)d earliest-granted users keep their seat",
+                            fact.seats or 0) % {"seats": fact.seats}
+            lose = ngettext("the most recently granted loses access until seats are freed",
+                            "the %(lose)d most recently granted lose access until seats are "
+                            "freed", fact.without_seat) % {"lose": fact.without_seat}
             warnings.append(
-                _("%(product)s has %(seats)d seats but %(in_use)d active users hold it: "
-                  "it will be over-allocated. The %(seats)d earliest-granted users keep "
-                  "their seat; the %(lose)d most recently granted lose access until seats "
-                  "are freed.")
-                % {"product": fact.label, "seats": fact.seats,
-                   "in_use": fact.active_holders, "lose": fact.without_seat}
+                _("%(seats)s but %(holders)s: it will be over-allocated. %(keep)s; %(lose)s.")
+                % {"seats": seats, "holders": holding, "keep": keep, "lose": lose}
             )
     return warnings
 

@@ -27,8 +27,14 @@ ACTION_REQUEST = "wagtail_licensing.request"
 AFTER_LICENSE_REQUEST_CREATED = "after_license_request_created"
 
 
-def default_license_version() -> str:
-    return __version__
+def default_license_version(installed: Any = None) -> str:
+    """The license version a request asks for: the ``LICENSE_VERSION`` setting (the site's
+    product version), else the installed license's. Not this app's own version: the license is
+    for the site's product, not for the licensing plugin."""
+    configured = str(licensing_settings.LICENSE_VERSION or "").strip()
+    if configured:
+        return configured
+    return (getattr(installed, "license_version", "") or "").strip()
 
 
 @dataclass
@@ -66,7 +72,7 @@ class LicenseRequestAction(LicensingAction[LicenseRequest]):
         if not company_id:
             raise InvalidLicenseRequest(_("Enter the company ID your vendor gave you: it is "
                                           "needed to issue your license."))
-        license_version = (self.license_version or default_license_version()).strip()
+        license_version = (self.license_version or default_license_version(installed)).strip()
         site = self.site or Site.objects.filter(is_default_site=True).first()
         products = []
         if installed:

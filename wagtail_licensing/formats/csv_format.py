@@ -18,6 +18,21 @@ from .streaming import stream_csv
 DELIMITERS = (",", ";", "\t")
 
 
+def csv_problem(error: csv.Error) -> str:
+    """What Python's csv error means for someone who edited the file by hand: Python's own
+    text ("',' expected after '\"'") is not written for them."""
+    text = str(error)
+    if "field larger than field limit" in text:
+        return _("a cell is far longer than any username or product code.")
+    if "NUL" in text:
+        return _("it contains a NUL character, which a text file does not.")
+    # "',' expected after '"'", "unexpected end of data", "new-line character seen in
+    # unquoted field": all a quote out of place, or one never closed.
+    return _('a double quote (") is out of place or never closed. A cell that contains a '
+             'quote, the separator or a line break must be in double quotes, with each quote '
+             'inside doubled (""); saving the file again from a spreadsheet program does that.')
+
+
 class AssignmentCSV(AssignmentFormatMixin, base_formats.CSV):
     """CSV, comma, semicolon or tab separated (as Excel writes it in every locale)."""
 
@@ -36,8 +51,8 @@ class AssignmentCSV(AssignmentFormatMixin, base_formats.CSV):
             reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
             headers = next(reader, None)
         except csv.Error as exc:
-            raise InvalidImportFile(_("The CSV file cannot be read: %(error)s.")
-                                    % {"error": exc}) from exc
+            raise InvalidImportFile(_("The CSV file cannot be read: %(problem)s")
+                                    % {"problem": csv_problem(exc)}) from exc
         if headers is None:
             raise InvalidImportFile(_("The file is empty."))
 
@@ -49,7 +64,7 @@ class AssignmentCSV(AssignmentFormatMixin, base_formats.CSV):
                     yield number, cells
             except csv.Error as exc:
                 raise InvalidImportFile(
-                    _("Row %(row)d of the CSV file cannot be read: %(error)s.")
-                    % {"row": number + 1, "error": exc}) from exc
+                    _("Row %(row)d of the CSV file cannot be read: %(problem)s")
+                    % {"row": number + 1, "problem": csv_problem(exc)}) from exc
 
         return headers, rows()

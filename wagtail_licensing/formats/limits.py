@@ -110,4 +110,4 @@ def _size(n: int) -> str:
         return _("%(n)s MB") % {"n": number_format(n / (1024 * 1024), 1)}
     if n >= 1024:
         return _("%(n)s KB") % {"n": number_format(n / 1024, 1)}
-    return _("%(n)d bytes") % {"n": n}
+    return ngettext("%(n)d byte", "%(n)d bytes", n) % {"n": n}

@@ -13,6 +13,7 @@ import zlib
 from typing import NamedTuple
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ..exceptions import InvalidImportFile
 from ..rules.escaping import unescape_formula
@@ -142,8 +143,12 @@ def read_assignments(content: bytes | str, *, filename: str = "",
         missing.append(_("a product column (\"product code\" or \"product\")"))
     if missing:
         raise InvalidImportFile(
-            _("The first row must name the columns: %(missing)s is missing (found: "
-              "%(found)s). An optional \"action\" column says grant (the default) or recall.")
+            ngettext("The first row must name the columns: %(missing)s is missing (found: "
+                     "%(found)s). An optional \"action\" column says grant (the default) or "
+                     "recall.",
+                     "The first row must name the columns: %(missing)s are missing (found: "
+                     "%(found)s). An optional \"action\" column says grant (the default) or "
+                     "recall.", len(missing))
             % {"missing": _(" and ").join(missing),
                "found": ", ".join(f'"{h}"' for h in headers if h) or _("no column names")})
     user_col, product_col = user_cols[0], product_cols[0]

@@ -26,11 +26,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import TextChoices
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from ..conf import DemoAccess, licensing_settings
+from ..dates import format_day
 from .labels import product_label
 
 CONCURRENT = "concurrent"
@@ -159,10 +159,6 @@ def product_status(product: ProductFacts, day: date) -> ProductStatus:
     return ProductStatus.ACTIVE
 
 
-def format_day(day: date) -> str:
-    return date_format(day, "DATE_FORMAT")
-
-
 def status_label(product: ProductFacts, day: date, status: ProductStatus | None = None) -> str:
     """The status tag's text: the status, with the days or the date a manager needs."""
     status = status or product_status(product, day)
@@ -238,14 +234,19 @@ def alert_message(alert: Alert) -> str:
         return _("%(product)s expired on %(until)s and is in its grace period: it grants "
                  "access until %(grace_until)s. Upload a renewed license file.") % values
     if alert.kind == AlertKind.OVER_ALLOCATED:
-        return ngettext(
-            "%(product)s is over-allocated: %(holders)d active users hold it but it has "
-            "%(seats)d seats, so the %(without)d most recently granted has no access. Recall "
-            "it from some users or ask your vendor for more seats.",
-            "%(product)s is over-allocated: %(holders)d active users hold it but it has "
-            "%(seats)d seats, so the %(without)d most recently granted have no access. Recall "
-            "it from some users or ask your vendor for more seats.",
-            p.without_seat) % values
+        # Three counts, each agreeing with its own words.
+        parts = {
+            "product": p.label,
+            "holders": ngettext("%(holders)d active user holds it",
+                                "%(holders)d active users hold it", p.active_holders) % values,
+            "seats": ngettext("it has %(seats)d seat", "it has %(seats)d seats",
+                              p.seats or 0) % values,
+            "without": ngettext("the most recently granted has no access",
+                                "the %(without)d most recently granted have no access",
+                                p.without_seat) % values,
+        }
+        return _("%(product)s is over-allocated: %(holders)s but %(seats)s, so %(without)s. "
+                 "Recall it from some users or ask your vendor for more seats.") % parts
     if alert.kind == AlertKind.NOT_YET_VALID:
         return _("%(product)s is not valid before %(from)s.") % values
     if alert.kind == AlertKind.EXPIRING:
@@ -255,8 +256,11 @@ def alert_message(alert: Alert) -> str:
                         "%(product)s expires in %(days)d days, on %(until)s.",
                         alert.days) % values
     if p.concurrent:  # AlertKind.SEATS
-        return _("%(product)s has %(used)d of its %(seats)d concurrent slots in use.") % values
-    return _("%(product)s uses %(used)d of its %(seats)d seats.") % values
+        return ngettext("%(product)s has %(used)d of its %(seats)d concurrent slot in use.",
+                        "%(product)s has %(used)d of its %(seats)d concurrent slots in use.",
+                        p.seats or 0) % values
+    return ngettext("%(product)s uses %(used)d of its %(seats)d seat.",
+                    "%(product)s uses %(used)d of its %(seats)d seats.", p.seats or 0) % values
 
 
 def product_alerts(product: ProductFacts, day: date) -> tuple[Alert, ...]:

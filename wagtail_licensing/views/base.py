@@ -79,6 +79,9 @@ class PendingUploadMixin(_FormViewBase):
     pending_kind: PendingUpload.Kind
     expired_message: str | Promise  # shown when the token no longer names a waiting file
     cancelled_message: str | Promise  # "%(file)s" is the uploaded file's name
+    foreign_message = _(
+        "That file was uploaded by another license manager: only they can confirm or cancel "
+        "it. Nothing was changed; upload the file yourself to see its preview.")
     unnamed_file = _("the file")
     pending: PendingUpload
     form_class: type[Form]
@@ -94,7 +97,12 @@ class PendingUploadMixin(_FormViewBase):
         return PendingUpload.fetch(kind=self.pending_kind, user=self.request.user, token=token)
 
     def expired(self) -> HttpResponse:
-        messages.error(self.request, self.expired_message)
+        # Another manager's upload is not "confirmed, cancelled or expired": say whose it is.
+        if PendingUpload.waits_for_another(kind=self.pending_kind, user=self.request.user,
+                                           token=self.kwargs.get("token")):
+            messages.error(self.request, self.foreign_message)
+        else:
+            messages.error(self.request, self.expired_message)
         return redirect(self.get_restart_url())
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

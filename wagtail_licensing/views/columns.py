@@ -1,19 +1,19 @@
 """Table columns and status labels shared by the License manager screens and the dashboard."""
 
 from collections.abc import Callable, Mapping
-from datetime import date
 from typing import Any
 
 from django.contrib.admin.utils import quote
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.urls import reverse
-from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from wagtail.admin.ui.tables import BaseColumn, Column, StatusTagColumn, TitleColumn
 from wagtail.admin.widgets.button import Button
 
 from ..conf import licensing_settings
+from ..dates import format_day
 from ..models import LicensedProduct, ProductType
 from ..rules.status import ProductFacts, status_tag
 
@@ -43,16 +43,25 @@ def product_usage(product: LicensedProduct) -> dict[str, Any]:
         else:
             tone = "positive"
     if product.type == ProductType.CONCURRENT:
-        label = (_("%(used)d sessions in use, unlimited") if total is None
-                 else _("%(used)d of %(total)d sessions in use")) % {"used": used, "total": total}
+        label = (ngettext("%(used)d session in use, unlimited",
+                          "%(used)d sessions in use, unlimited", used) if total is None
+                 else ngettext("%(used)d of %(total)d session in use",
+                               "%(used)d of %(total)d sessions in use", total))
     else:
-        label = (_("%(used)d seats used, unlimited") if total is None
-                 else _("%(used)d of %(total)d seats used")) % {"used": used, "total": total}
+        label = (ngettext("%(used)d seat used, unlimited",
+                          "%(used)d seats used, unlimited", used) if total is None
+                 else ngettext("%(used)d of %(total)d seat used",
+                               "%(used)d of %(total)d seats used", total))
+    label = label % {"used": used, "total": total}
+    if product.over_allocated:
+        # "20 of 20 seats used" hides the 13 holders without a seat: say both numbers.
+        holders = product.active_holders
+        label = ngettext("%(holders)d active holder for %(total)d seats: %(without)d without a "
+                         "seat",
+                         "%(holders)d active holders for %(total)d seats: %(without)d without "
+                         "a seat", holders) % {
+            "holders": holders, "total": total, "without": holders - (total or 0)}
     return {"used": used, "total": total, "percent": percent, "tone": tone, "label": label}
-
-
-def format_date(value: date | None) -> str:
-    return date_format(value) if value else ""
 
 
 def product_url(product_or_code: LicensedProduct | str) -> str:
@@ -81,7 +90,7 @@ class CalendarDateColumn(Column):
     """A plain calendar date (validity dates are days, not moments)."""
 
     def get_value(self, instance: Any) -> str:
-        return format_date(super().get_value(instance))
+        return format_day(super().get_value(instance))
 
 
 class ToneTagColumn(StatusTagColumn):

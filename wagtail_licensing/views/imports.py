@@ -103,6 +103,7 @@ class ImportView(LicensingViewMixin, FormView):
         context.update({
             "max_file_size": filesizeformat(licensing_settings.IMPORT_MAX_FILE_SIZE),
             "max_rows": number_format(licensing_settings.IMPORT_MAX_ROWS, force_grouping=True),
+            "max_rows_count": licensing_settings.IMPORT_MAX_ROWS,
             "export_url": reverse(f"{URL_NAMESPACE}:export"),
         })
         return context
@@ -200,7 +201,8 @@ class ImportPreviewView(PendingUploadMixin, LicensingViewMixin, FormView):
         return self.render_to_response(self.get_context_data(
             form=form, pending=self.pending, plan=plan, assignments=assignments,
             products=products, errors=errors, errors_not_shown=plan.error_count - len(errors),
-            can_confirm=not plan.has_errors,
+            # A file that changes nothing has nothing to confirm (issue 12 item 14).
+            can_confirm=not plan.has_errors and plan.has_changes,
         ))
 
 

@@ -60,6 +60,8 @@ class LicenseManagerView(LicensingViewMixin, BaseListingView):
         Column("type", accessor="get_type_display", label=_("Type")),
         SeatsColumn("seats", label=_("Total")),
         Column("in_use", label=_("Used")),
+        # Holders beside seats: an over-allocated product has more holders than seats.
+        Column("active_holders", label=_("Holders")),
         SeatsColumn("available", label=_("Available")),
         UsageColumn(),
         TrendColumn(),

@@ -13,7 +13,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.functional import Promise, cached_property
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.generic import TemplateView
 from wagtail.admin import messages
 from wagtail.admin.ui.tables import Column, DateColumn, UserColumn
@@ -21,7 +21,7 @@ from wagtail.admin.views.generic.base import BaseListingView
 from wagtail.admin.widgets.button import HeaderButton, ListingButton
 
 from .. import operations, wording
-from ..dates import site_today
+from ..dates import format_day, site_today
 from ..exceptions import LicensingError
 from ..filters import search_fields
 from ..forms import UserSelectionForm
@@ -126,12 +126,15 @@ class ProductMixin(_ViewBase):
                      "granted.") % {"code": self.code}
         if not product.is_grantable_on(site_today()):
             return _("%(name)s is valid from %(from)s until %(until)s, so it cannot be granted "
-                     "today.") % {"name": product.name, "from": product.valid_from,
-                                  "until": product.valid_until}
+                     "today.") % {"name": product.name, "from": format_day(product.valid_from),
+                                  "until": format_day(product.valid_until)}
         if product.counts_seats and product.available == 0:
-            return _("All %(seats)d seats of %(name)s are taken. Recall it from other users or "
-                     "ask your vendor for more seats.") % {"seats": product.seats,
-                                                           "name": product.name}
+            return ngettext(
+                "The only seat of %(name)s is taken. Recall it from its holder or ask your "
+                "vendor for more seats.",
+                "All %(seats)d seats of %(name)s are taken. Recall it from other users or "
+                "ask your vendor for more seats.", product.seats or 0,
+            ) % {"seats": product.seats, "name": product.name}
         return None
 
 

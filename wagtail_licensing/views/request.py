@@ -75,6 +75,7 @@ class LicenseRequestView(LicensingViewMixin, FormView):
         installed = self.state.installed_file
         kwargs["company_id"] = (installed.company_id if installed
                                 else licensing_settings.COMPANY_ID)
+        kwargs["license_version"] = operations.default_license_version(installed)
         return kwargs
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

@@ -58,6 +58,8 @@ class SessionsView(LicensingViewMixin, BaseListingView):
         names = self.product_names
         return [
             UserColumn("user", label=_("User")),
+            # Full names are not unique: two "Sam Jones" are told apart by their usernames.
+            Column("username", label=_("Username"), accessor=lambda s: s.user.get_username()),
             Column("product", label=_("Product"),
                    accessor=lambda s: names.get(s.product_code, s.product_code)),
             DateColumn("started_at", label=_("Signed in")),

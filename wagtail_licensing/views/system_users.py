@@ -286,6 +286,18 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
             icon_name="download", priority=20))
         return buttons
 
+    @cached_property
+    def header_more_buttons(self) -> list[Button]:
+        # As in Creatio, the license file's two steps are in System users' actions too, before
+        # the listing's own downloads (Wagtail's XLSX and CSV, priorities 90 and 100).
+        return [
+            Button(_("Request license"), url=reverse("wagtail_licensing:request"),
+                   icon_name="download", priority=10),
+            Button(_("Upload license file"), url=reverse("wagtail_licensing:upload"),
+                   icon_name="upload", priority=20),
+            *super().header_more_buttons,
+        ]
+
     # Spreadsheet export of the listing (CSV / XLSX), honouring filters, search and ordering.
 
     @cached_property

@@ -24,11 +24,11 @@ from wagtail.admin import messages
 
 from .. import operations
 from ..actions.install import UploadPreview
+from ..dates import format_day
 from ..exceptions import LicensingError
 from ..forms import ConfirmUploadForm, UploadLicenseFileForm
 from ..models import PendingUpload, ProductType
 from .base import LicensingViewMixin, PendingUploadMixin, license_manager_url
-from .columns import format_date
 
 
 def refusal_message(error: LicensingError | ValidationError) -> str:
@@ -55,7 +55,7 @@ def _display(field: str, value: Any) -> str:
         except ValueError:
             return str(value)
     if field in ("valid_from", "valid_until") and value:
-        return format_date(date.fromisoformat(value))
+        return format_day(date.fromisoformat(value))
     return "" if value is None else str(value)
 
 

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from ... import operations
-from ...models import AssignmentSource
+from ...models import AssignmentSource, LicensingState
 from ...user_forms import ProductsForm, grant_options
 from .base import LicensingUserBulkAction
 
@@ -23,6 +23,13 @@ class GrantLicensesBulkAction(LicensingUserBulkAction):
 
     def get_options(self) -> list[Any]:
         return grant_options()
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        if not self.options:
+            # Why there is nothing to grant: no license at all (demo mode), or none valid today.
+            context["license_installed"] = LicensingState.get().installed_file_id is not None
+        return context
 
     def run(self, users: QuerySet, codes: list[str], user: Any) -> Any:
         return operations.grant(users, codes, user=user, source=AssignmentSource.BULK)
