@@ -109,14 +109,20 @@ def _fail(message: str) -> NoReturn:
 
 def _b64decode(value: object, what: str) -> bytes:
     if not isinstance(value, str):
-        _fail(f"The license file is malformed: '{what}' must be a base64 string. {WHAT_TO_DO}")
+        _fail(_("The license file is malformed: '%(what)s' must be a base64 string. "
+                "%(what_to_do)s") % {"what": what, "what_to_do": _what_to_do()})
     compact = "".join(value.split())
     if not _BASE64_RE.fullmatch(compact):
-        _fail(f"The license file is malformed: '{what}' is not valid base64. {WHAT_TO_DO}")
+        _not_base64(what)
     try:
         return base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError):
-        _fail(f"The license file is malformed: '{what}' is not valid base64. {WHAT_TO_DO}")
+        _not_base64(what)
+
+
+def _not_base64(what: str) -> NoReturn:
+    _fail(_("The license file is malformed: '%(what)s' is not valid base64. %(what_to_do)s")
+          % {"what": what, "what_to_do": _what_to_do()})
 
 
 def read_envelope(data: str | bytes) -> dict[str, Any]:
@@ -124,8 +130,8 @@ def read_envelope(data: str | bytes) -> dict[str, Any]:
     if isinstance(data, str):
         data = data.encode("utf-8", errors="replace")
     if len(data) > MAX_FILE_SIZE:
-        _fail("The file is larger than 1 MiB, so it is not a license file. Check that you chose "
-              "the .lic file your vendor sent.")
+        _fail(_("The file is larger than 1 MiB, so it is not a license file. Check that you "
+                "chose the .lic file your vendor sent."))
     try:
         text = data.decode("ascii")
     except UnicodeDecodeError:
@@ -134,21 +140,26 @@ def read_envelope(data: str | bytes) -> dict[str, Any]:
     start = text.find(BEGIN_MARKER)
     end = text.find(END_MARKER, start + 1) if start >= 0 else -1
     if start < 0 or end < 0:
-        _fail("This is not a license file: the '-----BEGIN WAGTAIL LICENSE FILE-----' and "
-              "'-----END WAGTAIL LICENSE FILE-----' lines were not found. Check that you chose "
-              "the .lic file your vendor sent.")
+        _fail(_("This is not a license file: the '%(begin)s' and '%(end)s' lines were not "
+                "found. Check that you chose the .lic file your vendor sent.")
+              % {"begin": BEGIN_MARKER, "end": END_MARKER})
     if "\x00" in text:  # kept as the file's text, which PostgreSQL cannot store with a NUL
         _fail(_("The license file holds a NUL character, so it is damaged. %(what_to_do)s")
               % {"what_to_do": _what_to_do()})
     body = text[start + len(BEGIN_MARKER):end]
-    raw = _b64decode(body, "license block")
+    raw = _b64decode(body, _("license block"))
     try:
         envelope = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nested too deeply
-        _fail(f"The license file is damaged: its content is not readable. {WHAT_TO_DO}")
+        _unreadable()
     if not isinstance(envelope, dict):
-        _fail(f"The license file is damaged: its content is not readable. {WHAT_TO_DO}")
+        _unreadable()
     return envelope
+
+
+def _unreadable() -> NoReturn:
+    _fail(_("The license file is damaged: its content is not readable. %(what_to_do)s")
+          % {"what_to_do": _what_to_do()})
 
 
 def read_license_file(data: str | bytes,
@@ -160,24 +171,28 @@ def read_license_file(data: str | bytes,
     """
     envelope = read_envelope(data)
     if envelope.get("alg") != "ed25519":
-        _fail(f"The license file uses the signature algorithm {envelope.get('alg')!r}; only "
-              f"'ed25519' is supported. {WHAT_TO_DO}")
+        _fail(_("The license file uses the signature algorithm %(alg)s; only 'ed25519' is "
+                "supported. %(what_to_do)s")
+              % {"alg": repr(envelope.get("alg")), "what_to_do": _what_to_do()})
     kid = check_kid(envelope.get("kid"))
     payload_bytes = _b64decode(envelope.get("payload"), "payload")
     signature = _b64decode(envelope.get("sig"), "sig")
     key = public_keys.get(kid)
     if key is None:
-        _fail(f"The license file was signed with the key {kid!r}, which this site does not know. "
-              "It may come from another vendor. Ask your vendor for a file signed with their "
-              "current key, or ask your administrator to add the vendor's public key "
-              "(WAGTAIL_LICENSING['VENDOR_PUBLIC_KEYS']).")
+        _fail(_("The license file was signed with the key %(kid)s, which this site does not "
+                "know. It may come from another vendor. Ask your vendor for a file signed with "
+                "their current key, or ask your administrator to add the vendor's public key "
+                "(%(setting)s).")
+              % {"kid": repr(kid), "setting": "WAGTAIL_LICENSING['VENDOR_PUBLIC_KEYS']"})
     if len(signature) != 64:
-        _fail(f"The license file's signature is damaged. {WHAT_TO_DO}")
+        _fail(_("The license file's signature is damaged. %(what_to_do)s")
+              % {"what_to_do": _what_to_do()})
     try:
         key.verify(signature, SIGNATURE_CONTEXT + payload_bytes)
     except InvalidSignature:
-        _fail("The license file's signature does not match its content: the file was changed "
-              f"after the vendor signed it, or it is damaged. {WHAT_TO_DO}")
+        _fail(_("The license file's signature does not match its content: the file was "
+                "changed after the vendor signed it, or it is damaged. %(what_to_do)s")
+              % {"what_to_do": _what_to_do()})
     payload = parse_payload(payload_bytes)
     return SignedLicense(kid=kid, payload=payload, payload_bytes=payload_bytes,
                          signature=signature)
@@ -185,12 +200,13 @@ def read_license_file(data: str | bytes,
 
 def _parse_date(value: object, where: str) -> date:
     if not isinstance(value, str) or not DATE_RE.fullmatch(value):
-        _fail(f"The license file is invalid: {where} must be a date written as YYYY-MM-DD. "
-              f"{WHAT_TO_DO}")
+        _fail(_("The license file is invalid: %(where)s must be a date written as "
+                "YYYY-MM-DD. %(what_to_do)s") % {"where": where, "what_to_do": _what_to_do()})
     try:
         parsed = date.fromisoformat(value)
     except ValueError:
-        _fail(f"The license file is invalid: {where} ({value}) is not a real date. {WHAT_TO_DO}")
+        _fail(_("The license file is invalid: %(where)s (%(value)s) is not a real date. "
+                "%(what_to_do)s") % {"where": where, "value": value, "what_to_do": _what_to_do()})
     if not EARLIEST_DATE <= parsed <= LATEST_DATE:
         _fail(_("The license file is invalid: %(where)s (%(value)s) is outside the dates a site "
                 "accepts, %(earliest)s to %(latest)s. %(what_to_do)s")
@@ -220,8 +236,8 @@ def _parse_timestamp(value: object) -> datetime:
                          .replace("+00:00", "Z"),
                          "what_to_do": _what_to_do()})
             return parsed
-    _fail("The license file is invalid: 'issued_at' must be an RFC 3339 timestamp with a time "
-          f"zone. {WHAT_TO_DO}")
+    _fail(_("The license file is invalid: 'issued_at' must be an RFC 3339 timestamp with a "
+            "time zone. %(what_to_do)s") % {"what_to_do": _what_to_do()})
 
 
 def check_length(value: str, key: str, limit: int = MAX_ID_LENGTH) -> str:
@@ -237,21 +253,24 @@ def check_length(value: str, key: str, limit: int = MAX_ID_LENGTH) -> str:
 def _optional_str(data: Mapping[str, Any], key: str) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
-        _fail(f"The license file is invalid: '{key}' must be a string or null. {WHAT_TO_DO}")
+        _fail(_("The license file is invalid: '%(field)s' must be a string or null. "
+                "%(what_to_do)s") % {"field": key, "what_to_do": _what_to_do()})
     return None if value is None else check_length(value, key)
 
 
 def _required_str(data: Mapping[str, Any], key: str) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value.strip():
-        _fail(f"The license file is invalid: '{key}' must be a non-empty string. {WHAT_TO_DO}")
+        _fail(_("The license file is invalid: '%(field)s' must be a non-empty string. "
+                "%(what_to_do)s") % {"field": key, "what_to_do": _what_to_do()})
     return check_length(value, key)
 
 
 def check_kid(kid: object) -> str:
     """The key id, if it is one a site can store; InvalidLicenseFile if not."""
     if not isinstance(kid, str) or not kid:
-        _fail(f"The license file does not name the key it was signed with. {WHAT_TO_DO}")
+        _fail(_("The license file does not name the key it was signed with. %(what_to_do)s")
+              % {"what_to_do": _what_to_do()})
     return check_length(kid, "kid")
 
 
@@ -273,41 +292,54 @@ def _check_storable(data: Any) -> None:
 
 
 def _parse_product(item: object, index: int, seen: Mapping[str, Product]) -> Product:
-    where = f"product {index + 1}"
+    where = _("product %(number)d") % {"number": index + 1}
     if not isinstance(item, dict):
-        _fail(f"The license file is invalid: {where} is not an object. {WHAT_TO_DO}")
+        _fail(_("The license file is invalid: %(where)s is not an object. %(what_to_do)s")
+              % {"where": where, "what_to_do": _what_to_do()})
     code = item.get("code")
     if not isinstance(code, str) or not CODE_RE.fullmatch(code):
-        _fail(f"The license file is invalid: {where} has the code {code!r}; a code is 1 to 64 "
-              f"lower-case letters, digits, '.', '_' or '-'. {WHAT_TO_DO}")
-    where = f"product '{code}'"
+        _fail(_("The license file is invalid: %(where)s has the code %(code)s; a code is 1 to "
+                "64 lower-case letters, digits, '.', '_' or '-'. %(what_to_do)s")
+              % {"where": where, "code": repr(code), "what_to_do": _what_to_do()})
+    where = _("product '%(code)s'") % {"code": code}
     if code in seen:
-        _fail(f"The license file is invalid: the product code '{code}' appears twice. "
-              f"{WHAT_TO_DO}")
+        _fail(_("The license file is invalid: the product code '%(code)s' appears twice. "
+                "%(what_to_do)s") % {"code": code, "what_to_do": _what_to_do()})
     name = item.get("name")
     if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME_LENGTH:
-        _fail(f"The license file is invalid: {where} needs a name of 1 to {MAX_NAME_LENGTH} "
-              f"characters. {WHAT_TO_DO}")
+        _fail(_("The license file is invalid: %(where)s needs a name of 1 to %(limit)d "
+                "characters. %(what_to_do)s")
+              % {"where": where, "limit": MAX_NAME_LENGTH, "what_to_do": _what_to_do()})
     ptype = item.get("type")
     if ptype not in PRODUCT_TYPES:
-        _fail(f"The license file is invalid: {where} has the type {ptype!r}; it must be one of "
-              f"{', '.join(PRODUCT_TYPES)}. {WHAT_TO_DO}")
+        _fail(_("The license file is invalid: %(where)s has the type %(type)s; it must be one "
+                "of %(types)s. %(what_to_do)s")
+              % {"where": where, "type": repr(ptype), "types": ", ".join(PRODUCT_TYPES),
+                 "what_to_do": _what_to_do()})
     if "seats" not in item:
-        _fail(f"The license file is invalid: {where} has no 'seats'. {WHAT_TO_DO}")
+        _fail(_("The license file is invalid: %(where)s has no 'seats'. %(what_to_do)s")
+              % {"where": where, "what_to_do": _what_to_do()})
     seats = item["seats"]
     if seats is not None and (type(seats) is not int or seats < 0):
-        _fail(f"The license file is invalid: {where} has {seats!r} seats; seats must be a whole "
-              f"number from 0 up, or null for unlimited. {WHAT_TO_DO}")
+        _fail(_("The license file is invalid: %(where)s has %(seats)s seats; seats must be a "
+                "whole number from 0 up, or null for unlimited. %(what_to_do)s")
+              % {"where": where, "seats": repr(seats), "what_to_do": _what_to_do()})
     if seats is not None and seats > MAX_SEATS:
         _fail(_("The license file is invalid: %(where)s has %(seats)d seats; a site stores at "
                 "most %(limit)d (give null for unlimited seats). %(what_to_do)s")
               % {"where": where, "seats": seats, "limit": MAX_SEATS,
                  "what_to_do": _what_to_do()})
-    valid_from = _parse_date(item.get("valid_from"), f"'valid_from' of {where}")
-    valid_until = _parse_date(item.get("valid_until"), f"'valid_until' of {where}")
+    valid_from = _parse_date(item.get("valid_from"),
+                             _("'%(field)s' of %(where)s") % {"field": "valid_from",
+                                                              "where": where})
+    valid_until = _parse_date(item.get("valid_until"),
+                              _("'%(field)s' of %(where)s") % {"field": "valid_until",
+                                                               "where": where})
     if valid_from > valid_until:
-        _fail(f"The license file is invalid: {where} is valid from {valid_from} until "
-              f"{valid_until}, which ends before it starts. {WHAT_TO_DO}")
+        _fail(_("The license file is invalid: %(where)s is valid from %(valid_from)s until "
+                "%(valid_until)s, which ends before it starts. %(what_to_do)s")
+              % {"where": where, "valid_from": valid_from, "valid_until": valid_until,
+                 "what_to_do": _what_to_do()})
     return Product(code=code, name=name, type=ptype, seats=seats, valid_from=valid_from,
                    valid_until=valid_until)
 
@@ -321,22 +353,27 @@ def parse_payload(payload_bytes: bytes) -> LicensePayload:
         # NaN and Infinity are not JSON, and PostgreSQL's jsonb refuses them.
         data = json.loads(payload_bytes.decode("utf-8"), parse_constant=_not_json)
     except (UnicodeDecodeError, ValueError, RecursionError):
-        _fail(f"The license file is damaged: its payload is not readable. {WHAT_TO_DO}")
+        _fail(_("The license file is damaged: its payload is not readable. %(what_to_do)s")
+              % {"what_to_do": _what_to_do()})
     if not isinstance(data, dict):
-        _fail(f"The license file is invalid: its payload is not an object. {WHAT_TO_DO}")
+        _fail(_("The license file is invalid: its payload is not an object. %(what_to_do)s")
+              % {"what_to_do": _what_to_do()})
     _check_storable(data)
     fmt = data.get("format")
     if type(fmt) is not int:
-        _fail(f"The license file is invalid: 'format' must be a number. {WHAT_TO_DO}")
+        _fail(_("The license file is invalid: 'format' must be a number. %(what_to_do)s")
+              % {"what_to_do": _what_to_do()})
     if fmt > FORMAT_VERSION:
-        _fail(f"This license file needs a newer wagtail-licensing (it is format {fmt}; this "
-              f"version reads format {FORMAT_VERSION}). Upgrade wagtail-licensing, then upload "
-              "the file again.")
+        _fail(_("This license file needs a newer wagtail-licensing (it is format %(format)d; "
+                "this version reads format %(supported)d). Upgrade wagtail-licensing, then "
+                "upload the file again.") % {"format": fmt, "supported": FORMAT_VERSION})
     if fmt < 1:
-        _fail(f"The license file is invalid: format {fmt} does not exist. {WHAT_TO_DO}")
+        _fail(_("The license file is invalid: format %(format)d does not exist. %(what_to_do)s")
+              % {"format": fmt, "what_to_do": _what_to_do()})
     products = data.get("products")
     if not isinstance(products, list) or not products:
-        _fail(f"The license file is invalid: it grants no products. {WHAT_TO_DO}")
+        _fail(_("The license file is invalid: it grants no products. %(what_to_do)s")
+              % {"what_to_do": _what_to_do()})
     seen: dict[str, Product] = {}
     for index, item in enumerate(products):
         product = _parse_product(item, index, seen)
