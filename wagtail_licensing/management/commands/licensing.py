@@ -10,6 +10,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from wagtail_licensing import operations, reclaim, status, uninstall, wording
 from wagtail_licensing.exceptions import AlreadyInstalled, ImportRefused, LicensingError
@@ -105,17 +107,23 @@ class Command(BaseCommand):
             self.stdout.write(_dumps(data))
             return
         license = data["license"]
-        self.stdout.write(f"Company:      {data['company_id'] or '-'}")
-        self.stdout.write(f"Instance ID:  {data['instance_id']}")
+        labels = [_("Company:"), _("Instance ID:"), _("License:")]
+        width = max(len(label) for label in labels) + 2
+        company, instance, license_label = (label.ljust(width) for label in labels)
+        self.stdout.write(f"{company}{data['company_id'] or '-'}")
+        self.stdout.write(f"{instance}{data['instance_id']}")
         if license is None:
-            self.stdout.write("License:      demo mode: no licenses installed")
+            self.stdout.write(license_label + _("demo mode: no licenses installed"))
             return
-        self.stdout.write(f"License:      {license['license_id']} (version "
-                          f"{license['license_version'] or '-'}, issued {license['issued_at']}, "
-                          f"installed {license['installed_at']} by "
-                          f"{license['installed_by'] or '-'})")
-        rows = [("CODE", "TYPE", "SEATS", "USED", "AVAILABLE", "VALID FROM", "VALID UNTIL",
-                 "STATE")]
+        self.stdout.write(license_label + _(
+            "%(license_id)s (version %(version)s, issued %(issued_at)s, installed "
+            "%(installed_at)s by %(installed_by)s)") % {
+                "license_id": license["license_id"],
+                "version": license["license_version"] or "-",
+                "issued_at": license["issued_at"], "installed_at": license["installed_at"],
+                "installed_by": license["installed_by"] or "-"})
+        rows = [(_("CODE"), _("TYPE"), _("SEATS"), _("USED"), _("AVAILABLE"), _("VALID FROM"),
+                 _("VALID UNTIL"), _("STATE"))]
         for p in data["products"]:
             rows.append((p["code"], p["type"], _seats(p["seats"]), str(p["used"]),
                          _seats(p["available"]), p["valid_from"], p["valid_until"], p["state"]))
@@ -130,16 +138,19 @@ class Command(BaseCommand):
                                                     license_version=license_version)
         path = Path(output or request.filename)
         path.write_bytes(request.content)
-        self.stdout.write(f"Wrote the license request {path}. Send it to your vendor.")
+        self.stdout.write(_("Wrote the license request %(path)s. Send it to your vendor.")
+                          % {"path": path})
 
     def handle_upload(self, file: str, dry_run: bool = False, **options: Any) -> None:
         try:
             content = Path(file).read_bytes()
         except OSError as exc:
-            raise CommandError(f"Cannot read {file}: {exc.strerror}") from exc
+            raise CommandError(_("Cannot read %(file)s: %(error)s")
+                               % {"file": file, "error": exc.strerror}) from exc
         preview = operations.preview_upload(content)
-        self.stdout.write(f"License file {preview.payload.license_id} for company "
-                          f"{preview.payload.company_id}:")
+        self.stdout.write(_("License file %(license_id)s for company %(company_id)s:")
+                          % {"license_id": preview.payload.license_id,
+                             "company_id": preview.payload.company_id})
         for change in preview.changes:
             line = f"  {change.kind:<9} {change.code} ({change.name})"
             if change.details:
@@ -147,13 +158,15 @@ class Command(BaseCommand):
                                          for d in change.details)
             self.stdout.write(line)
         for warning in preview.warnings:
-            self.stdout.write(self.style.WARNING(f"  warning: {warning}"))
+            self.stdout.write(self.style.WARNING(
+                "  " + _("warning: %(warning)s") % {"warning": warning}))
         if dry_run:
-            self.stdout.write("Dry run: nothing was installed.")
+            self.stdout.write(_("Dry run: nothing was installed."))
             return
         result = operations.install_license_file(content)
         self.stdout.write(self.style.SUCCESS(
-            f"Installed license file {result.license_file.license_id}."))
+            _("Installed license file %(license_id)s.")
+            % {"license_id": result.license_file.license_id}))
 
     def _users(self, usernames: list[str]) -> QuerySet[Any]:
         User = get_user_model()
@@ -161,7 +174,8 @@ class Command(BaseCommand):
         found = set(users.values_list(User.USERNAME_FIELD, flat=True))
         missing = [name for name in usernames if name not in found]
         if missing:
-            raise CommandError("Unknown users: " + ", ".join(missing) + ". Nothing was changed.")
+            raise CommandError(_("Unknown users: %(usernames)s. Nothing was changed.")
+                               % {"usernames": ", ".join(missing)})
         return users
 
     def _report(self, messages: Iterable[wording.Message]) -> None:
@@ -175,7 +189,7 @@ class Command(BaseCommand):
                                   source=AssignmentSource.COMMAND)
         self._report(wording.grant_messages(result))
         if result.refused:
-            raise CommandError("Some products were refused: see above.")
+            raise CommandError(_("Some products were refused: see above."))
 
     def handle_recall(self, products: list[str], usernames: list[str], **options: Any) -> None:
         result = operations.recall(self._users(usernames), products,
@@ -184,81 +198,107 @@ class Command(BaseCommand):
 
     def handle_delete(self, yes: bool = False, **options: Any) -> None:
         if not yes:
-            raise CommandError("Deleting licenses puts the site in demo mode. Add --yes to "
-                               "confirm.")
+            raise CommandError(_("Deleting licenses puts the site in demo mode. Add --yes to "
+                                 "confirm."))
         previous = operations.delete_licenses()
         self.stdout.write(self.style.SUCCESS(
-            f"Deleted the installed licenses ({previous.license_id}): the site runs in demo "
-            "mode. History and assignments are kept; upload a license file to restore them."))
+            _("Deleted the installed licenses (%(license_id)s): the site runs in demo mode. "
+              "History and assignments are kept; upload a license file to restore them.")
+            % {"license_id": previous.license_id}))
 
     def handle_notify(self, dry_run: bool = False, **options: Any) -> None:
         result = send_notices(dry_run=dry_run)
         due = result.sent or result.skipped_no_recipients
         if not due:
-            self.stdout.write("No notice is due.")
+            self.stdout.write(_("No notice is due."))
         for notice in due:
             self.stdout.write(f"  {notice.describe()}")
         if dry_run:
-            self.stdout.write(f"Dry run: nothing was sent ({len(due)} due, "
-                              f"{len(result.recipients)} license managers with an e-mail "
-                              "address).")
+            self.stdout.write(ngettext(
+                "Dry run: nothing was sent (%(due)d due, %(count)d license managers with an "
+                "e-mail address).",
+                "Dry run: nothing was sent (%(due)d due, %(count)d license managers with an "
+                "e-mail address).", len(result.recipients))
+                % {"due": len(due), "count": len(result.recipients)})
         elif result.skipped_no_recipients:
-            raise CommandError("No license manager has an e-mail address, so nothing was "
-                               "sent. Give them one in Settings > Users.")
+            raise CommandError(_("No license manager has an e-mail address, so nothing was "
+                                 "sent. Give them one in Settings > Users."))
         elif result.sent:
-            self.stdout.write(self.style.SUCCESS(
-                f"Sent {len(result.sent)} notices to {len(result.recipients)} license "
-                "managers."))
+            self.stdout.write(self.style.SUCCESS(ngettext(
+                "Sent %(notices)d notices to %(count)d license managers.",
+                "Sent %(notices)d notices to %(count)d license managers.",
+                len(result.recipients))
+                % {"notices": len(result.sent), "count": len(result.recipients)}))
 
     def handle_verify(self, fix: bool = False, **options: Any) -> None:
         drifted = operations.counter_drift()
         for d in drifted:
-            self.stdout.write(
-                f"  {d.code}: counted {d.kept.used} seats used, {d.kept.holders} holders "
-                f"({d.kept.active_holders} active); the assignments say {d.actual.used}, "
-                f"{d.actual.holders} ({d.actual.active_holders} active)")
+            self.stdout.write("  " + _(
+                "%(code)s: counted %(used)s seats used, %(holders)s holders (%(active)s "
+                "active); the assignments say %(actual_used)s, %(actual_holders)s "
+                "(%(actual_active)s active)") % {
+                    "code": d.code, "used": d.kept.used, "holders": d.kept.holders,
+                    "active": d.kept.active_holders, "actual_used": d.actual.used,
+                    "actual_holders": d.actual.holders,
+                    "actual_active": d.actual.active_holders})
         if not drifted:
-            self.stdout.write(self.style.SUCCESS("The seat counters match the assignments."))
+            self.stdout.write(self.style.SUCCESS(_("The seat counters match the assignments.")))
             return
         if not fix:
-            raise CommandError(f"The seat counters of {len(drifted)} products differ from the "
-                               "assignments. Run `manage.py licensing verify --fix` to "
-                               "repair them.")
+            raise CommandError(ngettext(
+                "The seat counters of %(count)d products differ from the assignments. Run "
+                "`manage.py licensing verify --fix` to repair them.",
+                "The seat counters of %(count)d products differ from the assignments. Run "
+                "`manage.py licensing verify --fix` to repair them.", len(drifted))
+                % {"count": len(drifted)})
         repaired = operations.repair_counters().repaired
-        self.stdout.write(self.style.SUCCESS(
-            f"Repaired the seat counters of {len(repaired)} products."))
+        self.stdout.write(self.style.SUCCESS(ngettext(
+            "Repaired the seat counters of %(count)d products.",
+            "Repaired the seat counters of %(count)d products.", len(repaired))
+            % {"count": len(repaired)}))
 
     def handle_snapshot(self, **options: Any) -> None:
         result = operations.take_usage_snapshot()
         if not result.products:
-            self.stdout.write("No license is installed: no product to take a snapshot of.")
+            self.stdout.write(_("No license is installed: no product to take a snapshot of."))
         else:
-            self.stdout.write(self.style.SUCCESS(
-                f"Took the usage snapshot of {result.day.isoformat()} for "
-                f"{len(result.products)} products ({', '.join(result.products)})."))
+            self.stdout.write(self.style.SUCCESS(ngettext(
+                "Took the usage snapshot of %(day)s for %(count)d products (%(products)s).",
+                "Took the usage snapshot of %(day)s for %(count)d products (%(products)s).",
+                len(result.products))
+                % {"day": result.day.isoformat(), "count": len(result.products),
+                   "products": ", ".join(result.products)}))
         if result.pruned:
-            self.stdout.write(f"Deleted {result.pruned} snapshots older than the retention "
-                              "period (USAGE_RETENTION_DAYS).")
+            self.stdout.write(ngettext(
+                "Deleted %(count)d snapshots older than the retention period "
+                "(USAGE_RETENTION_DAYS).",
+                "Deleted %(count)d snapshots older than the retention period "
+                "(USAGE_RETENTION_DAYS).", result.pruned) % {"count": result.pruned})
 
     def handle_reclaim(self, dry_run: bool = False, **options: Any) -> None:
         result = reclaim.run_reclaim(dry_run=dry_run)
         if not result.enabled:
-            self.stdout.write("Automatic reclaim is off: set RECLAIM_IDLE_DAYS to turn it on.")
+            self.stdout.write(_("Automatic reclaim is off: set RECLAIM_IDLE_DAYS to turn it "
+                                "on."))
             return
         for line in reclaim.describe(result):
             self.stdout.write(line)
         if dry_run:
-            self.stdout.write(f"Dry run: nothing was sent or recalled ({len(result.noticed)} "
-                              "notices due).")
+            self.stdout.write(ngettext(
+                "Dry run: nothing was sent or recalled (%(count)d notices due).",
+                "Dry run: nothing was sent or recalled (%(count)d notices due).",
+                len(result.noticed)) % {"count": len(result.noticed)})
             return
-        self.stdout.write(self.style.SUCCESS(
-            f"Sent {len(result.noticed)} reclaim notices, reclaimed "
-            f"{result.reclaimed.recalled_count} idle seats."))
+        self.stdout.write(self.style.SUCCESS(ngettext(
+            "Sent %(count)d reclaim notices, reclaimed %(seats)d idle seats.",
+            "Sent %(count)d reclaim notices, reclaimed %(seats)d idle seats.",
+            len(result.noticed))
+            % {"count": len(result.noticed), "seats": result.reclaimed.recalled_count}))
 
     def handle_export(self, format: str = "csv", output: str | None = None,
                       products: list[str] | None = None, **options: Any) -> None:
         if format == "xlsx" and not output:
-            raise CommandError("XLSX is binary: name the file to write with -o FILE.")
+            raise CommandError(_("XLSX is binary: name the file to write with -o FILE."))
         # Progress on a terminal only: piped or redirected, stderr stays quiet.
         progress = self._export_progress if self.stderr.isatty() else None
         export = stream_assignments(format, product_codes=products, progress=progress)
@@ -268,11 +308,14 @@ class Command(BaseCommand):
                     for chunk in export.chunks:
                         fh.write(chunk)
             except OSError as exc:
-                raise CommandError(f"Cannot write {output}: {exc.strerror}") from exc
+                raise CommandError(_("Cannot write %(file)s: %(error)s")
+                                   % {"file": output, "error": exc.strerror}) from exc
             if progress:
                 self.stderr.write("")
-            noun = "assignment" if export.rows == 1 else "assignments"
-            self.stderr.write(f"Wrote {export.rows:,} license {noun} to {output}.")
+            self.stderr.write(ngettext("Wrote %(count)s license assignment to %(file)s.",
+                                       "Wrote %(count)s license assignments to %(file)s.",
+                                       export.rows)
+                              % {"count": f"{export.rows:,}", "file": output})
         else:
             first = True
             for chunk in export.chunks:
@@ -286,7 +329,9 @@ class Command(BaseCommand):
 
     def _export_progress(self, done: int, total: int) -> None:
         share = f" ({done * 100 // total}%)" if total else ""
-        self.stderr.write(f"\rExported {done:,} of {total:,} assignments{share}", ending="")
+        self.stderr.write("\r" + ngettext("Exported %(done)s of %(total)s assignments",
+                                          "Exported %(done)s of %(total)s assignments", total)
+                          % {"done": f"{done:,}", "total": f"{total:,}"} + share, ending="")
         self.stderr.flush()
 
     def handle_import(self, file: str, dry_run: bool = False, format: str | None = None,
@@ -296,61 +341,75 @@ class Command(BaseCommand):
             check_file_size(path.stat().st_size)
             content = path.read_bytes()
         except OSError as exc:
-            raise CommandError(f"Cannot read {file}: {exc.strerror}") from exc
+            raise CommandError(_("Cannot read %(file)s: %(error)s")
+                               % {"file": file, "error": exc.strerror}) from exc
         assignments = read_assignments(content, filename=path.name, format=format)
         plan = operations.preview_import(assignments)
         self._print_plan(plan)
         if plan.has_errors:
-            raise CommandError(f"{plan.error_summary()} Nothing was imported.")
+            raise CommandError(_("%(errors)s Nothing was imported.")
+                               % {"errors": plan.error_summary()})
         if dry_run:
-            self.stdout.write("Dry run: nothing was imported.")
+            self.stdout.write(_("Dry run: nothing was imported."))
             return
         try:
             # What is applied is what was just shown: if licensing changed meanwhile, stop.
             result = operations.import_assignments(assignments, expected_version=plan.version)
         except ImportRefused as exc:  # pragma: no cover - the version check comes first
             self._print_plan(exc.plan)
-            raise CommandError(f"{exc.message} Nothing was imported.") from exc
+            raise CommandError(_("%(errors)s Nothing was imported.")
+                               % {"errors": exc.message}) from exc
         self._report(wording.import_messages(result))
         self.stdout.write(self.style.SUCCESS(
-            f"Imported {path.name}: {result.granted_count} granted, {result.recalled_count} "
-            f"recalled, {result.unchanged_count} unchanged."))
+            _("Imported %(file)s: %(granted)d granted, %(recalled)d recalled, %(unchanged)d "
+              "unchanged.") % {"file": path.name, "granted": result.granted_count,
+                               "recalled": result.recalled_count,
+                               "unchanged": result.unchanged_count}))
 
     def handle_uninstall(self, yes: bool = False, database: str = "default",
                          **options: Any) -> None:
         plan = uninstall.make_plan(database)
-        self.stdout.write("Uninstalling wagtail-licensing from this site:")
-        self.stdout.write(f"  rewrite {plan.log_entries_to_rewrite} of its {plan.log_entries} "
-                          "audit log entries so that they stay readable without the app "
-                          "(they are kept)")
-        self.stdout.write("  unapply its migrations, dropping its tables: "
-                          + (", ".join(plan.migrations) or "none are applied"))
-        self.stdout.write("  delete its content types (" + (", ".join(plan.content_types)
-                                                          or "none") + ") and permission ("
-                          + (", ".join(plan.permissions) or "none") + ")"
-                          + (f", held by the groups {', '.join(plan.groups_with_permission)}"
-                             if plan.groups_with_permission else "")
-                          + (f" and {plan.users_with_permission} users directly"
-                             if plan.users_with_permission else ""))
+        none = _("none")
+        self.stdout.write(_("Uninstalling wagtail-licensing from this site:"))
+        self.stdout.write("  " + _(
+            "rewrite %(count)d of its %(total)d audit log entries so that they stay readable "
+            "without the app (they are kept)")
+            % {"count": plan.log_entries_to_rewrite, "total": plan.log_entries})
+        self.stdout.write("  " + _("unapply its migrations, dropping its tables: %(migrations)s")
+                          % {"migrations": ", ".join(plan.migrations) or _("none are applied")})
+        line = _("delete its content types (%(content_types)s) and permission "
+                 "(%(permissions)s)") % {
+            "content_types": ", ".join(plan.content_types) or none,
+            "permissions": ", ".join(plan.permissions) or none}
+        if plan.groups_with_permission:
+            line += _(", held by the groups %(groups)s") % {
+                "groups": ", ".join(plan.groups_with_permission)}
+        if plan.users_with_permission:
+            line += _(" and %(count)d users directly") % {"count": plan.users_with_permission}
+        self.stdout.write("  " + line)
         if plan.blocking_migrations:
-            raise CommandError("These migrations of other apps depend on wagtail_licensing's "
-                               "and would be unapplied too: "
-                               + ", ".join(plan.blocking_migrations) + ". Nothing was changed.")
+            raise CommandError(_("These migrations of other apps depend on wagtail_licensing's "
+                                 "and would be unapplied too: %(migrations)s. Nothing was "
+                                 "changed.")
+                               % {"migrations": ", ".join(plan.blocking_migrations)})
         if not yes:
-            raise CommandError("This deletes every license, assignment and license file of the "
-                               "site (export them first: `licensing export`). Add --yes to "
-                               "uninstall.")
+            raise CommandError(_("This deletes every license, assignment and license file of "
+                                 "the site (export them first: `licensing export`). Add --yes "
+                                 "to uninstall."))
         result = uninstall.uninstall(database, verbosity=max(0, options["verbosity"] - 1))
         self.stdout.write(self.style.SUCCESS(
-            f"Uninstalled: {result.rewritten} audit log entries rewritten, "
-            f"{len(result.unapplied)} migrations unapplied, {result.deleted_content_types} "
-            "content types deleted. Now remove 'wagtail_licensing' (and 'import_export' if "
-            "nothing else uses it) from INSTALLED_APPS and the middleware from MIDDLEWARE, "
-            "before running `migrate` again."))
+            _("Uninstalled: %(rewritten)d audit log entries rewritten, %(unapplied)d "
+              "migrations unapplied, %(content_types)d content types deleted. Now remove "
+              "'wagtail_licensing' (and 'import_export' if nothing else uses it) from "
+              "INSTALLED_APPS and the middleware from MIDDLEWARE, before running `migrate` "
+              "again.") % {"rewritten": result.rewritten, "unapplied": len(result.unapplied),
+                           "content_types": result.deleted_content_types}))
 
     def _print_plan(self, plan: ImportPlan) -> None:
-        self.stdout.write(f"{plan.filename}: {plan.rows} rows ({plan.format}).")
-        rows = [("PRODUCT", "GRANT", "RECALL", "UNCHANGED", "SEATS AFTER")]
+        self.stdout.write(ngettext("%(file)s: %(count)d row (%(format)s).",
+                                   "%(file)s: %(count)d rows (%(format)s).", plan.rows)
+                          % {"file": plan.filename, "count": plan.rows, "format": plan.format})
+        rows = [(_("PRODUCT"), _("GRANT"), _("RECALL"), _("UNCHANGED"), _("SEATS AFTER"))]
         for target in plan.products.values():
             rows.append((target.label, str(target.to_grant), str(target.to_recall),
                          str(target.unchanged),
@@ -363,12 +422,14 @@ class Command(BaseCommand):
         for error in plan.errors:
             self.stdout.write(self.style.ERROR(f"  {error}"))
         if plan.errors_left_out:
-            self.stdout.write(self.style.ERROR(f"  ... and {plan.errors_left_out} more errors."))
+            self.stdout.write(self.style.ERROR("  " + ngettext(
+                "... and %(count)d more error.", "... and %(count)d more errors.",
+                plan.errors_left_out) % {"count": plan.errors_left_out}))
         self.stdout.write(plan.summary() + ".")
 
 
 def _seats(value: int | None) -> str:
-    return "unlimited" if value is None else str(value)
+    return _("unlimited") if value is None else str(value)
 
 
 def _dumps(data: Any) -> str:
