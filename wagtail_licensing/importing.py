@@ -388,12 +388,12 @@ def build_plan(rows: Sequence[ImportRow] | AssignmentFile, state: LicensingState
 
 def _unknown_user(cell: str, users: _UserIndex) -> str:
     if users.email:
-        return _("No user has the username or e-mail \u201c%(user)s\u201d.") % {"user": cell}
+        return _("No user has the username or e-mail “%(user)s”.") % {"user": cell}
     if "@" in cell:
-        return _("No user has the username \u201c%(user)s\u201d. Users are matched by "
+        return _("No user has the username “%(user)s”. Users are matched by "
                  "username: matching by e-mail is off on this site (the IMPORT_MATCH_EMAIL "
                  "setting), so use the username.") % {"user": cell}
-    return _("No user has the username \u201c%(user)s\u201d.") % {"user": cell}
+    return _("No user has the username “%(user)s”.") % {"user": cell}
 
 
 def _plan_row(plan: ImportPlan, row: ImportRow, users: _UserIndex,
@@ -405,7 +405,7 @@ def _plan_row(plan: ImportPlan, row: ImportRow, users: _UserIndex,
     problems: list[tuple[RowErrorCode, str]] = []
     if action not in ACTIONS:
         problems.append((INVALID_ACTION, _(
-            "The action \u201c%(action)s\u201d is not valid: use grant or recall (an empty "
+            "The action “%(action)s” is not valid: use grant or recall (an empty "
             "cell means grant).") % {"action": row.action}))
     user = None
     if not row.user:
@@ -416,7 +416,7 @@ def _plan_row(plan: ImportPlan, row: ImportRow, users: _UserIndex,
             problems.append((UNKNOWN_USER, _unknown_user(row.user, users)))
         elif user is _AMBIGUOUS:
             problems.append((AMBIGUOUS_USER, _(
-                "Several users match \u201c%(user)s\u201d: use their exact username.")
+                "Several users match “%(user)s”: use their exact username.")
                 % {"user": row.user}))
     if not row.product:
         problems.append((MISSING_PRODUCT, _("The product cell is empty.")))
@@ -496,9 +496,9 @@ def _plan_row(plan: ImportPlan, row: ImportRow, users: _UserIndex,
 
 def _unknown_product(code: str, demo_mode: bool) -> str:
     if demo_mode:
-        return _("No license is installed, so \u201c%(code)s\u201d cannot be granted. Upload a "
+        return _("No license is installed, so “%(code)s” cannot be granted. Upload a "
                  "license file first.") % {"code": code}
-    return _("The code \u201c%(code)s\u201d is not a product of the installed license. Check "
+    return _("The code “%(code)s” is not a product of the installed license. Check "
              "the code on the License manager page.") % {"code": code}
 
 
