@@ -226,10 +226,15 @@ def _send(due: list[HolderNotice], managers: list[str], connection: Any) -> None
     for notices in by_holder.values():
         if not notices[0].email:
             continue
-        subject = ngettext("[%(site)s] Your license for %(product)s will be recalled",
-                           "[%(site)s] Your licenses for %(count)d products will be recalled",
-                           len(notices)) % {"site": site, "product": notices[0].label,
-                                            "count": len(notices)}
+        # One product is named; several are counted (a plural form of its own, not the
+        # singular's: the singular names no number).
+        if len(notices) == 1:
+            subject = _("[%(site)s] Your license for %(product)s will be recalled") % {
+                "site": site, "product": notices[0].label}
+        else:
+            subject = ngettext("[%(site)s] Your license for %(count)d product will be recalled",
+                               "[%(site)s] Your licenses for %(count)d products will be "
+                               "recalled", len(notices)) % {"site": site, "count": len(notices)}
         body = render_to_string("wagtail_licensing/notices/reclaim_holder.txt", {
             "notices": notices, "site_name": site, "admin_url": url})
         messages.append(EmailMessage(subject, body, to=[notices[0].email]))
