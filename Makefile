@@ -7,7 +7,7 @@ KEYS_DIR ?= example_site/var/vendor-keys
 MANAGE := $(BIN)/python example_site/manage.py
 
 .PHONY: demo test test-wagtail7 install lint serve seed migrate keys benchmarks screenshots clean \
-	docs dist wheel-smoke matrix release-check
+	docs dist wheel-smoke matrix release-check messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,16 @@ $(VENV7)/.installed: pyproject.toml
 # of Wagtail 7 in them.
 test-wagtail7: $(VENV7)/.installed
 	$(VENV7)/bin/pytest --ignore=tests/project/test_packaging.py --ignore=tests/browser/test_newcomer.py
+
+# The translation catalogues brought up to date with the code (wagtail_licensing/locale/*/
+# LC_MESSAGES/django.po), compiled (.mo, committed), and what is left to translate listed
+# (docs/translations.md). Needs GNU gettext (apt-get install gettext).
+LANGUAGES ?= de fr es
+messages: install
+	cd wagtail_licensing && $(abspath $(BIN))/django-admin makemessages --no-obsolete \
+		--add-location=file $(addprefix -l ,$(LANGUAGES))
+	cd wagtail_licensing && $(abspath $(BIN))/django-admin compilemessages $(addprefix -l ,$(LANGUAGES))
+	$(BIN)/python scripts/untranslated.py $(LANGUAGES)
 
 # The documentation site, warnings as errors: docs/_build/html/index.html.
 docs: install

@@ -27,6 +27,10 @@ def test_wheel_contents(tmp_path):
     templates = sorted(p.relative_to(ROOT).as_posix()
                        for p in (ROOT / "wagtail_licensing" / "templates").rglob("*.html"))
     assert set(templates) <= set(names)
+    # The translations, source and compiled, as Wagtail ships its own (docs/translations.md).
+    for language in ("de", "fr", "es"):
+        for suffix in ("po", "mo"):
+            assert f"wagtail_licensing/locale/{language}/LC_MESSAGES/django.{suffix}" in names
     dist_info = next(t for t in top if t.endswith(".dist-info"))
     entry_points = zipfile.ZipFile(wheel).read(f"{dist_info}/entry_points.txt").decode()
     assert "wagtail-licensing-vendor = wagtail_licensing.vendor:main" in entry_points
