@@ -131,10 +131,15 @@ def mo_problems(po_path: Path, entries: list[Entry]) -> list[str]:
             expected[msgid] = entry.msgstr
     compiled = {key: value for key, value in catalog.items() if key != ""}
     if compiled != expected:
-        stale = sorted(str(k) for k in expected.keys() ^ compiled.keys()
-                       or [k for k in expected if expected[k] != compiled.get(k)])
-        return [f"{mo_path.name} does not match {po_path.name} (compile it again): "
-                f"{len(stale)} messages differ, e.g. {stale[:3]}"]
+        stale = sorted(
+            str(k)
+            for k in expected.keys() ^ compiled.keys()
+            or [k for k in expected if expected[k] != compiled.get(k)]
+        )
+        return [
+            f"{mo_path.name} does not match {po_path.name} (compile it again): "
+            f"{len(stale)} messages differ, e.g. {stale[:3]}"
+        ]
     return []
 
 
@@ -146,15 +151,19 @@ def placeholder_problems(entry: Entry) -> list[str]:
     else:
         # msgstr[0] follows the singular, the other forms the plural (a singular may leave
         # out the count, as English "one seat" may).
-        pairs = [(entry.msgid + entry.msgid_plural if i == 0 else entry.msgid_plural, text)
-                 for i, text in sorted(entry.msgstr_plural.items())]
+        pairs = [
+            (entry.msgid + entry.msgid_plural if i == 0 else entry.msgid_plural, text)
+            for i, text in sorted(entry.msgstr_plural.items())
+        ]
     for english, text in pairs:
         if not text:
             continue
         wanted, found = set(PLACEHOLDER_RE.findall(english)), set(PLACEHOLDER_RE.findall(text))
         if not found <= wanted or (entry.msgid_plural is None and found != wanted):
-            problems.append(f"line {entry.line}: placeholders {sorted(found)} in the "
-                            f"translation of {entry.msgid!r}, {sorted(wanted)} in the English")
+            problems.append(
+                f"line {entry.line}: placeholders {sorted(found)} in the "
+                f"translation of {entry.msgid!r}, {sorted(wanted)} in the English"
+            )
     return problems
 
 
@@ -168,8 +177,10 @@ def catalogue_problems(language: str, locale_dir: Path = LOCALE_DIR) -> list[str
     for entry in entries:
         if not entry.msgid:
             if entry.fuzzy:
-                problems.append("the header is marked fuzzy: msgfmt would leave it out, and "
-                                "with it the plural forms")
+                problems.append(
+                    "the header is marked fuzzy: msgfmt would leave it out, and "
+                    "with it the plural forms"
+                )
             continue
         if entry.fuzzy:
             problems.append(f"line {entry.line}: fuzzy: {entry.msgid!r}")
@@ -188,8 +199,7 @@ def main(argv: list[str]) -> int:
     failed = False
     for language in argv or languages():
         problems = catalogue_problems(language)
-        print(f"{language}: {len(problems) or 'complete'}"
-              + (" problems" if problems else ""))
+        print(f"{language}: {len(problems) or 'complete'}" + (" problems" if problems else ""))
         for problem in problems:
             print(f"  {problem}")
         failed = failed or bool(problems)
