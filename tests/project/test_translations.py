@@ -126,3 +126,26 @@ def test_the_compiled_catalogues_are_what_django_reads(language, expected):
             ngettext("%(used)d of %(total)d seat used", "%(used)d of %(total)d seats used", 3)
             % {"used": 2, "total": 3},
         ) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("de", "Ihr Konto hat keine Lizenz"),
+        ("fr", "Votre compte n’a pas de licence"),
+        ("es", "Su cuenta no tiene licencia"),
+    ],
+)
+def test_the_no_license_page_is_in_the_users_language(
+    client, installed, editor, language, expected
+):
+    # The middleware answers before any admin view: it chooses the language itself.
+    from wagtail.users.models import UserProfile
+
+    profile = UserProfile.get_for_user(editor)
+    profile.preferred_language = language
+    profile.save()
+    client.force_login(editor)
+    response = client.get("/admin/")
+    assert response.status_code == 403
+    assert expected in response.content.decode()

@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
+from wagtail.admin.localization import get_localized_response
 from wagtail.models import Site
 
 from ..conf import licensing_settings
@@ -79,7 +80,17 @@ def _site_name(request: HttpRequest) -> str:
 def no_license_response(request: HttpRequest, access: Access | None = None, *,
                         codes: tuple[str, ...] = (), feature: str | None = None,
                         status: int = 403) -> HttpResponse:
-    """The "no license" page: what is missing and who to ask (a 403, never a bare one)."""
+    """The "no license" page: what is missing and who to ask (a 403, never a bare one).
+
+    In the user's admin language and time zone (Account > Preferences), as Wagtail's own
+    admin views are: the middleware answers before any admin view could choose them."""
+    return get_localized_response(_no_license_response, request, access, codes=codes,
+                                  feature=feature, status=status)
+
+
+def _no_license_response(request: HttpRequest, access: Access | None, *,
+                         codes: tuple[str, ...], feature: str | None,
+                         status: int) -> HttpResponse:
     if request.headers.get("x-requested-with") == "XMLHttpRequest":
         return HttpResponseForbidden(_("Your account has no license for this."))
     spec = features().get(feature) if feature else None
