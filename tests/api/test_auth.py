@@ -2,20 +2,26 @@
 superuser, for every endpoint and method; token creation, digest and revocation."""
 
 import hashlib
+import uuid
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 from wagtail.models import ModelLogEntry
 
 from tests.api.conftest import url
 from wagtail_licensing import operations
-from wagtail_licensing.models import ApiToken
+from wagtail_licensing.models import ApiToken, LicensingState, PendingUpload, PortalUser
 
 pytestmark = pytest.mark.django_db
 
 READS = ["license/", "products/", "products/editor/", "assignments/",
-         "users/editor/licenses/", "metrics/"]
+         "users/editor/licenses/", "metrics/", "usage/", "idle-seats/"]
 WRITES = ["assignments/grant/", "assignments/recall/"]
+# The other writes: (method, path, the body for a user, the status when allowed).
+LICENSE_WRITES = ["license-file/", "license-file/preview/", "license-file/confirm/",
+                  "license-file/ (delete)", "license-request/", "portal-users/",
+                  "portal-users/convert/"]
 BODY = {"users": ["editor"], "products": ["analytics"]}
 
 
@@ -66,6 +72,57 @@ def test_writes(api, who, path, request, token_for, installed, editor):
     assert response.status_code == MATRIX[who][1], response.content
     if response.status_code == 403 and who == "read-only token":
         assert "read-only" in response.json()["detail"]
+
+
+def license_write(client, path, acting, request):
+    """Call one of LICENSE_WRITES with a body that succeeds for a manager; its status when
+    allowed."""
+    make_license = request.getfixturevalue("make_license")
+    if path == "license-file/ (delete)":
+        return client.delete(url("license-file/")), 200
+    if path in ("license-file/", "license-file/preview/"):
+        upload = SimpleUploadedFile("acme.lic", make_license().encode())
+        return client.post(url(path), {"license_file": upload}, format="multipart"), 200
+    if path == "license-file/confirm/":
+        token = uuid.uuid4()
+        if acting is not None:
+            token = PendingUpload.store(kind=PendingUpload.Kind.LICENSE_FILE, user=acting,
+                                        filename="a.lic", content=make_license().encode()).token
+        return client.post(url(path), {"token": str(token)}, format="json"), 200
+    if path == "license-request/":
+        return client.post(url(path), {}, format="json"), 200
+    if path == "portal-users/":
+        return client.post(url(path), {"email": "new@example.com"}, format="json"), 201
+    (plain,) = request.getfixturevalue("make_users")(1, prefix="plain")
+    return client.post(url(path), {"user": plain.username}, format="json"), 200
+
+
+ACTING = {"editor": "editor", "editor token": "editor", "read-only token": "manager",
+          "manager token": "manager", "superuser": "superuser"}
+
+
+@pytest.mark.parametrize("who", MATRIX)
+@pytest.mark.parametrize("path", LICENSE_WRITES)
+def test_license_writes(api, who, path, request, token_for, installed, editor):
+    client = as_(api, who, request, token_for)
+    acting = request.getfixturevalue(ACTING[who]) if who in ACTING else None
+    before = (LicensingState.get().installed_file_id, PendingUpload.objects.count())
+    response, allowed = license_write(client, path, acting, request)
+    expected = allowed if MATRIX[who][1] == 200 else MATRIX[who][1]
+    assert response.status_code == expected, (response.status_code, response.content[:300])
+    if expected != allowed:
+        assert response["Content-Type"] == "application/problem+json"
+        after = (LicensingState.get().installed_file_id, PendingUpload.objects.count())
+        assert after[0] == before[0]
+        assert after[1] == before[1] + (path == "license-file/confirm/" and acting is not None)
+        assert not PortalUser.objects.exists()
+
+
+@pytest.mark.parametrize("who", MATRIX)
+@pytest.mark.parametrize("path", [p for p in LICENSE_WRITES if " " not in p])
+def test_license_writes_allow_no_get(api, who, path, request, token_for, installed, editor):
+    response = as_(api, who, request, token_for).get(url(path))
+    assert response.status_code == (405 if MATRIX[who][0] == 200 else MATRIX[who][0])
 
 
 @pytest.mark.parametrize("who", MATRIX)
