@@ -363,9 +363,11 @@ class MetricsView(LicensingAPIView):
         # Prometheus asks for text/plain or OpenMetrics; errors are still problem details.
         return super().perform_content_negotiation(request, force=True)
 
-    @extend_schema(responses={(200, "text/plain"): str, **COMMON_ERRORS})
+    @extend_schema(responses={(200, "text/plain"): str, (200, "application/openmetrics-text"): str,
+                              **COMMON_ERRORS})
     def get(self, request: Request) -> HttpResponse:
         state = LicensingState.get()
-        text = metrics.exposition(installed_products(state), site_today(),
-                                  demo=state.demo_mode)
-        return HttpResponse(text, content_type=metrics.CONTENT_TYPE)
+        body, content_type = metrics.render(installed_products(state), site_today(),
+                                            demo=state.demo_mode,
+                                            accept=request.META.get("HTTP_ACCEPT", ""))
+        return HttpResponse(body, content_type=content_type)
