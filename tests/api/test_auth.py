@@ -3,9 +3,13 @@ superuser, for every endpoint and method; token creation, digest and revocation.
 
 import hashlib
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 from wagtail.models import ModelLogEntry
 
@@ -204,3 +208,50 @@ def test_api_token_grant_is_logged_as_its_user(api, installed, manager, editor, 
     assert api.post(url("assignments/grant/"), BODY, format="json").status_code == 200
     entry = ModelLogEntry.objects.get(action="wagtail_licensing.grant")
     assert entry.user_id == manager.pk
+
+
+def test_token_last_use_is_recorded_at_most_once_a_minute(api, installed, manager, token_for,
+                                                          django_assert_num_queries):
+    secret = token_for(manager)
+    token = ApiToken.objects.get()
+    assert token.last_used_at is None
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert api.get(url("products/")).status_code == 200
+    token.refresh_from_db()
+    first = token.last_used_at
+    assert first is not None
+    # Within the minute: the token's row is read anyway, and nothing is written.
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get(url("products/")).status_code == 200
+    assert not [q for q in queries if q["sql"].lstrip().upper().startswith("UPDATE")]
+    token.refresh_from_db()
+    assert token.last_used_at == first
+    # A minute later: one UPDATE.
+    ApiToken.objects.update(last_used_at=first - timedelta(minutes=2))
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get(url("products/")).status_code == 200
+    assert len([q for q in queries if q["sql"].lstrip().upper().startswith("UPDATE")]) == 1
+    token.refresh_from_db()
+    assert token.last_used_at > first
+
+
+def test_touch_keeps_the_latest_use(manager, token_for):
+    token_for(manager)
+    token = ApiToken.objects.get()
+    now = timezone.now()
+    assert operations.touch_api_token(token, now=now)
+    assert not operations.touch_api_token(token, now=now + timedelta(seconds=30))
+    stale = ApiToken.objects.get()  # as another process read it before the write
+    stale.last_used_at = None
+    assert not operations.touch_api_token(stale, now=now + timedelta(seconds=30))
+    assert ApiToken.objects.get().last_used_at == now
+
+
+def test_last_use_is_shown_in_the_listing(client, manager, token_for):
+    token_for(manager)
+    client.force_login(manager)
+    html = client.get("/admin/licensing/api-tokens/").content.decode()
+    assert "Last used" in html and "Never" in html
+    ApiToken.objects.update(last_used_at=timezone.now())
+    html = client.get("/admin/licensing/api-tokens/").content.decode()
+    assert "Never" not in html and "<time datetime=" in html

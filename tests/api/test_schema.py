@@ -58,3 +58,12 @@ def test_the_schema_needs_no_login_and_no_warnings(api, capsys):
     response = api.get(url("schema/"), HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     assert "Warning" not in capsys.readouterr().err
+
+
+def test_errors_are_documented_as_problem_details(document):
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for code, response in operation["responses"].items():
+                if int(code) >= 400:
+                    assert set(response["content"]) == {"application/problem+json"}, (
+                        path, method, code)
