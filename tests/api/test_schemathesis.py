@@ -30,7 +30,7 @@ pytestmark = [
 ]
 
 MAX_EXAMPLES = int(os.environ.get("WAGTAIL_LICENSING_SCHEMA_FUZZ_EXAMPLES", "20"))
-TIME_BOUND = 90  # seconds, for every operation together
+TIME_BOUND = 75  # seconds, for every operation together
 SCHEMA = "/api/licensing/v1/schema/?format=json"
 CHECKS = [checks.not_a_server_error, checks.status_code_conformance,
           checks.content_type_conformance, checks.response_schema_conformance]
