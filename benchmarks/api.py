@@ -42,13 +42,15 @@ def add_users(count):
     for low in range(0, count, 5000):
         high = min(low + 5000, count)
         users = User.objects.bulk_create(
-            User(username=f"u{i:07d}", email=f"u{i:07d}@example.com") for i in range(low, high))
+            User(username=f"u{i:07d}", email=f"u{i:07d}@example.com") for i in range(low, high)
+        )
         if users[0].pk is None:
-            users = list(User.objects.filter(username__gte=f"u{low:07d}",
-                                             username__lt=f"u{high:07d}"))
+            users = list(
+                User.objects.filter(username__gte=f"u{low:07d}", username__lt=f"u{high:07d}")
+            )
         LicenseAssignment.objects.bulk_create(
-            LicenseAssignment(user=user, product_code="editor", granted_at=now)
-            for user in users)
+            LicenseAssignment(user=user, product_code="editor", granted_at=now) for user in users
+        )
 
 
 def timed(function, repeats=3, setup=None):
@@ -101,32 +103,44 @@ def main():
         for size in (100, 1000):
             last = -(-args.users // size)
             for page in sorted({1, (last + 1) // 2, last}):
+
                 def get(size=size, page=page):
-                    response = client.get(f"{base}assignments/",
-                                          {"page_size": size, "page": page})
+                    response = client.get(f"{base}assignments/", {"page_size": size, "page": page})
                     assert response.status_code == 200, response.content[:200]
                     assert len(response.json()["results"]) == min(
-                        size, args.users - (page - 1) * size)
+                        size, args.users - (page - 1) * size
+                    )
+
                 pages[(size, page)] = timed(get)
 
-        usernames = list(User.objects.filter(username__startswith="u").order_by("pk")
-                         .values_list("username", flat=True))
+        usernames = list(
+            User.objects.filter(username__startswith="u")
+            .order_by("pk")
+            .values_list("username", flat=True)
+        )
 
         def reset():
             operations.recall(User.objects.all(), ["reports"])
 
         def api_grant(names):
             def run():
-                response = client.post(f"{base}assignments/grant/",
-                                       {"users": names, "products": ["reports"]}, format="json")
+                response = client.post(
+                    f"{base}assignments/grant/",
+                    {"users": names, "products": ["reports"]},
+                    format="json",
+                )
                 assert response.status_code == 200, response.content[:300]
                 assert len(response.json()["products"]["reports"]["granted"]) == len(names)
+
             return run
 
         def bulk_grant(names):
-            return lambda: operations.grant(User.objects.filter(username__in=names),
-                                            ["reports"], user=admin,
-                                            source=AssignmentSource.BULK)
+            return lambda: operations.grant(
+                User.objects.filter(username__in=names),
+                ["reports"],
+                user=admin,
+                source=AssignmentSource.BULK,
+            )
 
         grants = {
             ("API", 10): timed(api_grant(usernames[:10]), setup=reset),
@@ -151,9 +165,11 @@ def main():
     same_bulk = grants[("bulk action", 10)][1] == grants[("bulk action", args.users)][1]
     extra = grants[("API", args.users)][1] - grants[("bulk action", args.users)][1]
     print()
-    print(f"Queries per page constant: {same_pages}; API grant queries constant: "
-          f"{same_grants} (bulk action: {same_bulk}); the API's own queries on top of the bulk "
-          f"action's: {extra}.")
+    print(
+        f"Queries per page constant: {same_pages}; API grant queries constant: "
+        f"{same_grants} (bulk action: {same_bulk}); the API's own queries on top of the bulk "
+        f"action's: {extra}."
+    )
     ok = same_pages and same_grants and same_bulk
     print("Targets met." if ok else "Targets NOT met.")
     return 0 if ok else 1

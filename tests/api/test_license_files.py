@@ -26,8 +26,9 @@ def snapshot():
 
 def multipart(client, name, content, filename="acme.lic"):
     data = content.encode() if isinstance(content, str) else content
-    return client.post(url(name), {"license_file": SimpleUploadedFile(filename, data)},
-                       format="multipart")
+    return client.post(
+        url(name), {"license_file": SimpleUploadedFile(filename, data)}, format="multipart"
+    )
 
 
 def raw(client, name, content, content_type="application/octet-stream", **extra):
@@ -37,9 +38,18 @@ def raw(client, name, content, content_type="application/octet-stream", **extra)
 
 def test_preview_then_confirm(manager_api, manager, installed, make_license):
     before = snapshot()
-    text = make_license(products=[{"code": "editor", "name": "CMS editor", "type": "named",
-                                   "seats": 9, "valid_from": "2020-01-01",
-                                   "valid_until": "2099-12-31"}])
+    text = make_license(
+        products=[
+            {
+                "code": "editor",
+                "name": "CMS editor",
+                "type": "named",
+                "seats": 9,
+                "valid_from": "2020-01-01",
+                "valid_until": "2099-12-31",
+            }
+        ]
+    )
     response = multipart(manager_api, "license-file/preview/", text)
     assert response.status_code == 200, response.json()
     data = response.json()
@@ -48,15 +58,18 @@ def test_preview_then_confirm(manager_api, manager, installed, make_license):
     assert data["filename"] == "acme.lic"
     changes = {c["code"]: c for c in data["changes"]}
     assert changes["editor"]["change"] == "changed"
-    assert {d["field"]: (d["old"], d["new"]) for d in changes["editor"]["details"]}["seats"] \
-        == (5, 9)
+    assert {d["field"]: (d["old"], d["new"]) for d in changes["editor"]["details"]}["seats"] == (
+        5,
+        9,
+    )
     assert changes["analytics"]["change"] == "removed"
     assert data["has_changes"] is True
     pending = PendingUpload.objects.get()
     assert data["token"] == str(pending.token) and pending.uploaded_by == manager
 
-    response = manager_api.post(url("license-file/confirm/"), {"token": data["token"]},
-                                format="json")
+    response = manager_api.post(
+        url("license-file/confirm/"), {"token": data["token"]}, format="json"
+    )
     assert response.status_code == 200, response.json()
     done = response.json()
     now_installed = LicensingState.get_with_installed_file().installed_file
@@ -67,8 +80,7 @@ def test_preview_then_confirm(manager_api, manager, installed, make_license):
     entry = ModelLogEntry.objects.filter(action=operations.ACTION_UPLOAD).latest("pk")
     assert entry.user_id == manager.pk
     # The token is spent.
-    again = manager_api.post(url("license-file/confirm/"), {"token": data["token"]},
-                             format="json")
+    again = manager_api.post(url("license-file/confirm/"), {"token": data["token"]}, format="json")
     assert again.status_code == 404
     assert "no longer waiting for confirmation" in again.json()["detail"]
 
@@ -100,10 +112,13 @@ def test_confirm_needs_a_token(manager_api, body):
     assert "token" in response.json()["errors"]
 
 
-@pytest.mark.parametrize("content, reason", [
-    ("not a license at all", "license file"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00binary", "This is not a license file"),
-])
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        ("not a license at all", "license file"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00binary", "This is not a license file"),
+    ],
+)
 def test_invalid_files_are_400_for_the_field(manager_api, content, reason):
     for name in ("license-file/preview/", "license-file/"):
         response = multipart(manager_api, name, content)
@@ -115,8 +130,10 @@ def test_invalid_files_are_400_for_the_field(manager_api, content, reason):
 
 def test_too_large_files_are_refused_without_reading_them(manager_api):
     big = b"x" * (1024 * 1024 + 1)
-    for response in (multipart(manager_api, "license-file/preview/", big),
-                     raw(manager_api, "license-file/preview/", big)):
+    for response in (
+        multipart(manager_api, "license-file/preview/", big),
+        raw(manager_api, "license-file/preview/", big),
+    ):
         assert response.status_code == 400
         message = " ".join(response.json()["errors"]["license_file"])
         assert "a license file is at most 1.0" in message and "This file is 1.0" in message
@@ -139,11 +156,17 @@ def test_deeply_nested_content_is_refused_not_a_500(manager_api):
     assert "its content is not readable" in " ".join(response.json()["errors"]["license_file"])
 
 
-@pytest.mark.parametrize("overrides, kind, reason", [
-    ({"company_id": "OTHER"}, "license-refused", "is for the company OTHER"),
-    ({"instance_id": "00000000-0000-0000-0000-000000000000"}, "license-refused",
-     "issued for another site"),
-])
+@pytest.mark.parametrize(
+    "overrides, kind, reason",
+    [
+        ({"company_id": "OTHER"}, "license-refused", "is for the company OTHER"),
+        (
+            {"instance_id": "00000000-0000-0000-0000-000000000000"},
+            "license-refused",
+            "issued for another site",
+        ),
+    ],
+)
 def test_rule_refusals_are_409(manager_api, installed, make_license, overrides, kind, reason):
     before = snapshot()
     response = multipart(manager_api, "license-file/preview/", make_license(**overrides))
@@ -161,16 +184,16 @@ def test_already_installed_is_409(manager_api, installed):
 
 
 @pytest.mark.parametrize("error_class", [LicenseRefused, ValidationError])
-def test_a_hook_refusal_at_confirm_is_409_and_keeps_the_file(manager_api, make_license,
-                                                             error_class):
+def test_a_hook_refusal_at_confirm_is_409_and_keeps_the_file(
+    manager_api, make_license, error_class
+):
     token = multipart(manager_api, "license-file/preview/", make_license()).json()["token"]
 
     def refuse(user, preview):
         raise error_class("Our CRM says this contract was cancelled.")
 
     with hooks.register_temporarily(operations.BEFORE_LICENSE_FILE_INSTALL, refuse):
-        response = manager_api.post(url("license-file/confirm/"), {"token": token},
-                                    format="json")
+        response = manager_api.post(url("license-file/confirm/"), {"token": token}, format="json")
     assert response.status_code == 409
     assert response.json()["detail"] == "Our CRM says this contract was cancelled."
     assert LicensingState.get().installed_file_id is None
@@ -191,10 +214,13 @@ def test_delete(manager_api, manager, installed):
 
 def test_license_request_download(manager_api, manager, installed):
     seen = []
-    with hooks.register_temporarily(operations.AFTER_LICENSE_REQUEST_CREATED,
-                                    lambda user, request: seen.append(request.filename)):
-        response = manager_api.post(url("license-request/"), {"license_version": "2.0"},
-                                    format="json")
+    with hooks.register_temporarily(
+        operations.AFTER_LICENSE_REQUEST_CREATED,
+        lambda user, request: seen.append(request.filename),
+    ):
+        response = manager_api.post(
+            url("license-request/"), {"license_version": "2.0"}, format="json"
+        )
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment; filename=")
     assert response["Content-Disposition"].endswith('.tlr"')
@@ -203,8 +229,9 @@ def test_license_request_download(manager_api, manager, installed):
     assert data["company_id"] == "ACME" and data["license_version"] == "2.0"
     assert data["generated_by"] == "manager"
     assert data["installed_license_id"] == installed.license_id
-    assert seen and ModelLogEntry.objects.get(action=operations.ACTION_REQUEST).user_id \
-        == manager.pk
+    assert (
+        seen and ModelLogEntry.objects.get(action=operations.ACTION_REQUEST).user_id == manager.pk
+    )
 
 
 def test_license_request_needs_a_company(manager_api, settings):

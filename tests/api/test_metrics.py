@@ -12,8 +12,9 @@ from wagtail_licensing.api import metrics
 
 pytestmark = pytest.mark.django_db
 
-PROMETHEUS_ACCEPT = ("application/openmetrics-text;version=1.0.0,"
-                     "text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+PROMETHEUS_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
 
 
 @pytest.fixture(params=["prometheus-client", "by hand"])
@@ -27,8 +28,11 @@ def samples(response):
     """{(name, labels...): value} as a scraper reads them."""
     text = response.content.decode()
     parse = openmetrics if "openmetrics" in response["Content-Type"] else text_format
-    return {(sample.name, *sorted(sample.labels.items())): sample.value
-            for family in parse(text) for sample in family.samples}
+    return {
+        (sample.name, *sorted(sample.labels.items())): sample.value
+        for family in parse(text)
+        for sample in family.samples
+    }
 
 
 def key(name, product=None, **labels):
@@ -38,8 +42,9 @@ def key(name, product=None, **labels):
 
 
 @pytest.mark.parametrize("accept", [PROMETHEUS_ACCEPT, "text/plain", ""])
-def test_metrics_for_a_read_only_token(api, installed, manager, make_users, token_for, writer,
-                                       accept):
+def test_metrics_for_a_read_only_token(
+    api, installed, manager, make_users, token_for, writer, accept
+):
     operations.grant(make_users(3), ["editor"])
     api.credentials(HTTP_AUTHORIZATION="Bearer " + token_for(manager, read_only=True))
     response = api.get(url("metrics/"), HTTP_ACCEPT=accept)
@@ -62,8 +67,7 @@ def test_metrics_for_a_read_only_token(api, installed, manager, make_users, toke
     assert found[key("holders", "editor")] == 3
 
 
-def test_both_writers_say_the_same(api, installed, manager, make_users, token_for,
-                                   monkeypatch):
+def test_both_writers_say_the_same(api, installed, manager, make_users, token_for, monkeypatch):
     operations.grant(make_users(2), ["editor", "analytics"])
     api.credentials(HTTP_AUTHORIZATION="Bearer " + token_for(manager, read_only=True))
     by_client = samples(api.get(url("metrics/"), HTTP_ACCEPT="text/plain"))
@@ -76,8 +80,9 @@ def test_metrics_in_demo_mode(manager_api, writer):
     assert samples(manager_api.get(url("metrics/")))[key("demo_mode")] == 1
 
 
-def test_metrics_cost_constant_queries(api, installed, manager, token_for, make_users,
-                                       django_assert_max_num_queries):
+def test_metrics_cost_constant_queries(
+    api, installed, manager, token_for, make_users, django_assert_max_num_queries
+):
     operations.grant(make_users(50), ["editor", "analytics"])
     api.credentials(HTTP_AUTHORIZATION="Bearer " + token_for(manager, read_only=True))
     api.get(url("metrics/"))  # the token's first use is recorded once

@@ -18,8 +18,7 @@ def create(client, **body):
 
 
 def test_create_with_a_portal_product(manager_api, manager, installed):
-    response = create(manager_api, email="Pat@Example.com", first_name="Pat",
-                      products=["portal"])
+    response = create(manager_api, email="Pat@Example.com", first_name="Pat", products=["portal"])
     assert response.status_code == 201, response.json()
     data = response.json()
     user = get_user_model().objects.get(pk=data["user"]["id"])
@@ -27,8 +26,10 @@ def test_create_with_a_portal_product(manager_api, manager, installed):
     assert not user.has_usable_password()
     assert PortalUser.objects.filter(user=user).exists()
     assert data["products"] == ["portal"] and holders("portal") == {user.username}
-    assert data["messages"][0] == {"level": "success",
-                                   "text": f"Portal user {user.username} created."}
+    assert data["messages"][0] == {
+        "level": "success",
+        "text": f"Portal user {user.username} created.",
+    }
     entry = ModelLogEntry.objects.get(action=operations.ACTION_PORTAL_USER)
     assert entry.user_id == manager.pk and entry.data["event"] == "created"
 
@@ -54,8 +55,9 @@ def test_create_refusals_change_nothing(manager_api, installed, make_users):
 def test_convert(manager_api, installed, make_users):
     (user,) = make_users(1)
     operations.grant([user], ["editor", "analytics"])
-    response = manager_api.post(url("portal-users/convert/"), {"user": user.username},
-                                format="json")
+    response = manager_api.post(
+        url("portal-users/convert/"), {"user": user.username}, format="json"
+    )
     assert response.status_code == 200, response.json()
     data = response.json()
     assert data["recalled"] == ["analytics", "editor"]
@@ -68,12 +70,12 @@ def test_convert(manager_api, installed, make_users):
 
 
 def test_convert_refuses_admin_users_and_unknown_users(manager_api, installed, manager):
-    response = manager_api.post(url("portal-users/convert/"), {"user": manager.username},
-                                format="json")
+    response = manager_api.post(
+        url("portal-users/convert/"), {"user": manager.username}, format="json"
+    )
     assert response.status_code == 409
     assert "can access the Wagtail admin" in response.json()["detail"]
-    response = manager_api.post(url("portal-users/convert/"), {"user": "ghost"},
-                                format="json")
+    response = manager_api.post(url("portal-users/convert/"), {"user": "ghost"}, format="json")
     assert response.status_code == 404 and response.json()["unknown_users"] == ["ghost"]
     response = manager_api.post(url("portal-users/convert/"), {"user": True}, format="json")
     assert response.status_code == 400

@@ -62,7 +62,8 @@ def families(products: Iterable[LicensedProduct], day: date, *, demo: bool) -> l
         by_name["seats_available"].samples.append((labels, product.available))
         by_name["holders"].samples.append((labels, product.holders))
         by_name["days_until_expiry"].samples.append(
-            (labels, ProductFacts.of(product).days_left(day)))
+            (labels, ProductFacts.of(product).days_left(day))
+        )
         by_name["status"].samples.append(({**labels, "status": product.status.value}, 1))
     return out + list(by_name.values())
 
@@ -84,8 +85,11 @@ def lines(products: Iterable[LicensedProduct], day: date, *, demo: bool) -> Iter
         yield f"# TYPE {PREFIX}{family.name} gauge"
         for labels, value in family.samples:
             text = ",".join(f'{key}="{escape(val)}"' for key, val in labels.items())
-            yield f"{PREFIX}{family.name}{{{text}}} {number(value)}" if text else \
-                f"{PREFIX}{family.name} {number(value)}"
+            yield (
+                f"{PREFIX}{family.name}{{{text}}} {number(value)}"
+                if text
+                else f"{PREFIX}{family.name} {number(value)}"
+            )
 
 
 def exposition(products: Iterable[LicensedProduct], day: date, *, demo: bool) -> str:
@@ -106,15 +110,18 @@ class LicensingCollector:
         for family in self.found:
             names = list(family.samples[0][0]) if family.samples else []
             gauge = prometheus_client.core.GaugeMetricFamily(
-                PREFIX + family.name, family.help, labels=names)
+                PREFIX + family.name, family.help, labels=names
+            )
             for labels, value in family.samples:
-                gauge.add_metric([labels[name] for name in names],
-                                 float("inf") if value is None else value)
+                gauge.add_metric(
+                    [labels[name] for name in names], float("inf") if value is None else value
+                )
             yield gauge
 
 
-def render(products: Iterable[LicensedProduct], day: date, *, demo: bool,
-           accept: str = "") -> tuple[bytes, str]:
+def render(
+    products: Iterable[LicensedProduct], day: date, *, demo: bool, accept: str = ""
+) -> tuple[bytes, str]:
     """The body and content type for a scraper that sent ``accept``."""
     if prometheus_client is None:
         return exposition(products, day, demo=demo).encode(), CONTENT_TYPE

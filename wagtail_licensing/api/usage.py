@@ -22,10 +22,15 @@ from .views import COMMON_ERRORS, AssignmentPagination, LicensingAPIView
 
 
 def snapshot_data(snapshot: UsageSnapshot) -> dict[str, Any]:
-    return {"product": snapshot.product_code, "day": snapshot.day, "seats": snapshot.seats,
-            "used": snapshot.used, "holders": snapshot.holders,
-            "active_holders_30d": snapshot.active_holders_30d,
-            "peak_sessions": snapshot.peak_sessions}
+    return {
+        "product": snapshot.product_code,
+        "day": snapshot.day,
+        "seats": snapshot.seats,
+        "used": snapshot.used,
+        "holders": snapshot.holders,
+        "active_holders_30d": snapshot.active_holders_30d,
+        "peak_sessions": snapshot.peak_sessions,
+    }
 
 
 class UsageHistoryView(LicensingAPIView):
@@ -36,16 +41,21 @@ class UsageHistoryView(LicensingAPIView):
 
     @extend_schema(
         parameters=[serializers.UsageFilterSerializer],
-        responses={200: serializers.UsageSnapshotSerializer(many=True), **COMMON_ERRORS,
-                   400: openapi.problem("A filter is not valid."),
-                   404: openapi.problem("No such page.")})
+        responses={
+            200: serializers.UsageSnapshotSerializer(many=True),
+            **COMMON_ERRORS,
+            400: openapi.problem("A filter is not valid."),
+            404: openapi.problem("No such page."),
+        },
+    )
     def get(self, request: Request) -> Response:
         filters = serializers.UsageFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
         if "start" in data and "end" in data and data["start"] > data["end"]:
             raise exceptions.ValidationError(
-                {"start": [_("The first day comes after the last day.")]})
+                {"start": [_("The first day comes after the last day.")]}
+            )
         rows = UsageSnapshot.objects.all()
         if "product" in data:
             rows = rows.filter(product_code=data["product"])
@@ -54,8 +64,9 @@ class UsageHistoryView(LicensingAPIView):
         if "end" in data:
             rows = rows.filter(day__lte=data["end"])
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(rows.order_by("product_code", "day", "pk"),
-                                           request, view=self)
+        page = paginator.paginate_queryset(
+            rows.order_by("product_code", "day", "pk"), request, view=self
+        )
         return paginator.get_paginated_response([snapshot_data(s) for s in page or []])
 
 
@@ -66,8 +77,12 @@ class IdleSeatsView(LicensingAPIView):
 
     @extend_schema(
         parameters=[serializers.IdleFilterSerializer],
-        responses={200: serializers.IdleSeatsSerializer, **COMMON_ERRORS,
-                   400: openapi.problem("A filter is not valid.")})
+        responses={
+            200: serializers.IdleSeatsSerializer,
+            **COMMON_ERRORS,
+            400: openapi.problem("A filter is not valid."),
+        },
+    )
     def get(self, request: Request) -> Response:
         filters = serializers.IdleFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -75,10 +90,20 @@ class IdleSeatsView(LicensingAPIView):
         days = data.get("days") or idle_days()
         codes = [data["product"]] if "product" in data else None
         products = operations.idle_seats(days, product_codes=codes, sample=SAMPLE_SIZE)
-        return Response({
-            "days": days,
-            "idle_since": site_today() - timedelta(days=days),
-            "products": [{"code": p.code, "name": p.name, "holders": p.holders,
-                          "seats_freed": p.seats_freed, "usernames": p.names,
-                          "more": p.more} for p in products],
-        })
+        return Response(
+            {
+                "days": days,
+                "idle_since": site_today() - timedelta(days=days),
+                "products": [
+                    {
+                        "code": p.code,
+                        "name": p.name,
+                        "holders": p.holders,
+                        "seats_freed": p.seats_freed,
+                        "usernames": p.names,
+                        "more": p.more,
+                    }
+                    for p in products
+                ],
+            }
+        )
