@@ -283,8 +283,8 @@ class LicenseFileView(LicenseFileUploadMixin, LicensingAPIView):
                     {
                         "level": "success",
                         "text": _(
-                            "The license %(id)s was deleted: the site runs in demo mode. Upload a license "
-                            "file to install licenses again."
+                            "The license %(id)s was deleted: the site runs in demo mode. "
+                            "Upload a license file to install licenses again."
                         )
                         % {"id": previous.license_id},
                     }
