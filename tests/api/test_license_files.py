@@ -95,6 +95,12 @@ def test_raw_body_upload_installs_at_once(manager_api, make_license):
     assert response.status_code == 200
 
 
+def test_the_file_name_is_kept_safe(manager_api, make_license):
+    response = raw(manager_api, "license-file/preview/?filename=../x%00y%22.lic", make_license())
+    assert response.status_code == 200
+    assert response.json()["filename"] == PendingUpload.objects.get().filename == "x_y_.lic"
+
+
 def test_a_confirm_is_for_the_uploader_only(api, manager, superuser, make_license):
     api.force_login(manager)
     token = multipart(api, "license-file/preview/", make_license()).json()["token"]

@@ -27,6 +27,7 @@ from ..actions.install import InstallResult, UploadPreview
 from ..exceptions import AlreadyInstalled, InvalidLicenseFile, LicensingError
 from ..forms import LICENSE_FILE_MAX_SIZE, UploadLicenseFileForm
 from ..models import LicenseFile, PendingUpload
+from ..rules.filenames import safe_filename
 from ..views.upload import refusal_message
 from . import openapi, problems, serializers
 from .openapi import extend_schema
@@ -77,7 +78,8 @@ def uploaded_content(request: Request) -> tuple[str, bytes]:
             }
         )
     upload: UploadedFile = form.cleaned_data["license_file"]
-    return upload.name or "", form.content
+    # The name is the client's: kept only as a safe file name (no NUL, no path, no quotes).
+    return safe_filename(upload.name or "", default="license.lic"), form.content
 
 
 def refused(error: LicensingError | DjangoValidationError) -> Exception:
