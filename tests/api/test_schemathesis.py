@@ -13,7 +13,9 @@ import os
 import time
 
 import pytest
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 
 from wagtail_licensing import operations
 
@@ -67,6 +69,19 @@ def fuzz(operation, headers, until):
     return sent
 
 
+@pytest.fixture
+def keep_the_test_connection():
+    """What Django's test client does around each request: the handler's
+    ``close_old_connections`` would close the connection holding the test's transaction
+    (PostgreSQL; SQLite's in-memory database is spared)."""
+    for signal in (signals.request_started, signals.request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (signals.request_started, signals.request_finished):
+        signal.connect(close_old_connections)
+
+
+@pytest.mark.usefixtures("keep_the_test_connection")
 def test_every_operation_conforms_to_the_document(installed, manager, make_users):
     make_users(5)
     secret = operations.create_api_token(owner=manager, name="fuzz", read_only=False).secret
