@@ -37,7 +37,7 @@ class UserRefField(serializers.Field):
         if isinstance(data, str):
             if not data.strip():
                 self.fail("blank")
-            if len(data) > 255:
+            if len(data) > 255 or "\x00" in data:  # no username holds a NUL (nor can, on PG)
                 self.fail("invalid")
         return data
 
