@@ -663,6 +663,11 @@ class ApiToken(models.Model):
         on_delete=models.SET_NULL, related_name="+",
     )
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    # Recorded at most once per ``LAST_USED_PRECISION`` per token, by the request that finds
+    # it older (``actions.api_tokens.TouchApiTokenAction``): no write on every request.
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    LAST_USED_PRECISION = timedelta(minutes=1)
 
     objects = ApiTokenQuerySet.as_manager()
 
@@ -678,6 +683,10 @@ class ApiToken(models.Model):
     @property
     def revoked(self) -> bool:
         return self.revoked_at is not None
+
+    def last_used_is_stale(self, now: datetime) -> bool:
+        """Whether a request at ``now`` should record itself as the token's last use."""
+        return self.last_used_at is None or now - self.last_used_at >= self.LAST_USED_PRECISION
 
     @staticmethod
     def digest_of(token: str) -> str:

@@ -23,6 +23,7 @@ from .actions.api_tokens import (
     ApiTokenResult,
     CreateApiTokenAction,
     RevokeApiTokenAction,
+    TouchApiTokenAction,
 )
 from .actions.counters import (
     ACTION_REPAIR_COUNTERS,
@@ -90,6 +91,7 @@ from .models import ApiToken, AssignmentSource, ConcurrentSession, LicenseFile
 
 __all__ = [
     "ACTION_API_TOKEN", "ApiTokenResult", "create_api_token", "revoke_api_token",
+    "touch_api_token",
     "ACTION_DELETE", "ACTION_GRANT", "ACTION_IMPORT", "ACTION_PORTAL_USER", "ACTION_RECALL",
     "ACTION_RELEASE", "ACTION_REPAIR_COUNTERS", "ACTION_REQUEST", "ACTION_UPLOAD",
     "ACTION_USER_STATUS",
@@ -271,6 +273,12 @@ def create_api_token(*, name: str, read_only: bool = True, owner: Any = None,
 def revoke_api_token(token: ApiToken | int, *, user: Any = None) -> ApiTokenResult:
     """Revoke a token (an ``ApiToken`` or its primary key); revoking twice changes nothing."""
     return RevokeApiTokenAction(token, user=user).execute()
+
+
+def touch_api_token(token: ApiToken, *, now: datetime | None = None) -> bool:
+    """Record ``token``'s use now, at most once per ``ApiToken.LAST_USED_PRECISION``; True
+    when it wrote (the API's authentication calls it on every request)."""
+    return TouchApiTokenAction(token, now=now).execute()
 
 
 # Usage history -----------------------------------------------------------------------------

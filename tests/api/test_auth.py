@@ -2,20 +2,30 @@
 superuser, for every endpoint and method; token creation, digest and revocation."""
 
 import hashlib
+import uuid
+from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 from wagtail.models import ModelLogEntry
 
 from tests.api.conftest import url
 from wagtail_licensing import operations
-from wagtail_licensing.models import ApiToken
+from wagtail_licensing.models import ApiToken, LicensingState, PendingUpload, PortalUser
 
 pytestmark = pytest.mark.django_db
 
 READS = ["license/", "products/", "products/editor/", "assignments/",
-         "users/editor/licenses/", "metrics/"]
+         "users/editor/licenses/", "metrics/", "usage/", "idle-seats/"]
 WRITES = ["assignments/grant/", "assignments/recall/"]
+# The other writes: (method, path, the body for a user, the status when allowed).
+LICENSE_WRITES = ["license-file/", "license-file/preview/", "license-file/confirm/",
+                  "license-file/ (delete)", "license-request/", "portal-users/",
+                  "portal-users/convert/"]
 BODY = {"users": ["editor"], "products": ["analytics"]}
 
 
@@ -66,6 +76,57 @@ def test_writes(api, who, path, request, token_for, installed, editor):
     assert response.status_code == MATRIX[who][1], response.content
     if response.status_code == 403 and who == "read-only token":
         assert "read-only" in response.json()["detail"]
+
+
+def license_write(client, path, acting, request):
+    """Call one of LICENSE_WRITES with a body that succeeds for a manager; its status when
+    allowed."""
+    make_license = request.getfixturevalue("make_license")
+    if path == "license-file/ (delete)":
+        return client.delete(url("license-file/")), 200
+    if path in ("license-file/", "license-file/preview/"):
+        upload = SimpleUploadedFile("acme.lic", make_license().encode())
+        return client.post(url(path), {"license_file": upload}, format="multipart"), 200
+    if path == "license-file/confirm/":
+        token = uuid.uuid4()
+        if acting is not None:
+            token = PendingUpload.store(kind=PendingUpload.Kind.LICENSE_FILE, user=acting,
+                                        filename="a.lic", content=make_license().encode()).token
+        return client.post(url(path), {"token": str(token)}, format="json"), 200
+    if path == "license-request/":
+        return client.post(url(path), {}, format="json"), 200
+    if path == "portal-users/":
+        return client.post(url(path), {"email": "new@example.com"}, format="json"), 201
+    (plain,) = request.getfixturevalue("make_users")(1, prefix="plain")
+    return client.post(url(path), {"user": plain.username}, format="json"), 200
+
+
+ACTING = {"editor": "editor", "editor token": "editor", "read-only token": "manager",
+          "manager token": "manager", "superuser": "superuser"}
+
+
+@pytest.mark.parametrize("who", MATRIX)
+@pytest.mark.parametrize("path", LICENSE_WRITES)
+def test_license_writes(api, who, path, request, token_for, installed, editor):
+    client = as_(api, who, request, token_for)
+    acting = request.getfixturevalue(ACTING[who]) if who in ACTING else None
+    before = (LicensingState.get().installed_file_id, PendingUpload.objects.count())
+    response, allowed = license_write(client, path, acting, request)
+    expected = allowed if MATRIX[who][1] == 200 else MATRIX[who][1]
+    assert response.status_code == expected, (response.status_code, response.content[:300])
+    if expected != allowed:
+        assert response["Content-Type"] == "application/problem+json"
+        after = (LicensingState.get().installed_file_id, PendingUpload.objects.count())
+        assert after[0] == before[0]
+        assert after[1] == before[1] + (path == "license-file/confirm/" and acting is not None)
+        assert not PortalUser.objects.exists()
+
+
+@pytest.mark.parametrize("who", MATRIX)
+@pytest.mark.parametrize("path", [p for p in LICENSE_WRITES if " " not in p])
+def test_license_writes_allow_no_get(api, who, path, request, token_for, installed, editor):
+    response = as_(api, who, request, token_for).get(url(path))
+    assert response.status_code == (405 if MATRIX[who][0] == 200 else MATRIX[who][0])
 
 
 @pytest.mark.parametrize("who", MATRIX)
@@ -147,3 +208,50 @@ def test_api_token_grant_is_logged_as_its_user(api, installed, manager, editor, 
     assert api.post(url("assignments/grant/"), BODY, format="json").status_code == 200
     entry = ModelLogEntry.objects.get(action="wagtail_licensing.grant")
     assert entry.user_id == manager.pk
+
+
+def test_token_last_use_is_recorded_at_most_once_a_minute(api, installed, manager, token_for,
+                                                          django_assert_num_queries):
+    secret = token_for(manager)
+    token = ApiToken.objects.get()
+    assert token.last_used_at is None
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert api.get(url("products/")).status_code == 200
+    token.refresh_from_db()
+    first = token.last_used_at
+    assert first is not None
+    # Within the minute: the token's row is read anyway, and nothing is written.
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get(url("products/")).status_code == 200
+    assert not [q for q in queries if q["sql"].lstrip().upper().startswith("UPDATE")]
+    token.refresh_from_db()
+    assert token.last_used_at == first
+    # A minute later: one UPDATE.
+    ApiToken.objects.update(last_used_at=first - timedelta(minutes=2))
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get(url("products/")).status_code == 200
+    assert len([q for q in queries if q["sql"].lstrip().upper().startswith("UPDATE")]) == 1
+    token.refresh_from_db()
+    assert token.last_used_at > first
+
+
+def test_touch_keeps_the_latest_use(manager, token_for):
+    token_for(manager)
+    token = ApiToken.objects.get()
+    now = timezone.now()
+    assert operations.touch_api_token(token, now=now)
+    assert not operations.touch_api_token(token, now=now + timedelta(seconds=30))
+    stale = ApiToken.objects.get()  # as another process read it before the write
+    stale.last_used_at = None
+    assert not operations.touch_api_token(stale, now=now + timedelta(seconds=30))
+    assert ApiToken.objects.get().last_used_at == now
+
+
+def test_last_use_is_shown_in_the_listing(client, manager, token_for):
+    token_for(manager)
+    client.force_login(manager)
+    html = client.get("/admin/licensing/api-tokens/").content.decode()
+    assert "Last used" in html and "Never" in html
+    ApiToken.objects.update(last_used_at=timezone.now())
+    html = client.get("/admin/licensing/api-tokens/").content.decode()
+    assert "Never" not in html and "<time datetime=" in html

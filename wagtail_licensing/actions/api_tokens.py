@@ -7,8 +7,10 @@ token by its name and first characters only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from ..models import ApiToken
@@ -85,3 +87,35 @@ class RevokeApiTokenAction(ApiTokenAction):
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         return ApiTokenResult(token=token, revoked=True)
+
+
+class TouchApiTokenAction(LicensingAction[bool]):
+    """Record that a token was just used: one ``UPDATE``, and only when the last use recorded
+    is older than ``ApiToken.LAST_USED_PRECISION`` (the authentication asks
+    ``last_used_is_stale`` on the row it read anyway, so a busy token costs no write per
+    request). Not licensing state: no permission, lock, transaction, audit entry or version
+    bump; whether another process recorded it a moment before does not matter (the condition
+    in the ``UPDATE`` keeps the latest). True when it wrote."""
+
+    permission_required = False
+    state_access = StateAccess.NONE
+    atomic = False
+
+    def __init__(self, token: ApiToken, *, now: datetime | None = None) -> None:
+        super().__init__()
+        self.token = token
+        self.now = now
+
+    def _run(self) -> bool:
+        now = self.now or timezone.now()
+        if not self.token.last_used_is_stale(now):
+            return False
+        updated = ApiToken.objects.filter(pk=self.token.pk).filter(
+            Q(last_used_at__isnull=True)
+            | Q(last_used_at__lte=now - ApiToken.LAST_USED_PRECISION),
+        ).update(last_used_at=now)
+        self.token.last_used_at = now
+        return bool(updated)
+
+    def changes_state(self, result: bool) -> bool:
+        return False

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
+from .. import operations
 from ..models import ApiToken
 
 KEYWORD = "Bearer"
@@ -35,6 +36,7 @@ class ApiTokenAuthentication(BaseAuthentication):
                  .filter(digest=ApiToken.digest_of(secret)).first())
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API token."))
+        operations.touch_api_token(token)  # writes at most once a minute per token
         return token.user, token
 
     def authenticate_header(self, request: Any) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .authentication import KEYWORD, ApiTokenAuthentication
+from .problems import CONTENT_TYPE as PROBLEM_CONTENT_TYPE
 from .serializers import ProblemSerializer, UserRefField
 
 spectacular: Any
@@ -53,6 +54,8 @@ SETTINGS = {
     "VERSION": "1",
     "OAS_VERSION": "3.1.0",
     "PREPROCESSING_HOOKS": [f"{__name__}.only_licensing_endpoints"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             f"{__name__}.problems_as_problem_json"],
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
@@ -62,6 +65,18 @@ def only_licensing_endpoints(endpoints: list[tuple[Any, ...]], **kwargs: Any) ->
     return [endpoint for endpoint in endpoints
             if getattr(getattr(endpoint[3], "cls", None), "__module__", "").startswith(
                 API_MODULE)]
+
+
+def problems_as_problem_json(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Error responses are served as ``application/problem+json`` (``problems.py``): say so,
+    so that a client (or a schema fuzzer) finds the body's schema under its real type."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for code, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if str(code) >= "400" and "application/json" in content:
+                    content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")
+    return result
 
 
 def schema_view() -> Any:

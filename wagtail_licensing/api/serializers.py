@@ -37,7 +37,7 @@ class UserRefField(serializers.Field):
         if isinstance(data, str):
             if not data.strip():
                 self.fail("blank")
-            if len(data) > 255:
+            if len(data) > 255 or "\x00" in data:  # no username holds a NUL (nor can, on PG)
                 self.fail("invalid")
         return data
 
@@ -176,3 +176,173 @@ class ProblemSerializer(serializers.Serializer):
     unknown_users = serializers.ListField(required=False)
     unknown_products = serializers.ListField(child=serializers.CharField(), required=False)
     results = ChangeResultSerializer(required=False)
+
+
+# License files, license request -----------------------------------------------------------
+
+
+class LicenseFileUploadSerializer(serializers.Serializer):
+    license_file = serializers.FileField(
+        help_text=_("The .lic file (at most 1 MiB). Or send it as the whole body, as "
+                    "application/octet-stream or text/plain."))
+
+
+class LicenseFileConfirmSerializer(serializers.Serializer):
+    token = serializers.UUIDField(help_text=_("The token a preview answered."))
+
+
+class LicenseFacetsSerializer(serializers.Serializer):
+    license_id = serializers.CharField()
+    company_id = serializers.CharField()
+    license_version = serializers.CharField(allow_null=True)
+    issued_at = serializers.DateTimeField()
+    instance_id = serializers.CharField(allow_null=True,
+                                        help_text=_("Null: for any site of the company."))
+
+
+class LicenseProductSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    type = serializers.CharField()
+    seats = serializers.IntegerField(allow_null=True)
+    valid_from = serializers.DateField()
+    valid_until = serializers.DateField()
+
+
+class ChangeDetailSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    label = serializers.CharField()
+    old = serializers.JSONField(allow_null=True)
+    new = serializers.JSONField(allow_null=True)
+
+
+class LicenseProductChangeSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    change = serializers.ChoiceField(choices=["added", "changed", "removed", "unchanged"])
+    old = LicenseProductSerializer(allow_null=True)
+    new = LicenseProductSerializer(allow_null=True)
+    details = ChangeDetailSerializer(many=True)
+
+
+class LicenseFileChangesSerializer(serializers.Serializer):
+    license = LicenseFacetsSerializer()
+    replaces = serializers.CharField(allow_null=True)
+    has_changes = serializers.BooleanField()
+    changes = LicenseProductChangeSerializer(many=True)
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class LicenseFilePreviewSerializer(LicenseFileChangesSerializer):
+    token = serializers.UUIDField()
+    filename = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+class LicenseFileInstalledSerializer(LicenseFileChangesSerializer):
+    installed_file = InstalledFileSerializer()
+    messages = MessageSerializer(many=True)
+
+
+class LicenseDeletedSerializer(serializers.Serializer):
+    deleted = InstalledFileSerializer()
+    demo_mode = serializers.BooleanField()
+    messages = MessageSerializer(many=True)
+
+
+class LicenseRequestSerializer(serializers.Serializer):
+    company_id = serializers.CharField(
+        required=False, allow_blank=True, max_length=255,
+        help_text=_("Default: the installed license's, else the COMPANY_ID setting."))
+    license_version = serializers.CharField(
+        required=False, allow_blank=True, max_length=255,
+        help_text=_("Default: the LICENSE_VERSION setting, else the installed license's."))
+
+
+class LicenseRequestFileSerializer(serializers.Serializer):
+    """The ``.tlr`` file (JSON), sent as an attachment."""
+
+    type = serializers.CharField()
+    format = serializers.IntegerField()
+    company_id = serializers.CharField()
+    instance_id = serializers.CharField()
+    license_version = serializers.CharField(allow_blank=True)
+    generated_at = serializers.DateTimeField()
+    generated_by = serializers.CharField(allow_null=True)
+    site = serializers.DictField()
+    installed_license_id = serializers.CharField(allow_null=True)
+    usage = serializers.ListField(child=serializers.DictField())
+    active_users = serializers.IntegerField()
+    usage_summary = serializers.DictField()
+    software = serializers.DictField()
+
+
+# Portal users -----------------------------------------------------------------------------
+
+
+class PortalUserCreateSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    username = serializers.CharField(
+        required=False, allow_blank=True, max_length=150,
+        help_text=_("Leave empty to use the e-mail address."))
+    products = serializers.ListField(
+        child=serializers.CharField(max_length=64), required=False, max_length=MAX_PRODUCTS,
+        help_text=_("Portal product codes to grant: all or nothing."))
+
+
+class PortalUserConvertSerializer(serializers.Serializer):
+    user = UserRefField(help_text=_("A username (string) or a user id (integer)."))
+
+
+class PortalUserResultSerializer(serializers.Serializer):
+    user = UserBriefSerializer()
+    products = serializers.ListField(child=serializers.CharField(),
+                                     help_text=_("Products granted."))
+    recalled = serializers.ListField(child=serializers.CharField(),
+                                     help_text=_("Products recalled (portal users cannot "
+                                                 "hold them)."))
+    messages = MessageSerializer(many=True)
+
+
+# Usage history, idle seats ----------------------------------------------------------------
+
+
+class UsageFilterSerializer(serializers.Serializer):
+    product = serializers.CharField(required=False, max_length=64)
+    start = serializers.DateField(required=False, help_text=_("First day (included)."))
+    end = serializers.DateField(required=False, help_text=_("Last day (included)."))
+
+
+class UsageSnapshotSerializer(serializers.Serializer):
+    product = serializers.CharField()
+    day = serializers.DateField()
+    seats = serializers.IntegerField(allow_null=True, help_text=_("Null: unlimited."))
+    used = serializers.IntegerField()
+    holders = serializers.IntegerField()
+    active_holders_30d = serializers.IntegerField()
+    peak_sessions = serializers.IntegerField()
+
+
+class IdleFilterSerializer(serializers.Serializer):
+    days = serializers.IntegerField(required=False, min_value=1, max_value=3650,
+                                    help_text=_("Idle for this many days (default: the "
+                                                "IDLE_DAYS setting)."))
+    product = serializers.CharField(required=False, max_length=64)
+
+
+class IdleProductSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField(allow_null=True)
+    holders = serializers.IntegerField(help_text=_("Holders idle for the days asked."))
+    seats_freed = serializers.IntegerField(help_text=_("Seats recalling them would free."))
+    usernames = serializers.ListField(child=serializers.CharField(),
+                                      help_text=_("The first 50, by username."))
+    more = serializers.IntegerField(help_text=_("Idle holders not named."))
+
+
+class IdleSeatsSerializer(serializers.Serializer):
+    days = serializers.IntegerField()
+    idle_since = serializers.DateField()
+    products = IdleProductSerializer(many=True)

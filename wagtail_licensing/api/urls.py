@@ -6,7 +6,7 @@ installed.
 
 from django.urls import URLPattern, path
 
-from . import openapi, views
+from . import license_files, openapi, portal_users, usage, views
 
 app_name = "wagtail_licensing_api"
 
@@ -19,6 +19,18 @@ urlpatterns: list[URLPattern] = [
     path("assignments/recall/", views.RecallView.as_view(), name="recall"),
     path("metrics/", views.MetricsView.as_view(), name="metrics"),
     path("users/<str:user>/licenses/", views.UserLicensesView.as_view(), name="user_licenses"),
+    path("license-file/", license_files.LicenseFileView.as_view(), name="license_file"),
+    path("license-file/preview/", license_files.LicenseFilePreviewView.as_view(),
+         name="license_file_preview"),
+    path("license-file/confirm/", license_files.LicenseFileConfirmView.as_view(),
+         name="license_file_confirm"),
+    path("license-request/", license_files.LicenseRequestView.as_view(),
+         name="license_request"),
+    path("portal-users/", portal_users.PortalUserCreateView.as_view(), name="portal_users"),
+    path("portal-users/convert/", portal_users.PortalUserConvertView.as_view(),
+         name="portal_user_convert"),
+    path("usage/", usage.UsageHistoryView.as_view(), name="usage"),
+    path("idle-seats/", usage.IdleSeatsView.as_view(), name="idle_seats"),
 ]
 
 if openapi.AVAILABLE:

@@ -96,8 +96,10 @@ def find_user(ref: str) -> Any:
     lookup = Q(**{User.USERNAME_FIELD: ref})
     if ref.isascii() and ref.isdigit() and 0 < int(ref) <= serializers.MAX_ID:
         lookup |= Q(pk=int(ref))
-    users = sorted(User._default_manager.filter(lookup)[:2],
-                   key=lambda u: u.get_username() != ref)  # the username first
+    users = []
+    if "\x00" not in ref:  # names nobody (and PostgreSQL refuses it in a query)
+        users = sorted(User._default_manager.filter(lookup)[:2],
+                       key=lambda u: u.get_username() != ref)  # the username first
     if not users:
         raise problems.not_found(_("There is no user %(user)s.") % {"user": ref},
                                  unknown_users=[ref])
@@ -157,7 +159,7 @@ class ProductDetailView(LicensingAPIView):
     @extend_schema(responses={200: serializers.ProductSerializer, **COMMON_ERRORS,
                               404: openapi.problem("No installed product has this code.")})
     def get(self, request: Request, code: str) -> Response:
-        product = installed_products().filter(code=code).first()
+        product = None if "\x00" in code else installed_products().filter(code=code).first()
         if product is None:
             raise problems.not_found(
                 _("%(code)s is not a product of the installed license.") % {"code": code},
@@ -363,9 +365,11 @@ class MetricsView(LicensingAPIView):
         # Prometheus asks for text/plain or OpenMetrics; errors are still problem details.
         return super().perform_content_negotiation(request, force=True)
 
-    @extend_schema(responses={(200, "text/plain"): str, **COMMON_ERRORS})
+    @extend_schema(responses={(200, "text/plain"): str, (200, "application/openmetrics-text"): str,
+                              **COMMON_ERRORS})
     def get(self, request: Request) -> HttpResponse:
         state = LicensingState.get()
-        text = metrics.exposition(installed_products(state), site_today(),
-                                  demo=state.demo_mode)
-        return HttpResponse(text, content_type=metrics.CONTENT_TYPE)
+        body, content_type = metrics.render(installed_products(state), site_today(),
+                                            demo=state.demo_mode,
+                                            accept=request.META.get("HTTP_ACCEPT", ""))
+        return HttpResponse(body, content_type=content_type)
