@@ -16,7 +16,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def set_last_active(users, code, days_ago):
     LicenseAssignment.objects.filter(user__in=users, product_code=code).update(
-        last_active_on=today() - timedelta(days=days_ago))
+        last_active_on=today() - timedelta(days=days_ago)
+    )
 
 
 @pytest.fixture
@@ -31,9 +32,16 @@ def usage(installed, manager, make_users):
     set_last_active([manager, *busy], "editor", 1)
     set_last_active(idle + busy, "analytics", 2)
     UsageSnapshot.objects.bulk_create(
-        UsageSnapshot(product_code="editor", day=today() - timedelta(days=n), seats=5,
-                      used=1 + n % 4, holders=1 + n % 4, active_holders_30d=1)
-        for n in range(1, 200))
+        UsageSnapshot(
+            product_code="editor",
+            day=today() - timedelta(days=n),
+            seats=5,
+            used=1 + n % 4,
+            holders=1 + n % 4,
+            active_holders_30d=1,
+        )
+        for n in range(1, 200)
+    )
     return idle, busy
 
 
@@ -45,8 +53,7 @@ def test_usage_chart_ranges_and_data_table(page, login, usage, screenshot):
     expect(svg).to_be_visible()
     expect(svg.locator("polyline[data-series=used]")).to_have_count(1)
     assert svg.bounding_box()["width"] > 300  # drawn, not collapsed
-    expect(chart.get_by_role("link", name="Last 90 days")).to_have_attribute(
-        "aria-current", "true")
+    expect(chart.get_by_role("link", name="Last 90 days")).to_have_attribute("aria-current", "true")
     screenshot("usage-chart")
 
     # The data table opens from the keyboard and carries the numbers drawn.
@@ -99,7 +106,10 @@ def test_license_usage_report_filters_and_exports(page, login, usage, screenshot
     content = open(download_info.value.path(), encoding="utf-8-sig").read()  # noqa: SIM115
     assert content.splitlines()[0].startswith("Username,E-mail")
     assert sorted(line.split(",")[0] for line in content.splitlines()[1:]) == [
-        "idle0", "idle1", "idle2"]
+        "idle0",
+        "idle1",
+        "idle2",
+    ]
 
 
 def test_reclaim_flow_from_system_users(page, login, usage):
@@ -115,7 +125,8 @@ def test_reclaim_flow_from_system_users(page, login, usage):
     page.locator("[data-bulk-action-select-all-checkbox]").first.check()
     footer = page.locator("[data-bulk-action-footer]")
     expect(footer).to_be_visible()
-    footer.get_by_role("link", name="Recall idle seats").click()
+    # Its accessible name is the action's aria-label.
+    footer.get_by_role("link", name="Recall the seats the selected users have not used").click()
     expect(page.get_by_role("heading", name="Recall idle seats")).to_be_visible()
     preview = page.locator(".wl-idle-preview")
     expect(preview).to_have_count(1)
@@ -127,7 +138,9 @@ def test_reclaim_flow_from_system_users(page, login, usage):
     page.get_by_role("checkbox", name=re.compile("^CMS editor")).check()
     page.get_by_role("button", name="Recall idle seats").click()
     messages = page.locator(".messages")
-    expect(messages).to_contain_text("Recalled CMS editor from 3 users")
+    expect(messages).to_contain_text(
+        "Recalled CMS editor (editor) from 3 users: idle0, idle1 and idle2."
+    )
     left = set(LicenseAssignment.objects.values_list("user__username", "product_code"))
     assert not any((u.username, "editor") in left for u in idle)
     assert all((u.username, "analytics") in left for u in idle)  # used lately: kept
