@@ -33,7 +33,8 @@ from django.db.models import CharField, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Cast
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -44,6 +45,7 @@ from .actions.usage import daily_usage_snapshot_taken
 from .conf import DEFAULTS, licensing_settings
 from .dates import site_date, site_today
 from .models import LicenseAssignment, LicenseNotice, LicensingState
+from .enforcement.responses import license_managers
 from .notifications import absolute_admin_url, recipients, site_name
 
 logger = logging.getLogger("wagtail_licensing")
@@ -52,6 +54,8 @@ RUN_MARKER_CODE = ""
 """The ``LicenseNotice`` row (product code "", key "run") that serialises reclaim runs."""
 RUN_MARKER_KEY = "run"
 NAMES_IN_MANAGER_NOTICE = 200
+PREFERRED_LANGUAGE = "wagtail_userprofile__preferred_language"
+"""Wagtail's ``UserProfile.preferred_language``, from the user: the language of their notices."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,7 @@ class HolderNotice:
     name: str
     idle_since: date | None  # None: never used since the grant
     reclaim_on: date
+    language: str = ""  # the holder's preferred language ("" : the site's)
 
     @property
     def label(self) -> str:
@@ -190,15 +195,16 @@ def _due_notices(codes: list[str], names: dict[str, str], config: ReclaimSetting
             .exclude(Exists(_notice_of()))
             .order_by(username, "product_code")
             .values_list("user_id", username, email, "product_code", "last_active_on",
-                         "granted_at"))
+                         "granted_at", f"user__{PREFERRED_LANGUAGE}"))
     notices = []
-    for user_pk, name, address, code, last_active, granted_at in rows:
+    for user_pk, name, address, code, last_active, granted_at, language in rows:
         since = last_active or site_date(granted_at)
         reclaim_on = max(since + timedelta(days=config.idle_days + 1),
                          today + timedelta(days=config.notice_days))
         notices.append(HolderNotice(user_pk=user_pk, username=name, email=address or "",
                                     code=code, name=names.get(code) or code,
-                                    idle_since=last_active, reclaim_on=reclaim_on))
+                                    idle_since=last_active, reclaim_on=reclaim_on,
+                                    language=language or ""))
     return notices
 
 
@@ -215,6 +221,27 @@ def _reclaim(codes: list[str], config: ReclaimSettings, today: date, *,
                                          user=user)
 
 
+def notice_language(preferred: str | None) -> str:
+    """The language of a notice: the recipient's preferred language (Wagtail's account
+    setting) when the site offers it, else ``settings.LANGUAGE_CODE``."""
+    if preferred:
+        try:
+            return translation.get_supported_language_variant(preferred)
+        except LookupError:
+            pass
+    return settings.LANGUAGE_CODE
+
+
+def manager_languages() -> dict[str, str]:
+    """E-mail address -> notice language of the active license managers (one query)."""
+    languages: dict[str, str] = {}
+    for address, preferred in license_managers().order_by("pk").values_list(
+            "email", PREFERRED_LANGUAGE):
+        if address:
+            languages.setdefault(address, notice_language(preferred))
+    return languages
+
+
 def _send(due: list[HolderNotice], managers: list[str], connection: Any) -> None:
     connection = connection or get_connection()
     site = site_name()
@@ -226,23 +253,35 @@ def _send(due: list[HolderNotice], managers: list[str], connection: Any) -> None
     for notices in by_holder.values():
         if not notices[0].email:
             continue
-        subject = ngettext("[%(site)s] Your license for %(product)s will be recalled",
-                           "[%(site)s] Your licenses for %(count)d products will be recalled",
-                           len(notices)) % {"site": site, "product": notices[0].label,
-                                            "count": len(notices)}
-        body = render_to_string("wagtail_licensing/notices/reclaim_holder.txt", {
-            "notices": notices, "site_name": site, "admin_url": url})
+        # Each holder reads their notice in their own language.
+        with translation.override(notice_language(notices[0].language)):
+            subject = ngettext(
+                "[%(site)s] Your license for %(product)s will be recalled",
+                "[%(site)s] Your licenses for %(count)d products will be recalled",
+                len(notices)) % {"site": site, "product": notices[0].label,
+                                 "count": len(notices)}
+            body = render_to_string("wagtail_licensing/notices/reclaim_holder.txt", {
+                "notices": notices, "site_name": site, "admin_url": url})
         messages.append(EmailMessage(subject, body, to=[notices[0].email]))
     if managers:
-        subject = ngettext("[%(site)s] %(count)d idle seat will be reclaimed",
-                           "[%(site)s] %(count)d idle seats will be reclaimed",
-                           len(due)) % {"site": site, "count": len(due)}
-        body = render_to_string("wagtail_licensing/notices/reclaim_managers.txt", {
-            "notices": due[:NAMES_IN_MANAGER_NOTICE],
-            "more": max(len(due) - NAMES_IN_MANAGER_NOTICE, 0), "site_name": site,
-            "report_url": absolute_admin_url(_report_path())})
-        # One message per manager: recipients do not see each other's addresses.
-        messages += [EmailMessage(subject, body, to=[address]) for address in managers]
+        languages = manager_languages()
+        report_url = absolute_admin_url(_report_path())
+        rendered: dict[str, tuple[str, str]] = {}  # language -> (subject, body)
+        for address in managers:
+            language = languages.get(address, settings.LANGUAGE_CODE)
+            if language not in rendered:
+                with translation.override(language):
+                    subject = ngettext("[%(site)s] %(count)d idle seat will be reclaimed",
+                                       "[%(site)s] %(count)d idle seats will be reclaimed",
+                                       len(due)) % {"site": site, "count": len(due)}
+                    body = render_to_string("wagtail_licensing/notices/reclaim_managers.txt", {
+                        "notices": due[:NAMES_IN_MANAGER_NOTICE],
+                        "more": max(len(due) - NAMES_IN_MANAGER_NOTICE, 0),
+                        "site_name": site, "report_url": report_url})
+                rendered[language] = (subject, body)
+            subject, body = rendered[language]
+            # One message per manager: recipients do not see each other's addresses.
+            messages.append(EmailMessage(subject, body, to=[address]))
     if messages:
         connection.send_messages(messages)
 
