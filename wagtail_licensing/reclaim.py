@@ -14,9 +14,10 @@ Once a day (the first licensing read of the day, right after the usage snapshot,
    so that the next idle period gets its own notice.
 
 Never reclaimed: seats of license managers (CanManageLicUsers, superusers included), of
-inactive users (they hold no seat), and assignments the group rule spares
-(``actions.idle.group_assignment_rule``). Every step is a constant number of queries, whatever
-the number of holders, but the notices themselves (one e-mail per holder noticed).
+inactive users (they hold no seat), and assignments spared for their source: one selection,
+``LicenseAssignment.objects.reclaimable``, read by every step. Every step is a constant
+number of queries, whatever the number of holders, but the notices themselves (one e-mail per
+holder noticed).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
@@ -33,19 +35,18 @@ from django.db.models import CharField, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Cast
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from . import operations
-from .actions.idle import group_assignment_rule, installed_codes, manager_users
+from .actions.idle import installed_codes, manager_users
 from .actions.results import RecallResult
 from .actions.usage import daily_usage_snapshot_taken
 from .conf import DEFAULTS, licensing_settings
 from .dates import site_date, site_today
-from .models import LicenseAssignment, LicenseNotice, LicensingState
 from .enforcement.responses import license_managers
+from .models import LicenseAssignment, LicenseNotice, LicensingState
 from .notifications import absolute_admin_url, recipients, site_name
 
 logger = logging.getLogger("wagtail_licensing")
@@ -118,12 +119,10 @@ def _user_key() -> Cast:
 
 
 def reclaimable(codes: list[str], days: int, today: date) -> QuerySet[LicenseAssignment]:
-    """Assignments the automatic reclaim may take once idle ``days``: of active users who do
-    not manage licenses, and not spared by the group rule."""
-    return (LicenseAssignment.objects.filter(product_code__in=codes, user__is_active=True)
-            .idle(days, today)
-            .exclude(user_id__in=manager_users().order_by().values("pk"))
-            .exclude(group_assignment_rule()))
+    """Assignments of ``codes`` the automatic reclaim may take once idle ``days``
+    (``LicenseAssignment.objects.reclaimable``, sparing the license managers)."""
+    return LicenseAssignment.objects.filter(product_code__in=codes).reclaimable(
+        days, today, spared_users=manager_users())
 
 
 def _notices() -> QuerySet[LicenseNotice]:
@@ -215,8 +214,9 @@ def _reclaim(codes: list[str], config: ReclaimSettings, today: date, *,
                                       time.min, tzinfo=timezone.get_default_timezone())
     served = _notices().filter(product_code=OuterRef("product_code"), key=_user_key(),
                                sent_at__lt=noticed_before)
-    spared = (Q(user_id__in=manager_users().order_by().values("pk"))
-              | Q(user__is_active=False) | group_assignment_rule() | ~Exists(served))
+    # Spared: what the reclaim's one selection leaves out, and seats whose notice period is
+    # not over.
+    spared = ~Q(pk__in=reclaimable(codes, config.idle_days, today).values("pk")) | ~Exists(served)
     return operations.reclaim_idle_seats(codes, days=config.idle_days, spared=spared,
                                          user=user)
 

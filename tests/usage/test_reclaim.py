@@ -185,3 +185,17 @@ def test_an_unknown_preferred_language_falls_back_to_the_sites(settings):
     assert reclaim.notice_language("xx") == "en"
     assert reclaim.notice_language("") == "en"
     assert reclaim.notice_language("de") == "de"
+
+
+def test_one_selection_spares_inactive_users_and_the_spared_users(installed, make_users):
+    idle, gone, spared = make_users(3, prefix="sel")
+    for user in (idle, gone, spared):
+        grant(user, "editor")
+    set_last_active([idle, gone, spared], "editor", 100)
+    gone.is_active = False
+    gone.save()
+    selection = LicenseAssignment.objects.reclaimable(
+        90, spared_users=type(spared).objects.filter(pk=spared.pk))
+    assert [a.user_id for a in selection] == [idle.pk]
+    assert not LicenseAssignment.objects.reclaimable(
+        101, spared_users=type(spared).objects.none()).exists()
