@@ -279,9 +279,8 @@ def _send(due: list[HolderNotice], managers: list[str], connection: Any) -> None
                         "more": max(len(due) - NAMES_IN_MANAGER_NOTICE, 0),
                         "site_name": site, "report_url": report_url})
                 rendered[language] = (subject, body)
-            subject, body = rendered[language]
             # One message per manager: recipients do not see each other's addresses.
-            messages.append(EmailMessage(subject, body, to=[address]))
+            messages.append(EmailMessage(*rendered[language], to=[address]))
     if messages:
         connection.send_messages(messages)
 

@@ -112,7 +112,7 @@ def test_license_usage_report_filters_and_exports(page, login, usage, screenshot
     ]
 
 
-def test_reclaim_flow_from_system_users(page, login, usage):
+def test_reclaim_flow_from_system_users(page, login, usage, screenshot):
     idle, busy = usage
     login("manager")
     page.goto(f"{page.base_url}/admin/licensing/users/?idle=60")
@@ -134,6 +134,7 @@ def test_reclaim_flow_from_system_users(page, login, usage):
     expect(preview).to_contain_text("3 idle holders; 3 seats would be freed.")
     for user in idle:
         expect(preview).to_contain_text(user.username)
+    screenshot("recall-idle-seats")
 
     page.get_by_role("checkbox", name=re.compile("^CMS editor")).check()
     page.get_by_role("button", name="Recall idle seats").click()
