@@ -5,9 +5,10 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.support.licenses import today
+from tests.support.licenses import DEFAULT_PRODUCTS, product, today
 from wagtail_licensing import operations
 from wagtail_licensing.models import LicenseAssignment, UsageSnapshot
 
@@ -20,27 +21,35 @@ def set_last_active(users, code, days_ago):
     )
 
 
+def used_on(day, n):
+    """Seats used ``n`` days ago: growing over the months, lower at weekends."""
+    return max(1, round(7 - n / 40) - (2 if day.weekday() >= 5 else 0))
+
+
 @pytest.fixture
-def usage(installed, manager, make_users):
-    """Three holders idle on the CMS editor (5 seats) for 90 days, one busy, and the manager;
-    200 days of history."""
+def usage(install, manager, make_users):
+    """Three holders idle on the CMS editor (10 seats) for 90 days, one busy, and the manager,
+    all granted 150 days ago; 200 days of history (8 seats until 120 days ago, then 10)."""
+    install(products=[product("editor", "named", 10, name="CMS editor"), *DEFAULT_PRODUCTS[1:]])
     idle = make_users(3, prefix="idle")
     busy = make_users(1, prefix="busy")
     operations.grant([manager], ["editor"])
     operations.grant(idle + busy, ["editor", "analytics"])
+    LicenseAssignment.objects.update(granted_at=timezone.now() - timedelta(days=150))
     set_last_active(idle, "editor", 90)
     set_last_active([manager, *busy], "editor", 1)
     set_last_active(idle + busy, "analytics", 2)
+    days = [(n, today() - timedelta(days=n)) for n in range(1, 200)]
     UsageSnapshot.objects.bulk_create(
         UsageSnapshot(
             product_code="editor",
-            day=today() - timedelta(days=n),
-            seats=5,
-            used=1 + n % 4,
-            holders=1 + n % 4,
-            active_holders_30d=1,
+            day=day,
+            seats=10 if n < 120 else 8,
+            used=used_on(day, n),
+            holders=used_on(day, n) + 1,
+            active_holders_30d=used_on(day, n),
         )
-        for n in range(1, 200)
+        for n, day in days
     )
     return idle, busy
 
@@ -65,7 +74,7 @@ def test_usage_chart_ranges_and_data_table(page, login, usage, screenshot):
     expect(table.locator("tbody tr")).to_have_count(89)  # days 1 to 89 ago: today not taken
     expect(table.get_by_role("columnheader", name="Seats used")).to_be_visible()
     first = table.locator("tbody tr").first
-    expect(first.locator("td").nth(0)).to_have_text("5")
+    expect(first.locator("td").nth(0)).to_have_text("10")
 
     chart.get_by_role("link", name="Last year").click()
     page.wait_for_url(re.compile(r"usage=365"))
