@@ -27,9 +27,10 @@ def used_on(day, n):
 
 
 @pytest.fixture
-def usage(install, manager, make_users):
+def usage(install, manager, make_users, settings):
     """Three holders idle on the CMS editor (10 seats) for 90 days, one busy, and the manager,
     all granted 150 days ago; 200 days of history (8 seats until 120 days ago, then 10)."""
+    settings.WAGTAIL_GRAVATAR_PROVIDER_URL = None  # offline: Wagtail's default avatar
     install(products=[product("editor", "named", 10, name="CMS editor"), *DEFAULT_PRODUCTS[1:]])
     idle = make_users(3, prefix="idle")
     busy = make_users(1, prefix="busy")
