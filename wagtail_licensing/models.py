@@ -347,6 +347,18 @@ class LicenseAssignmentQuerySet(models.QuerySet["LicenseAssignment"]):
     def active_since(self, day: date) -> LicenseAssignmentQuerySet:
         return self.filter(last_active_on__gte=day)
 
+    def reclaimable(self, days: int, today: date | None = None, *,
+                    spared_users: models.QuerySet) -> LicenseAssignmentQuerySet:
+        """What the automatic reclaim may take once idle ``days``: the one home of that
+        selection (its notices, its recall, the re-arming of notices all read it).
+
+        Of active users (inactive ones hold no seat), never of ``spared_users`` (the license
+        managers: this module cannot ask the permission policy, which imports it), and never
+        an assignment spared for where it came from. Group-sourced assignments are the rule to
+        add here: spared unless the setting says so (issue 13); no source is spared yet."""
+        return (self.filter(user__is_active=True).idle(days, today)
+                .exclude(user_id__in=spared_users.order_by().values("pk")))
+
 
 class LicenseAssignment(models.Model):
     """A user holds a product (by code, so that it survives a new license file)."""

@@ -14,9 +14,10 @@ Once a day (the first licensing read of the day, right after the usage snapshot,
    so that the next idle period gets its own notice.
 
 Never reclaimed: seats of license managers (CanManageLicUsers, superusers included), of
-inactive users (they hold no seat), and assignments the group rule spares
-(``actions.idle.group_assignment_rule``). Every step is a constant number of queries, whatever
-the number of holders, but the notices themselves (one e-mail per holder noticed).
+inactive users (they hold no seat), and assignments spared for their source: one selection,
+``LicenseAssignment.objects.reclaimable``, read by every step. Every step is a constant
+number of queries, whatever the number of holders, but the notices themselves (one e-mail per
+holder noticed).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
@@ -33,16 +35,17 @@ from django.db.models import CharField, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Cast
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from . import operations
-from .actions.idle import group_assignment_rule, installed_codes, manager_users
+from .actions.idle import installed_codes, manager_users
 from .actions.results import RecallResult
 from .actions.usage import daily_usage_snapshot_taken
 from .conf import DEFAULTS, licensing_settings
 from .dates import site_date, site_today
+from .enforcement.responses import license_managers
 from .models import LicenseAssignment, LicenseNotice, LicensingState
 from .notifications import absolute_admin_url, recipients, site_name
 
@@ -52,6 +55,8 @@ RUN_MARKER_CODE = ""
 """The ``LicenseNotice`` row (product code "", key "run") that serialises reclaim runs."""
 RUN_MARKER_KEY = "run"
 NAMES_IN_MANAGER_NOTICE = 200
+PREFERRED_LANGUAGE = "wagtail_userprofile__preferred_language"
+"""Wagtail's ``UserProfile.preferred_language``, from the user: the language of their notices."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ class HolderNotice:
     name: str
     idle_since: date | None  # None: never used since the grant
     reclaim_on: date
+    language: str = ""  # the holder's preferred language ("" : the site's)
 
     @property
     def label(self) -> str:
@@ -113,12 +119,10 @@ def _user_key() -> Cast:
 
 
 def reclaimable(codes: list[str], days: int, today: date) -> QuerySet[LicenseAssignment]:
-    """Assignments the automatic reclaim may take once idle ``days``: of active users who do
-    not manage licenses, and not spared by the group rule."""
-    return (LicenseAssignment.objects.filter(product_code__in=codes, user__is_active=True)
-            .idle(days, today)
-            .exclude(user_id__in=manager_users().order_by().values("pk"))
-            .exclude(group_assignment_rule()))
+    """Assignments of ``codes`` the automatic reclaim may take once idle ``days``
+    (``LicenseAssignment.objects.reclaimable``, sparing the license managers)."""
+    return LicenseAssignment.objects.filter(product_code__in=codes).reclaimable(
+        days, today, spared_users=manager_users())
 
 
 def _notices() -> QuerySet[LicenseNotice]:
@@ -190,15 +194,16 @@ def _due_notices(codes: list[str], names: dict[str, str], config: ReclaimSetting
             .exclude(Exists(_notice_of()))
             .order_by(username, "product_code")
             .values_list("user_id", username, email, "product_code", "last_active_on",
-                         "granted_at"))
+                         "granted_at", f"user__{PREFERRED_LANGUAGE}"))
     notices = []
-    for user_pk, name, address, code, last_active, granted_at in rows:
+    for user_pk, name, address, code, last_active, granted_at, language in rows:
         since = last_active or site_date(granted_at)
         reclaim_on = max(since + timedelta(days=config.idle_days + 1),
                          today + timedelta(days=config.notice_days))
         notices.append(HolderNotice(user_pk=user_pk, username=name, email=address or "",
                                     code=code, name=names.get(code) or code,
-                                    idle_since=last_active, reclaim_on=reclaim_on))
+                                    idle_since=last_active, reclaim_on=reclaim_on,
+                                    language=language or ""))
     return notices
 
 
@@ -209,10 +214,32 @@ def _reclaim(codes: list[str], config: ReclaimSettings, today: date, *,
                                       time.min, tzinfo=timezone.get_default_timezone())
     served = _notices().filter(product_code=OuterRef("product_code"), key=_user_key(),
                                sent_at__lt=noticed_before)
-    spared = (Q(user_id__in=manager_users().order_by().values("pk"))
-              | Q(user__is_active=False) | group_assignment_rule() | ~Exists(served))
+    # Spared: what the reclaim's one selection leaves out, and seats whose notice period is
+    # not over.
+    spared = ~Q(pk__in=reclaimable(codes, config.idle_days, today).values("pk")) | ~Exists(served)
     return operations.reclaim_idle_seats(codes, days=config.idle_days, spared=spared,
                                          user=user)
+
+
+def notice_language(preferred: str | None) -> str:
+    """The language of a notice: the recipient's preferred language (Wagtail's account
+    setting) when the site offers it, else ``settings.LANGUAGE_CODE``."""
+    if preferred:
+        try:
+            return translation.get_supported_language_variant(preferred)
+        except LookupError:
+            pass
+    return settings.LANGUAGE_CODE
+
+
+def manager_languages() -> dict[str, str]:
+    """E-mail address -> notice language of the active license managers (one query)."""
+    languages: dict[str, str] = {}
+    for address, preferred in license_managers().order_by("pk").values_list(
+            "email", PREFERRED_LANGUAGE):
+        if address:
+            languages.setdefault(address, notice_language(preferred))
+    return languages
 
 
 def _send(due: list[HolderNotice], managers: list[str], connection: Any) -> None:
@@ -226,28 +253,38 @@ def _send(due: list[HolderNotice], managers: list[str], connection: Any) -> None
     for notices in by_holder.values():
         if not notices[0].email:
             continue
-        # One product is named; several are counted (a plural form of its own, not the
-        # singular's: the singular names no number).
-        if len(notices) == 1:
-            subject = _("[%(site)s] Your license for %(product)s will be recalled") % {
-                "site": site, "product": notices[0].label}
-        else:
-            subject = ngettext("[%(site)s] Your license for %(count)d product will be recalled",
-                               "[%(site)s] Your licenses for %(count)d products will be "
-                               "recalled", len(notices)) % {"site": site, "count": len(notices)}
-        body = render_to_string("wagtail_licensing/notices/reclaim_holder.txt", {
-            "notices": notices, "site_name": site, "admin_url": url})
+        # Each holder reads their notice in their own language. One product is named; several
+        # are counted (a plural form of its own, not the singular's: the singular names no number).
+        with translation.override(notice_language(notices[0].language)):
+            if len(notices) == 1:
+                subject = _("[%(site)s] Your license for %(product)s will be recalled") % {
+                    "site": site, "product": notices[0].label}
+            else:
+                subject = ngettext(
+                    "[%(site)s] Your license for %(count)d product will be recalled",
+                    "[%(site)s] Your licenses for %(count)d products will be recalled",
+                    len(notices)) % {"site": site, "count": len(notices)}
+            body = render_to_string("wagtail_licensing/notices/reclaim_holder.txt", {
+                "notices": notices, "site_name": site, "admin_url": url})
         messages.append(EmailMessage(subject, body, to=[notices[0].email]))
     if managers:
-        subject = ngettext("[%(site)s] %(count)d idle seat will be reclaimed",
-                           "[%(site)s] %(count)d idle seats will be reclaimed",
-                           len(due)) % {"site": site, "count": len(due)}
-        body = render_to_string("wagtail_licensing/notices/reclaim_managers.txt", {
-            "notices": due[:NAMES_IN_MANAGER_NOTICE],
-            "more": max(len(due) - NAMES_IN_MANAGER_NOTICE, 0), "site_name": site,
-            "report_url": absolute_admin_url(_report_path())})
-        # One message per manager: recipients do not see each other's addresses.
-        messages += [EmailMessage(subject, body, to=[address]) for address in managers]
+        languages = manager_languages()
+        report_url = absolute_admin_url(_report_path())
+        rendered: dict[str, tuple[str, str]] = {}  # language -> (subject, body)
+        for address in managers:
+            language = languages.get(address, settings.LANGUAGE_CODE)
+            if language not in rendered:
+                with translation.override(language):
+                    subject = ngettext("[%(site)s] %(count)d idle seat will be reclaimed",
+                                       "[%(site)s] %(count)d idle seats will be reclaimed",
+                                       len(due)) % {"site": site, "count": len(due)}
+                    body = render_to_string("wagtail_licensing/notices/reclaim_managers.txt", {
+                        "notices": due[:NAMES_IN_MANAGER_NOTICE],
+                        "more": max(len(due) - NAMES_IN_MANAGER_NOTICE, 0),
+                        "site_name": site, "report_url": report_url})
+                rendered[language] = (subject, body)
+            # One message per manager: recipients do not see each other's addresses.
+            messages.append(EmailMessage(*rendered[language], to=[address]))
     if messages:
         connection.send_messages(messages)
 

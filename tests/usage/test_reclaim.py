@@ -139,3 +139,63 @@ def test_a_failing_mail_server_does_not_break_the_daily_hook(
     assert activity.ensure_daily_snapshot()
     # Rolled back: the notice is sent next time.
     assert not LicenseNotice.objects.filter(product_code="editor").exists()
+
+
+def test_notices_are_rendered_in_each_recipients_language(
+        reclaim_on, idle_holder, manager, managers_group, make_users, monkeypatch):
+    from django.utils import formats, translation
+    from wagtail.users.models import UserProfile
+
+    # The holder prefers German, one manager French; a second manager and a second holder
+    # set nothing: the site's LANGUAGE_CODE.
+    (plain, other_manager) = make_users(2, prefix="plain")
+    other_manager.groups.add(managers_group)
+    grant(plain, "editor")
+    set_last_active([plain], "editor", 95)
+    for user, language in [(idle_holder, "de"), (manager, "fr")]:
+        profile = UserProfile.get_for_user(user)
+        profile.preferred_language = language
+        profile.save()
+    rendered = []
+    real_render = reclaim.render_to_string
+
+    def render(template, context):
+        rendered.append((template.rsplit("/", 1)[-1], translation.get_language()))
+        return real_render(template, context)
+
+    monkeypatch.setattr(reclaim, "render_to_string", render)
+    reclaim.run_reclaim()
+    assert sorted(rendered) == [("reclaim_holder.txt", "de"), ("reclaim_holder.txt", "en"),
+                                ("reclaim_managers.txt", "en"), ("reclaim_managers.txt", "fr")]
+    assert translation.get_language() == "en"  # restored
+    by_address = {m.to[0]: m for m in mail.outbox}
+    assert set(by_address) == {"idle0@example.com", "plain0@example.com",
+                               "manager@example.com", "plain1@example.com"}
+    day = today() + timedelta(days=7)
+    # Django's own catalogues name the month: the dates show the rendering language.
+    with translation.override("de"):
+        assert formats.date_format(day, "DATE_FORMAT") in by_address["idle0@example.com"].body
+    with translation.override("fr"):
+        assert formats.date_format(day, "DATE_FORMAT") in by_address["manager@example.com"].body
+    assert formats.date_format(day, "DATE_FORMAT") in by_address["plain1@example.com"].body
+
+
+def test_an_unknown_preferred_language_falls_back_to_the_sites(settings):
+    settings.LANGUAGE_CODE = "en"
+    assert reclaim.notice_language("xx") == "en"
+    assert reclaim.notice_language("") == "en"
+    assert reclaim.notice_language("de") == "de"
+
+
+def test_one_selection_spares_inactive_users_and_the_spared_users(installed, make_users):
+    idle, gone, spared = make_users(3, prefix="sel")
+    for user in (idle, gone, spared):
+        grant(user, "editor")
+    set_last_active([idle, gone, spared], "editor", 100)
+    gone.is_active = False
+    gone.save()
+    selection = LicenseAssignment.objects.reclaimable(
+        90, spared_users=type(spared).objects.filter(pk=spared.pk))
+    assert [a.user_id for a in selection] == [idle.pk]
+    assert not LicenseAssignment.objects.reclaimable(
+        101, spared_users=type(spared).objects.none()).exists()

@@ -98,16 +98,3 @@ def manager_users() -> QuerySet:
     """Everybody who holds CanManageLicUsers (superusers included): the automatic reclaim
     never takes their seats."""
     return permission_policy.users_with_permission(MANAGE)
-
-
-def group_assignment_rule(include_groups: bool = False) -> Q:
-    """Which assignments the automatic reclaim leaves alone because of where they came from.
-
-    The one home of that rule. Assignments that come from a group (a later release grants
-    products through groups) are the group's to manage, so they are spared unless
-    ``include_groups``; no assignment source is a group source yet, so today nothing is
-    spared for its source. Returns a condition to *exclude*."""
-    sources: list[str] = []  # group sources, once they exist
-    if include_groups or not sources:
-        return Q(pk__in=[])
-    return Q(source__in=sources)
