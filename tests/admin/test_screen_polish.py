@@ -68,3 +68,18 @@ def test_enabled_grant_button_has_no_reason(manager_client, install, make_users)
     button = page.select_one("[data-grant-selected]")
     assert not button.has_attr("disabled") and not button.has_attr("aria-describedby")
     assert not page.select_one("[data-grant-disabled-reason]")
+
+
+def test_user_licenses_page_has_top_spacing(manager_client, editor):
+    """Item 13: the per-user Licenses page starts below the header, as every Wagtail page."""
+    page = soup(manager_client.get(reverse("wagtail_licensing_users:user", args=[editor.pk])))
+    body = page.select_one("[data-user-licenses]")
+    assert "w-mt-8" in body["class"]
+    assert body.select_one(".wl-user-summary")
+
+
+def test_system_users_name_cell_keeps_the_menu_beside_the_name(manager_client, editor):
+    """Item 13: the name cell carries the class that pins the row's "…" menu (users.css)."""
+    page = soup(manager_client.get(reverse("wagtail_licensing_users:index")))
+    cells = page.select("td.title.wl-user-name")
+    assert cells and all(cell.select_one("ul.actions") for cell in cells)
