@@ -19,7 +19,6 @@ from .. import keys
 from ..dates import format_day, format_moment, site_today
 from ..exceptions import AlreadyInstalled, LicenseRefused
 from ..license_file import SignedLicense, read_license_file
-from ..rules.labels import product_label
 from ..models import (
     LicenseAssignment,
     LicensedProduct,
@@ -29,6 +28,7 @@ from ..models import (
     is_portal_user_expression,
 )
 from ..permissions import MANAGE, permission_policy
+from ..rules.labels import product_label
 from ..rules.status import (
     Alert,
     AlertKind,
@@ -109,6 +109,9 @@ class UploadPreview:
     installed: LicenseFile | None
     changes: list[ProductChange]
     warnings: list[str]
+    #: The warnings among ``warnings`` that forecast over-allocation: once the file is
+    #: installed, the admin's banner states the fact itself.
+    forecasts: list[str] = field(default_factory=list)
     #: Who loses the admin (the first ``LOCKED_OUT_LISTED``, by username) and how many in all.
     locked_out: list[LockedOutUser] = field(default_factory=list)
     locked_out_count: int = 0
@@ -239,10 +242,11 @@ def build_preview(content: str | bytes, state: LicensingState) -> UploadPreview:
                                      kind=ChangeKind.REMOVED, old=_product_dict(old_product),
                                      new=None))
     products = signed.payload.products
+    general, forecasts = warning_parts(products, removed, today)
     locked_out, locked_out_count = users_losing_admin(products, today)
     return UploadPreview(signed=signed, content=content, installed=state.installed_file,
                          changes=changes,
-                         warnings=preview_warnings(products, removed, today),
+                         warnings=general + forecasts, forecasts=forecasts,
                          locked_out=locked_out, locked_out_count=locked_out_count,
                          seat_offers=seat_offers(products, today) if locked_out_count else [])
 
@@ -311,7 +315,15 @@ def seat_offers(products: Sequence[Any], today: date) -> list[SeatOffer]:
 def preview_warnings(products: Sequence[Any], removed: Sequence[LicensedProduct],
                      today: date) -> list[str]:
     """What to warn the manager about before a file is installed: products that grant no
-    access today, holders of removed products, over-allocation.
+    access today, holders of removed products, over-allocation."""
+    general, forecasts = warning_parts(products, removed, today)
+    return general + forecasts
+
+
+def warning_parts(products: Sequence[Any], removed: Sequence[LicensedProduct],
+                  today: date) -> tuple[list[str], list[str]]:
+    """``preview_warnings`` in two parts: the warnings, and the forecasts of over-allocation
+    ("it will be over-allocated"), which the admin's banner states once the file is installed.
 
     Whether a product of the new file grants access, is in its grace period or will be
     over-allocated is decided by ``rules.status`` with the facts the file would install (its
@@ -350,6 +362,7 @@ def preview_warnings(products: Sequence[Any], removed: Sequence[LicensedProduct]
                     old_product.holders,
                 ) % {"product": old_product.label, "n": old_product.holders}
             )
+    forecasts = []
     for fact in facts:
         if fact.over_allocated:
             seats = ngettext("%(product)s has %(seats)d seat",
@@ -364,11 +377,11 @@ def preview_warnings(products: Sequence[Any], removed: Sequence[LicensedProduct]
             lose = ngettext("the most recently granted loses access until seats are freed",
                             "the %(lose)d most recently granted lose access until seats are "
                             "freed", fact.without_seat) % {"lose": fact.without_seat}
-            warnings.append(
+            forecasts.append(
                 _("%(seats)s but %(holders)s: it will be over-allocated. %(keep)s; %(lose)s.")
                 % {"seats": seats, "holders": holding, "keep": keep, "lose": lose}
             )
-    return warnings
+    return warnings, forecasts
 
 
 class PreviewUploadAction(LicensingAction[UploadPreview]):

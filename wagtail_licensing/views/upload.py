@@ -183,8 +183,11 @@ class UploadPreviewView(PendingUploadMixin, LicensingViewMixin, FormView):
                     "%(product)s granted to %(count)d users: %(names)s.", len(names),
                 ) % {"product": self.product_label(result, code), "count": len(names),
                      "names": names_list(names)})
+        # Once: the over-allocation the preview forecast is now a fact, which the banner
+        # states on the next page (in its words, dismissible); the other warnings stay.
         for warning in result.preview.warnings:
-            messages.warning(self.request, warning)
+            if warning not in result.preview.forecasts:
+                messages.warning(self.request, warning)
         return redirect(license_manager_url())
 
     @staticmethod
