@@ -148,6 +148,15 @@ class Command(BaseCommand):
             self.stdout.write(line)
         for warning in preview.warnings:
             self.stdout.write(self.style.WARNING(f"  warning: {warning}"))
+        if preview.locked_out_count:
+            names = ", ".join(
+                f"{u.username} (license manager: licensing screens only)" if u.manager
+                else u.username for u in preview.locked_out)
+            more = preview.locked_out_count - len(preview.locked_out)
+            self.stdout.write(self.style.WARNING(
+                f"  warning: {preview.locked_out_count} active admin user(s) hold none of this "
+                f"file's products and will lose access to the admin: {names}"
+                + (f" and {more} more" if more > 0 else "") + "."))
         if dry_run:
             self.stdout.write("Dry run: nothing was installed.")
             return
