@@ -12,7 +12,7 @@ from .enforcement.dismissals import split_dismissed
 from .enforcement.responses import license_manager_url
 from .models import LicensingState
 from .permissions import can_manage_licenses
-from .rules.status import ProductFacts, product_alerts, status_tag
+from .rules.status import Alert, ProductFacts, product_alerts, status_tag
 from .status import installed_products
 from .views.columns import product_url, product_usage
 
@@ -35,7 +35,7 @@ class LicensingSummaryPanel(Component):
         state = LicensingState.get()
         day = site_today()
         rows: list[dict[str, Any]] = []
-        alerts = []
+        alerts: list[Alert] = []
         for product in installed_products(state):
             facts = ProductFacts.of(product)
             label, tone = status_tag(facts, day)

@@ -50,7 +50,8 @@ def split_dismissed(alerts: Iterable[Alert], user: Any,
                     now: datetime | None = None) -> tuple[Sequence[Alert], Sequence[Alert]]:
     """``(shown, hidden)``: the alerts the banner shows, and those ``user`` hid for now."""
     hidden_keys = dismissed_keys(user, now)
-    shown, hidden = [], []
+    shown: list[Alert] = []
+    hidden: list[Alert] = []
     for alert in alerts:
         (hidden if alert_key(alert) in hidden_keys else shown).append(alert)
     return shown, hidden

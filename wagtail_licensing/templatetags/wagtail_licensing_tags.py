@@ -64,9 +64,9 @@ def licensing_banner(context: Context) -> dict[str, Any]:
     alerts = [alert for alert in alerts
               if str(alert.message) not in shown and alert_key(alert) not in on_page]
     now = timezone.now()
-    alerts, _hidden = split_dismissed(alerts, request.user, now)
+    shown_alerts, _hidden = split_dismissed(alerts, request.user, now)
     return {
         "shown_at": now.isoformat(),
         "alerts": [{"kind": alert.kind, "key": alert_key(alert), "level": alert.level,
-                    "text": str(alert.message)} for alert in alerts],
+                    "text": str(alert.message)} for alert in shown_alerts],
     }

@@ -214,7 +214,7 @@ class UploadPreviewView(PendingUploadMixin, LicensingViewMixin, FormView):
             payload=preview.payload if preview else None,
             changes=change_rows(preview) if preview else [],
             state=self.state,
-            selected_users={str(pk) for pk in (form.data.getlist("grant_users")
+            selected_users={str(pk) for pk in (form.cleaned_data.get("grant_users") or []
                                                if form.is_bound else [])},
             selected_product=form.data.get("grant_product", "") if form.is_bound else "",
         ))
