@@ -125,3 +125,13 @@ def test_preview_queries_do_not_grow_with_users(editors_group, make_users, make_
         preview_result = operations.preview_upload(content)
     assert preview_result.locked_out_count == 65
     assert get_user_model().objects.count() == 65
+
+
+def test_long_lists_are_cut_with_the_full_count(manager_client, editors, make_license,
+                                                monkeypatch):
+    monkeypatch.setattr("wagtail_licensing.actions.install.LOCKED_OUT_LISTED", 2)
+    pending, response = preview(manager_client, make_license(products=ONE_PRODUCT))
+    content = response.content.decode()
+    assert len(response.context["preview"].locked_out) == 2
+    assert "5 active admin users hold none of this file" in content
+    assert "Only the first 2 of 5 users are listed" in content
