@@ -13,8 +13,9 @@ def tab_to(page, selector, limit=150):
     """Press Tab until ``selector`` has the focus (as a keyboard user does)."""
     for _ in range(limit):
         page.keyboard.press("Tab")
-        if page.evaluate("s => !!document.activeElement && document.activeElement.matches(s)",
-                         selector):
+        if page.evaluate(
+            "s => !!document.activeElement && document.activeElement.matches(s)", selector
+        ):
             return
     raise AssertionError(f"Tab never reached {selector}")
 
@@ -27,10 +28,15 @@ def choose_file(page, selector, path):
     chooser.value.set_files(str(path))
 
 
-def test_grant_upload_and_import_with_the_keyboard(page, login, install, make_users, manager,
-                                                   make_license, tmp_path):
-    install(products=[product("editor", "named", 5, name="CMS editor"),
-                      product("analytics", "named", None, name="Analytics")])
+def test_grant_upload_and_import_with_the_keyboard(
+    page, login, install, make_users, manager, make_license, tmp_path
+):
+    install(
+        products=[
+            product("editor", "named", 5, name="CMS editor"),
+            product("analytics", "named", None, name="Analytics"),
+        ]
+    )
     users = make_users(3, prefix="kb")
     login("manager")
 
@@ -42,13 +48,20 @@ def test_grant_upload_and_import_with_the_keyboard(page, login, install, make_us
     page.keyboard.press("Enter")
     page.locator(".messages li.success").wait_for()
     assert set(LicenseAssignment.objects.values_list("user__username", "product_code")) == {
-        ("kb1", "editor")}
+        ("kb1", "editor")
+    }
 
     # Upload a renewal: choose the file, preview, confirm.
     renewal = tmp_path / "renewal.lic"
-    renewal.write_text(make_license(license_id="LIC-KEYS", products=[
-        product("editor", "named", 8, name="CMS editor"),
-        product("analytics", "named", None, name="Analytics")]))
+    renewal.write_text(
+        make_license(
+            license_id="LIC-KEYS",
+            products=[
+                product("editor", "named", 8, name="CMS editor"),
+                product("analytics", "named", None, name="Analytics"),
+            ],
+        )
+    )
     page.goto(f"{page.base_url}/admin/licensing/upload/")
     choose_file(page, "input[name=license_file]", renewal)
     tab_to(page, "button[type=submit]")
@@ -71,4 +84,7 @@ def test_grant_upload_and_import_with_the_keyboard(page, login, install, make_us
     page.keyboard.press("Enter")
     page.locator(".messages li.success").wait_for()
     assert set(LicenseAssignment.objects.values_list("user__username", "product_code")) == {
-        ("kb1", "editor"), ("kb0", "analytics"), ("kb2", "editor")}
+        ("kb1", "editor"),
+        ("kb0", "analytics"),
+        ("kb2", "editor"),
+    }

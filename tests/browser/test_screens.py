@@ -86,22 +86,32 @@ async () => {
 def busy_site(install, make_users, superuser, editors_group, managers_group):
     """A licensed site with every screen populated: long names, over-allocation, sessions."""
     today = timezone.localdate()
-    install(user=superuser, products=[
-        product("cms-editor", "named", 6, name="Wagtail CMS editor with a rather long name"),
-        product("analytics", "named", None, name="Analytics"),
-        product("occasional", "concurrent", 3, name="Occasional editor"),
-        product("customer-portal", "portal", 200, name="Customer portal",
-                valid_until=today + timedelta(days=20)),
-    ])
+    install(
+        user=superuser,
+        products=[
+            product("cms-editor", "named", 6, name="Wagtail CMS editor with a rather long name"),
+            product("analytics", "named", None, name="Analytics"),
+            product("occasional", "concurrent", 3, name="Occasional editor"),
+            product(
+                "customer-portal",
+                "portal",
+                200,
+                name="Customer portal",
+                valid_until=today + timedelta(days=20),
+            ),
+        ],
+    )
     editors = make_users(8, prefix="editor", groups=[editors_group])
     User = get_user_model()
     User.objects.filter(pk=editors[0].pk).update(
-        first_name="Maximiliana Josephina Wilhelmina", last_name="von Hohenzollern-Sigmaringen")
+        first_name="Maximiliana Josephina Wilhelmina", last_name="von Hohenzollern-Sigmaringen"
+    )
     operations.grant([superuser, *editors[:4]], ["cms-editor"])
     operations.grant(editors[:3], ["occasional"])
     operations.grant(make_users(5, prefix="customer", portal=True), ["customer-portal"])
-    ConcurrentSession.objects.create(user=editors[1], product_code="occasional",
-                                     session_key="s" * 32)
+    ConcurrentSession.objects.create(
+        user=editors[1], product_code="occasional", session_key="s" * 32
+    )
     return editors
 
 
@@ -117,8 +127,9 @@ def check(page, name, problems):
     problems += [f"{name}: {v}" for v in page.evaluate(AXE_JS)]
 
 
-def test_every_screen_is_accessible_and_fits(page, login, busy_site, superuser, make_license,
-                                              tmp_path):
+def test_every_screen_is_accessible_and_fits(
+    page, login, busy_site, superuser, make_license, tmp_path
+):
     editors = busy_site
     login("admin")
     base = page.base_url
@@ -136,8 +147,10 @@ def test_every_screen_is_accessible_and_fits(page, login, busy_site, superuser, 
     box = page.locator("input.bulk-action-checkbox").first
     assert box.evaluate("el => getComputedStyle(el).opacity") == "1"
     visit("Add users", "/admin/licensing/products/cms-editor/grant/")
-    assert page.locator("th input.bulk-action-checkbox").evaluate(
-        "el => getComputedStyle(el).opacity") == "1"
+    assert (
+        page.locator("th input.bulk-action-checkbox").evaluate("el => getComputedStyle(el).opacity")
+        == "1"
+    )
     visit("System users", "/admin/licensing/users/")
     # Item 13: the row menus sit at the same place beside long and short names alike.
     offsets = page.evaluate("""() => [...document.querySelectorAll('td.wl-user-name')].map(td => {
@@ -165,10 +178,16 @@ def test_every_screen_is_accessible_and_fits(page, login, busy_site, superuser, 
 
     visit("upload", "/admin/licensing/upload/")
     license_file = tmp_path / "renewal.lic"
-    license_file.write_text(make_license(products=[
-        product("cms-editor", "named", 6, name="Wagtail CMS editor with a rather long name"),
-        product("analytics", "named", None, name="Analytics"),
-    ]))
+    license_file.write_text(
+        make_license(
+            products=[
+                product(
+                    "cms-editor", "named", 6, name="Wagtail CMS editor with a rather long name"
+                ),
+                product("analytics", "named", None, name="Analytics"),
+            ]
+        )
+    )
     page.set_input_files("input[name=license_file]", str(license_file))
     page.get_by_role("button", name="Upload and preview").click()
     page.wait_for_selector("[data-upload-preview]")
@@ -178,8 +197,10 @@ def test_every_screen_is_accessible_and_fits(page, login, busy_site, superuser, 
 
     visit("import", "/admin/licensing/assignments/import/")
     csv = tmp_path / "import.csv"
-    csv.write_text("Username,Product code,Action\r\neditor5,cms-editor,grant\r\n"
-                   "editor1,analytics,grant\r\nnobody,cms-editor,grant\r\n")
+    csv.write_text(
+        "Username,Product code,Action\r\neditor5,cms-editor,grant\r\n"
+        "editor1,analytics,grant\r\nnobody,cms-editor,grant\r\n"
+    )
     page.set_input_files("input[name=file]", str(csv))
     page.get_by_role("button", name="Upload and preview").click()
     page.wait_for_selector("[data-import-preview]")

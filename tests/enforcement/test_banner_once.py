@@ -24,8 +24,12 @@ FULL = "CMS editor (editor) uses 2 of its 2 seats."
 @pytest.fixture
 def full(install, manager, make_users, editors_group):
     """One alert: the editor product's seats are all in use."""
-    install(products=[product("editor", "named", 2, name="CMS editor"),
-                      product("analytics", "named", None, name="Analytics")])
+    install(
+        products=[
+            product("editor", "named", 2, name="CMS editor"),
+            product("analytics", "named", None, name="Analytics"),
+        ]
+    )
     grant(manager, "analytics")
     operations.grant(make_users(2, groups=[editors_group]), ["editor"])
 
@@ -49,8 +53,11 @@ def test_dismissed_for_a_day_through_wagtails_dismissibles(client, manager, full
     shown_at = re.search(r'data-w-dismissible-value-param="([^"]+)"', content).group(1)
     assert f'data-w-dismissible-id-value="{SEATS_KEY}"' in content
     # What Wagtail's w-dismissible controller sends when the close button is pressed.
-    response = client.patch(reverse("wagtailadmin_dismissibles"),
-                            json.dumps({SEATS_KEY: shown_at}), content_type="application/json")
+    response = client.patch(
+        reverse("wagtailadmin_dismissibles"),
+        json.dumps({SEATS_KEY: shown_at}),
+        content_type="application/json",
+    )
     assert response.status_code == 200
     assert FULL not in page_of(client, PAGES)
     # On the dashboard the panel now says it, once.
@@ -74,14 +81,23 @@ def test_never_in_the_page_editor(client, superuser, full):
     assert "data-wagtail-licensing-alert" not in editor_page
 
 
-def test_product_page_states_over_allocation_once(client, manager, install, make_users,
-                                                 editors_group):
-    install(products=[product("editor", "named", 5, name="CMS editor"),
-                      product("analytics", "named", None)])
+def test_product_page_states_over_allocation_once(
+    client, manager, install, make_users, editors_group
+):
+    install(
+        products=[
+            product("editor", "named", 5, name="CMS editor"),
+            product("analytics", "named", None),
+        ]
+    )
     grant(manager, "analytics")
     operations.grant(make_users(4, groups=[editors_group]), ["editor"])
-    install(products=[product("editor", "named", 2, name="CMS editor"),
-                      product("analytics", "named", None)])
+    install(
+        products=[
+            product("editor", "named", 2, name="CMS editor"),
+            product("analytics", "named", None),
+        ]
+    )
     login(client, manager)
     client.get(ADMIN)  # the login's messages
     content = page_of(client, reverse("wagtail_licensing:product", args=["editor"]))
@@ -91,23 +107,32 @@ def test_product_page_states_over_allocation_once(client, manager, install, make
     assert 'data-wagtail-licensing-alert="over_allocated"' in page_of(client, PAGES)
 
 
-def test_installing_an_over_allocating_file_says_it_once(client, manager, install, make_users,
-                                                        editors_group, make_license):
-    install(products=[product("editor", "named", 5, name="CMS editor"),
-                      product("analytics", "named", None)])
+def test_installing_an_over_allocating_file_says_it_once(
+    client, manager, install, make_users, editors_group, make_license
+):
+    install(
+        products=[
+            product("editor", "named", 5, name="CMS editor"),
+            product("analytics", "named", None),
+        ]
+    )
     grant(manager, "analytics")
     operations.grant(make_users(4, groups=[editors_group]), ["editor"])
     login(client, manager)
     client.get(ADMIN)
-    text = make_license(products=[product("editor", "named", 2, name="CMS editor"),
-                                  product("analytics", "named", None)])
-    response = client.post("/admin/licensing/upload/",
-                           {"license_file": SimpleUploadedFile("a.lic", text.encode())})
+    text = make_license(
+        products=[
+            product("editor", "named", 2, name="CMS editor"),
+            product("analytics", "named", None),
+        ]
+    )
+    response = client.post(
+        "/admin/licensing/upload/", {"license_file": SimpleUploadedFile("a.lic", text.encode())}
+    )
     preview = page_of(client, response["Location"])
     assert "it will be over-allocated" in preview  # the preview forecasts it
     token = response["Location"].rstrip("/").rsplit("/", 1)[-1]
-    response = client.post(response["Location"], {"token": token, "action": "confirm"},
-                           follow=True)
+    response = client.post(response["Location"], {"token": token, "action": "confirm"}, follow=True)
     content = response.content.decode()
     assert "installed." in content
     assert "it will be over-allocated" not in content

@@ -46,8 +46,9 @@ def dismissed_keys(user: Any, now: datetime | None = None) -> set[str]:
     return keys
 
 
-def split_dismissed(alerts: Iterable[Alert], user: Any,
-                    now: datetime | None = None) -> tuple[Sequence[Alert], Sequence[Alert]]:
+def split_dismissed(
+    alerts: Iterable[Alert], user: Any, now: datetime | None = None
+) -> tuple[Sequence[Alert], Sequence[Alert]]:
     """``(shown, hidden)``: the alerts the banner shows, and those ``user`` hid for now."""
     hidden_keys = dismissed_keys(user, now)
     shown: list[Alert] = []
