@@ -2,6 +2,7 @@
 issue 12's accessibility section."""
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.support.licenses import product
 from wagtail_licensing.models import LicenseAssignment, LicensingState
@@ -21,11 +22,19 @@ def tab_to(page, selector, limit=150):
 
 
 def choose_file(page, selector, path):
-    """Focus a file input with Tab and open its chooser with Enter."""
+    """Focus a file input with Tab and open its chooser with Enter (or Space: the keys a
+    keyboard user tries; headless Chromium sometimes ignores the first)."""
+    page.wait_for_load_state("load")
     tab_to(page, selector)
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Enter")
-    chooser.value.set_files(str(path))
+    for key in ("Enter", "Space", "Enter"):
+        try:
+            with page.expect_file_chooser(timeout=4000) as chooser:
+                page.keyboard.press(key)
+        except PlaywrightTimeoutError:
+            continue
+        chooser.value.set_files(str(path))
+        return
+    raise AssertionError(f"the keyboard never opened the chooser of {selector}")
 
 
 def test_grant_upload_and_import_with_the_keyboard(
