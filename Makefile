@@ -6,7 +6,7 @@ PORT ?= 8000
 KEYS_DIR ?= example_site/var/vendor-keys
 MANAGE := $(BIN)/python example_site/manage.py
 
-.PHONY: demo test test-wagtail7 install lint serve seed migrate keys benchmarks screenshots clean \
+.PHONY: demo test test-wagtail7 install lint axe serve seed migrate keys benchmarks screenshots clean \
 	docs dist wheel-smoke matrix release-check messages
 
 $(BIN)/python:
@@ -24,7 +24,15 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: install lint
+# axe-core (package.json, package-lock.json) for the accessibility browser test, from the npm
+# registry; without npm the test is skipped, as the browser tests are without Chromium.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the accessibility browser test will be skipped"; fi
+
+axe: node_modules/.installed
+
+test: install lint axe
 	$(BIN)/pytest
 
 # The same suite on the Wagtail 7 LTS, in a virtualenv of its own. Wagtail 7.0 supports Django
@@ -111,4 +119,4 @@ screenshots: install
 	UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/browser
 
 clean:
-	rm -rf $(VENV) $(VENV7) .nox build dist docs/_build example_site/var
+	rm -rf $(VENV) $(VENV7) .nox build dist docs/_build example_site/var node_modules

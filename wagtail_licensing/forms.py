@@ -39,10 +39,20 @@ class UploadLicenseFileForm(forms.Form):
         return upload
 
 
+class _UserKeys(forms.MultipleChoiceField):
+    """Primary keys of users: which of them can be granted is the grant action's to say."""
+
+    def valid_value(self, value: Any) -> bool:
+        return True
+
+
 class ConfirmUploadForm(forms.Form):
-    """Confirms (or cancels) the upload waiting server-side: it carries only its token."""
+    """Confirms (or cancels) the upload waiting server-side: it carries its token, never the
+    file, and optionally the users to grant a product in the same confirmation."""
 
     token = forms.UUIDField(widget=forms.HiddenInput)
+    grant_product = forms.CharField(required=False, max_length=255)
+    grant_users = _UserKeys(required=False)
 
 
 class LicenseRequestForm(forms.Form):

@@ -10,7 +10,7 @@ the site's own behalf. The hook names (docs/hooks.md) and audit log actions are 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -123,10 +123,15 @@ def preview_upload(content: str | bytes, *, user: Any = None) -> UploadPreview:
     return PreviewUploadAction(content, user=user).execute()
 
 
-def install_license_file(content: str | bytes, *, user: Any = None) -> InstallResult:
+def install_license_file(content: str | bytes, *, user: Any = None,
+                         grant: Mapping[str, Sequence[Any]] | None = None) -> InstallResult:
     """Install a license file, replacing the installed entitlement (the old file stays in
-    history). Validates everything again under the lock, whatever a preview said."""
-    return InstallAction(content, user=user).execute()
+    history). Validates everything again under the lock, whatever a preview said.
+
+    ``grant`` maps product codes to users (or primary keys) to grant them in the same
+    transaction, e.g. the admin users the preview says would lose access; if a product has not
+    enough seats for them, nothing is installed (``LicenseRefused``)."""
+    return InstallAction(content, user=user, grant=grant).execute()
 
 
 def delete_licenses(*, user: Any = None) -> LicenseFile:

@@ -8,10 +8,11 @@ from django.urls import reverse
 from wagtail.admin.ui.components import Component
 
 from .dates import site_today
+from .enforcement.dismissals import split_dismissed
 from .enforcement.responses import license_manager_url
 from .models import LicensingState
 from .permissions import can_manage_licenses
-from .rules.status import ProductFacts, product_alerts, status_tag
+from .rules.status import Alert, ProductFacts, product_alerts, status_tag
 from .status import installed_products
 from .views.columns import product_url, product_usage
 
@@ -34,14 +35,18 @@ class LicensingSummaryPanel(Component):
         state = LicensingState.get()
         day = site_today()
         rows: list[dict[str, Any]] = []
-        warnings: list[str] = []
+        alerts: list[Alert] = []
         for product in installed_products(state):
             facts = ProductFacts.of(product)
             label, tone = status_tag(facts, day)
             rows.append({"product": product, "url": product_url(product), "status": label,
                          "tone": tone, "usage": product_usage(product)})
-            # The same alerts, in the same words, as the banner on every admin page.
-            warnings.extend(alert.message for alert in product_alerts(facts, day))
+            alerts.extend(product_alerts(facts, day))
+        # The same alerts, in the same words, as the banner on every admin page; the banner
+        # states those the manager has not hidden, this panel the others: once each.
+        request = (parent_context or {}).get("request")
+        _shown, hidden = split_dismissed(alerts, getattr(request, "user", None))
+        warnings = [alert.message for alert in hidden]
         return {
             "request": (parent_context or {}).get("request"),
             "demo_mode": state.demo_mode,

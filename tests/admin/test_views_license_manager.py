@@ -7,6 +7,7 @@ from django.urls import reverse
 from wagtail import hooks
 from wagtail.admin.widgets.button import Button
 
+from tests.support.enforcement import hide_banner_alerts
 from tests.support.licenses import product, today
 from tests.support.queries import count_queries
 from wagtail_licensing import operations
@@ -185,6 +186,9 @@ def test_dashboard_panel_warnings(rf, install, manager, editor, make_users):
     operations.grant(make_users(9, prefix="analyst"), ["analytics"], user=manager)
     request = rf.get("/admin/")
     request.user = manager
+    html = LicensingSummaryPanel().render_html({"request": request})
+    assert "data-licensing-warnings" not in html  # the banner says them, once
+    request.user = hide_banner_alerts(manager)  # now the panel does
     html = LicensingSummaryPanel().render_html({"request": request})
     assert 'id="licensing-summary-section"' in html
     # The banner's words (rules.status): one wording on every surface.

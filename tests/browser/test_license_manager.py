@@ -106,6 +106,25 @@ def test_request_download(page, login, manager, tmp_path):
     assert data["instance_id"] == str(LicensingState.get().instance_id)
 
 
+def test_request_after_an_error_confirms_the_download(page, login, manager, tmp_path):
+    """Issue 12 item 7: a download after a refused submit leaves no stale error, and the page
+    then says what was downloaded."""
+    login("manager")
+    page.goto(f"{page.base_url}/admin/licensing/request/")
+    page.get_by_role("button", name="Generate and download").click()
+    page.get_by_text("This field is required").first.wait_for()
+    page.fill("input[name=license_version]", "1.0")
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Generate and download").click()
+    filename = download_info.value.suggested_filename
+    assert filename.endswith(".tlr")
+    page.locator(".messages li.success").wait_for()
+    assert f"The license request {filename} has been downloaded." in page.locator(
+        ".messages").inner_text()
+    assert page.get_by_text("This field is required").count() == 0
+    assert page.url == f"{page.base_url}/admin/licensing/request/"
+
+
 def test_delete_to_demo_mode(page, login, licensed_site):
     login("manager")
     page.goto(f"{page.base_url}/admin/licensing/")

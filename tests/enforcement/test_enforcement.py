@@ -403,7 +403,9 @@ def test_banner_warns_managers_of_expiry_and_seats(client, manager, editor, inst
     assert "expires in 12 days" in content
     assert 'data-wagtail-licensing-alert="seats"' in content
     assert "uses 2 of its 2 seats" in content
-    assert 'data-controller="w-init"' in content  # shown by Wagtail's own messages
+    # Shown among Wagtail's own messages (w-teleport), dismissible (w-dismissible).
+    assert 'data-w-teleport-target-value="#main .messages ul"' in content
+    assert 'data-controller="w-dismissible"' in content
     content = login(client, editor).get(ADMIN).content.decode()
     assert "data-wagtail-licensing-alert" not in content
     licensing(WARN_DAYS=5, SEAT_WARNING_THRESHOLD=1.5)

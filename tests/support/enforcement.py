@@ -3,11 +3,18 @@
 import json
 import re
 
+from django.contrib.auth import get_user_model
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import RequestFactory
+from django.utils import timezone
+from wagtail.users.models import UserProfile
 
 from wagtail_licensing import operations
+from wagtail_licensing.dates import site_today
+from wagtail_licensing.enforcement import alert_key
+from wagtail_licensing.rules.status import ProductFacts, product_alerts
+from wagtail_licensing.status import installed_products
 
 ADMIN = "/admin/"
 PAGES = "/admin/pages/"
@@ -43,3 +50,13 @@ def request_for(user, path=ADMIN):
     request.session.update({})  # loaded
     request._messages = FallbackStorage(request)
     return request
+
+
+def hide_banner_alerts(user):
+    """Hide every current license alert from ``user``'s banner, as its close buttons do
+    (Wagtail's dismissibles); the dashboard panel then lists them. Returns a fresh user."""
+    shown_at = timezone.now().isoformat()
+    UserProfile.objects.update_or_create(user=user, defaults={"dismissibles": {
+        alert_key(alert): shown_at for p in installed_products()
+        for alert in product_alerts(ProductFacts.of(p), site_today())}})
+    return get_user_model().objects.get(pk=user.pk)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -16,17 +19,30 @@ from .. import keys
 from ..dates import format_day, format_moment, site_today
 from ..exceptions import AlreadyInstalled, LicenseRefused
 from ..license_file import SignedLicense, read_license_file
-from ..models import LicensedProduct, LicenseFile, LicensingState, ProductType
+from ..models import (
+    LicenseAssignment,
+    LicensedProduct,
+    LicenseFile,
+    LicensingState,
+    ProductType,
+    is_portal_user_expression,
+)
+from ..permissions import MANAGE, permission_policy
+from ..rules.labels import product_label
 from ..rules.status import (
     Alert,
     AlertKind,
     ProductFacts,
     ProductStatus,
     alert_message,
+    grace_period,
+    opens_admin,
     product_status,
 )
 from . import counters
 from .base import LicensingAction, StateAccess
+from .grant import GrantAction
+from .results import GrantRefusalReason
 from .seats import reallocate
 
 ACTION_UPLOAD = "wagtail_licensing.upload"
@@ -53,6 +69,37 @@ class ProductChange:
     details: list[dict[str, Any]] = field(default_factory=list)
 
 
+# How many of the users who would lose the admin a preview names (the count is always complete).
+LOCKED_OUT_LISTED = 200
+
+
+@dataclass(frozen=True)
+class LockedOutUser:
+    """An active admin user who holds none of the file's products that open the admin, and
+    so loses the admin once it is installed (a license manager keeps the licensing screens)."""
+
+    pk: Any
+    username: str
+    name: str
+    manager: bool
+    superuser: bool
+
+
+@dataclass(frozen=True)
+class SeatOffer:
+    """A product of the file that the confirmation can grant, with its free seats once the
+    file is installed (None: unlimited, or concurrent slots, which are not held)."""
+
+    code: str
+    name: str
+    type: str
+    available: int | None
+
+    @property
+    def label(self) -> str:
+        return product_label(self.name, self.code)
+
+
 @dataclass
 class UploadPreview:
     """What installing a license file would change; nothing has been changed yet."""
@@ -62,6 +109,14 @@ class UploadPreview:
     installed: LicenseFile | None
     changes: list[ProductChange]
     warnings: list[str]
+    #: The warnings among ``warnings`` that forecast over-allocation: once the file is
+    #: installed, the admin's banner states the fact itself.
+    forecasts: list[str] = field(default_factory=list)
+    #: Who loses the admin (the first ``LOCKED_OUT_LISTED``, by username) and how many in all.
+    locked_out: list[LockedOutUser] = field(default_factory=list)
+    locked_out_count: int = 0
+    #: What the confirmation can grant them, within the seats free after the install.
+    seat_offers: list[SeatOffer] = field(default_factory=list)
 
     @property
     def payload(self) -> Any:
@@ -80,6 +135,8 @@ class InstallResult:
     license_file: LicenseFile
     preview: UploadPreview
     changed: bool = True
+    #: Product code -> usernames granted it in the same confirmation.
+    granted: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _product_dict(product: Any) -> dict[str, Any]:
@@ -184,15 +241,89 @@ def build_preview(content: str | bytes, state: LicensingState) -> UploadPreview:
         changes.append(ProductChange(code=old_product.code, name=old_product.name,
                                      kind=ChangeKind.REMOVED, old=_product_dict(old_product),
                                      new=None))
+    products = signed.payload.products
+    general, forecasts = warning_parts(products, removed, today)
+    locked_out, locked_out_count = users_losing_admin(products, today)
     return UploadPreview(signed=signed, content=content, installed=state.installed_file,
                          changes=changes,
-                         warnings=preview_warnings(signed.payload.products, removed, today))
+                         warnings=general + forecasts, forecasts=forecasts,
+                         locked_out=locked_out, locked_out_count=locked_out_count,
+                         seat_offers=seat_offers(products, today) if locked_out_count else [])
+
+
+def _opening_codes(products: Sequence[Any], today: date) -> list[str]:
+    """Codes of the file's products that would open the admin today (grace period included)."""
+    grace = grace_period()
+    return [p.code for p in products
+            if opens_admin(p.code, str(p.type)) and p.valid_from <= today <= p.valid_until + grace]
+
+
+def admin_users() -> models.QuerySet[Any]:
+    """Active users who may open the Wagtail admin (superusers, or ``access_admin`` through
+    their groups or permissions) and are not portal users."""
+    access = Permission.objects.filter(content_type__app_label="wagtailadmin",
+                                       codename="access_admin")
+    User = get_user_model()
+    return (User._default_manager.filter(is_active=True)
+            .filter(Q(is_superuser=True) | Q(user_permissions__in=access)
+                    | Q(groups__permissions__in=access))
+            .exclude(is_portal_user_expression())
+            .distinct())
+
+
+def users_losing_admin(products: Sequence[Any], today: date) -> tuple[list[LockedOutUser], int]:
+    """Active admin users who hold none of ``products`` that open the admin today: once the
+    file is installed the enforcement gate keeps them out of the admin (license managers keep
+    the licensing screens). Holders without a seat of an over-allocated product are warned
+    about separately (``preview_warnings``). Four queries, however many users."""
+    codes = _opening_codes(products, today)
+    users = admin_users().exclude(
+        pk__in=LicenseAssignment.objects.filter(product_code__in=codes).values("user_id"))
+    count = users.count()
+    if not count:
+        return [], 0
+    User = get_user_model()
+    listed = list(users.order_by(User.USERNAME_FIELD)[:LOCKED_OUT_LISTED])
+    managers = set(permission_policy.users_with_any_permission([MANAGE])
+                   .filter(pk__in=[u.pk for u in listed]).values_list("pk", flat=True))
+    return [
+        LockedOutUser(pk=u.pk, username=u.get_username(),
+                      name=(u.get_full_name() if hasattr(u, "get_full_name") else "") or "",
+                      manager=u.pk in managers, superuser=bool(u.is_superuser))
+        for u in listed
+    ], count
+
+
+def seat_offers(products: Sequence[Any], today: date) -> list[SeatOffer]:
+    """The file's products that open the admin and can be granted today, with the seats
+    free once the file is installed: seats less the active holders who keep one."""
+    codes = set(_opening_codes(products, today))
+    kept = counters.kept(codes)
+    offers = []
+    for product in products:
+        if product.code not in codes or not (product.valid_from <= today <= product.valid_until):
+            continue
+        available = None
+        if product.seats is not None and product.type != ProductType.CONCURRENT:
+            held = kept.get(product.code)
+            available = max(product.seats - (held.active_holders if held else 0), 0)
+        offers.append(SeatOffer(code=product.code, name=product.name, type=str(product.type),
+                                available=available))
+    return offers
 
 
 def preview_warnings(products: Sequence[Any], removed: Sequence[LicensedProduct],
                      today: date) -> list[str]:
     """What to warn the manager about before a file is installed: products that grant no
-    access today, holders of removed products, over-allocation.
+    access today, holders of removed products, over-allocation."""
+    general, forecasts = warning_parts(products, removed, today)
+    return general + forecasts
+
+
+def warning_parts(products: Sequence[Any], removed: Sequence[LicensedProduct],
+                  today: date) -> tuple[list[str], list[str]]:
+    """``preview_warnings`` in two parts: the warnings, and the forecasts of over-allocation
+    ("it will be over-allocated"), which the admin's banner states once the file is installed.
 
     Whether a product of the new file grants access, is in its grace period or will be
     over-allocated is decided by ``rules.status`` with the facts the file would install (its
@@ -231,6 +362,7 @@ def preview_warnings(products: Sequence[Any], removed: Sequence[LicensedProduct]
                     old_product.holders,
                 ) % {"product": old_product.label, "n": old_product.holders}
             )
+    forecasts = []
     for fact in facts:
         if fact.over_allocated:
             seats = ngettext("%(product)s has %(seats)d seat",
@@ -245,11 +377,11 @@ def preview_warnings(products: Sequence[Any], removed: Sequence[LicensedProduct]
             lose = ngettext("the most recently granted loses access until seats are freed",
                             "the %(lose)d most recently granted lose access until seats are "
                             "freed", fact.without_seat) % {"lose": fact.without_seat}
-            warnings.append(
+            forecasts.append(
                 _("%(seats)s but %(holders)s: it will be over-allocated. %(keep)s; %(lose)s.")
                 % {"seats": seats, "holders": holding, "keep": keep, "lose": lose}
             )
-    return warnings
+    return warnings, forecasts
 
 
 class PreviewUploadAction(LicensingAction[UploadPreview]):
@@ -273,9 +405,14 @@ class InstallAction(LicensingAction[InstallResult]):
 
     log_action = ACTION_UPLOAD
 
-    def __init__(self, content: str | bytes, *, user: Any = None) -> None:
+    def __init__(self, content: str | bytes, *, user: Any = None,
+                 grant: Mapping[str, Sequence[Any]] | None = None) -> None:
+        """``grant``: product code -> users (or their primary keys) to grant it once the file
+        is installed, in the same transaction (the preview's "grant them seats"). If a product
+        has not enough seats for them, nothing is installed (``LicenseRefused``)."""
         super().__init__(user=user)
         self.content = content
+        self.grant = {code: list(users) for code, users in (grant or {}).items() if users}
         self.previous: LicenseFile | None = None
 
     def _run(self) -> InstallResult:
@@ -303,7 +440,35 @@ class InstallAction(LicensingAction[InstallResult]):
         state.installed_file = license_file
         state.save(update_fields=["installed_file"])
         reallocate(license_file.pk)
-        return InstallResult(license_file=license_file, preview=preview)
+        granted = self._grant(license_file)
+        return InstallResult(license_file=license_file, preview=preview, granted=granted)
+
+    def _grant(self, license_file: LicenseFile) -> dict[str, list[str]]:
+        """Grant what the confirmation selected, through the grant action (its seat rules, its
+        audit entry and hooks), inside this transaction: a refusal rolls the install back."""
+        granted: dict[str, list[str]] = {}
+        for code, users in self.grant.items():
+            result = GrantAction(users, code, user=self.user).execute()
+            refusal = result.refused.get(code)
+            if refusal is None:
+                granted[code] = result.granted.get(code, [])
+                continue
+            label = refusal.label
+            if refusal.reason == GrantRefusalReason.NOT_ENOUGH_SEATS:
+                selected = ngettext("%(n)d user was selected for %(product)s",
+                                    "%(n)d users were selected for %(product)s",
+                                    refusal.needed) % {"n": refusal.needed, "product": label}
+                free = ngettext("only %(n)d seat is free once the file is installed",
+                                "only %(n)d seats are free once the file is installed",
+                                refusal.available or 0) % {"n": refusal.available or 0}
+                raise LicenseRefused(
+                    _("Nothing was installed: %(selected)s, but %(free)s. Select fewer users, "
+                      "or install the file first and grant seats afterwards.")
+                    % {"selected": selected, "free": free})
+            raise LicenseRefused(
+                _("Nothing was installed: %(product)s cannot be granted today. Install the file "
+                  "without granting it.") % {"product": label})
+        return granted
 
     def log_data(self, result: InstallResult) -> dict[str, Any]:
         preview = result.preview
@@ -317,6 +482,8 @@ class InstallAction(LicensingAction[InstallResult]):
             "removed": [c.code for c in preview.changes_of(ChangeKind.REMOVED)],
             "changed": [c.code for c in preview.changes_of(ChangeKind.CHANGED)],
             "warnings": [str(w) for w in preview.warnings],
+            **({"granted": {code: len(names) for code, names in result.granted.items()}}
+               if result.granted else {}),
         }
 
     def hooks(self, result: InstallResult) -> list[tuple[str, dict[str, Any]]]:

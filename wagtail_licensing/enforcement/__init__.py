@@ -8,6 +8,7 @@ import each other, never this package.
 """
 
 from .access import Access, AdminAccess, Reason, admin_product_codes, compute_access, features
+from .dismissals import alert_key, split_dismissed
 from .menu import blocked_feature, filter_menu_items, hidden_menu_items
 from .responses import (
     LICENSE_MANAGER_URL_NAME,
@@ -34,6 +35,7 @@ __all__ = [
     "AdminAccess",
     "Reason",
     "admin_product_codes",
+    "alert_key",
     "banner_alerts",
     "blocked_feature",
     "compute_access",
@@ -52,4 +54,5 @@ __all__ = [
     "lookup",
     "no_license_response",
     "site_snapshot",
+    "split_dismissed",
 ]

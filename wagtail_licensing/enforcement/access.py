@@ -13,10 +13,7 @@ from typing import Any
 from django.db.models import TextChoices
 
 from ..conf import DemoAccess, licensing_settings
-from ..rules.status import CONCURRENT, Alert, ProductFacts
-
-PORTAL = "portal"
-"""The license file's product type of front-end (portal) products: they never open the admin."""
+from ..rules.status import CONCURRENT, Alert, ProductFacts, opens_admin
 
 
 class AdminAccess(TextChoices):
@@ -139,11 +136,7 @@ _REASON_BY_VALUE: dict[str, Reason] = {member.value: member for member in Reason
 
 def admin_product_codes(snapshot: SiteSnapshot) -> set[str]:
     """Codes of the installed products that open the admin (``ADMIN_PRODUCTS``)."""
-    configured = licensing_settings.ADMIN_PRODUCTS
-    openers = [p for p in snapshot.products if p.type != PORTAL]
-    if configured is None:
-        return {p.code for p in openers}
-    return {p.code for p in openers if p.code in set(configured)}
+    return {p.code for p in snapshot.products if opens_admin(p.code, p.type)}
 
 
 def compute_access(user: UserFacts, stamp: tuple[Any, ...], snapshot: SiteSnapshot) -> Access:

@@ -36,6 +36,17 @@ from .labels import product_label
 CONCURRENT = "concurrent"
 """The license file's product type whose seats are sessions (``license_file.PRODUCT_TYPES``)."""
 
+PORTAL = "portal"
+"""The license file's product type of front-end (portal) products: they never open the admin."""
+
+
+def opens_admin(code: str, type: str) -> bool:
+    """Whether holding a product of this code and type opens the Wagtail admin: any product
+    but a portal one, or only those ``ADMIN_PRODUCTS`` names when it is set. The enforcement
+    decision and the upload preview (who would lose the admin) both ask this."""
+    configured = licensing_settings.ADMIN_PRODUCTS
+    return type != PORTAL and (configured is None or code in set(configured))
+
 
 class ProductStatus(TextChoices):
     """A product's state on a day, in precedence order (see the module docstring)."""

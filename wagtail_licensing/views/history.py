@@ -61,6 +61,7 @@ class ActionColumn(Column):
 
 class HistoryView(LicensingViewMixin, BaseListingView):
     template_name = "wagtail_licensing/history.html"
+    results_template_name = "wagtail_licensing/listing_results.html"
     page_title = _("History")
     header_icon = "history"
     paginate_by = 20
@@ -103,6 +104,7 @@ class ActivityView(LicensingViewMixin, BaseListingView):
     """Every licensing entry of Wagtail's audit log, newest first."""
 
     template_name = "wagtail_licensing/activity.html"
+    results_template_name = "wagtail_licensing/listing_results.html"
     page_title = _("Licensing activity")
     header_icon = "history"
     paginate_by = 50

@@ -22,6 +22,7 @@ from wagtail.admin.widgets.button import HeaderButton, ListingButton
 
 from .. import operations, wording
 from ..dates import format_day, site_today
+from ..enforcement import alert_key
 from ..exceptions import LicensingError
 from ..filters import search_fields
 from ..forms import UserSelectionForm
@@ -32,6 +33,7 @@ from ..models import (
     LicensingState,
     has_field,
 )
+from ..rules.status import Alert, AlertKind, ProductFacts
 from .base import LicensingViewMixin
 from .columns import (
     CalendarDateColumn,
@@ -116,6 +118,9 @@ class ProductMixin(_ViewBase):
             context["status_label"], context["status_tone"] = product_status(product)
             context["usage"] = product_usage(product)
             context["grant_refusal"] = self.grant_refusal()
+            if product.over_allocated:  # the page says so: not the banner a second time
+                context["licensing_alerts_shown"] = [
+                    alert_key(Alert(AlertKind.OVER_ALLOCATED, ProductFacts.of(product)))]
         return context
 
     def grant_refusal(self) -> str | None:

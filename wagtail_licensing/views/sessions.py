@@ -48,6 +48,7 @@ class ReleaseColumn(Column):
 
 class SessionsView(LicensingViewMixin, BaseListingView):
     template_name = "wagtail_licensing/enforcement/sessions.html"
+    results_template_name = "wagtail_licensing/listing_results.html"
     page_title = gettext_lazy("Concurrent sessions")
     header_icon = "time"
     paginate_by = 50

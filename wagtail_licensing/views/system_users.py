@@ -222,7 +222,7 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
             name_column_class(
                 "name", accessor=get_user_display_name, label=_("Name"),
                 sort_key="name" if self.has_names else None, get_url=user_url,
-                classname="name"),
+                classname="name wl-user-name"),
             UsernameEmailColumn(
                 "username", label=_("Username / e-mail"), sort_key=self.model.USERNAME_FIELD,
                 classname="username"),

@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.generic import FormView
 from wagtail.admin import messages
 
@@ -28,6 +28,7 @@ from ..dates import format_day
 from ..exceptions import LicensingError
 from ..forms import ConfirmUploadForm, UploadLicenseFileForm
 from ..models import PendingUpload, ProductType
+from ..wording import names_list
 from .base import LicensingViewMixin, PendingUploadMixin, license_manager_url
 
 
@@ -149,19 +150,52 @@ class UploadPreviewView(PendingUploadMixin, LicensingViewMixin, FormView):
         form = self.form_class(initial={"token": self.pending.token})
         return self.render_preview(form)
 
+    def grant_selection(self, form: Form) -> dict[str, list[str]] | None:
+        """The users the manager ticked to grant a product with the install (``{}``: none),
+        or None when the selection cannot be read (the form then says why)."""
+        users = form.cleaned_data.get("grant_users") or []
+        if not users:
+            return {}
+        code = form.cleaned_data.get("grant_product") or ""
+        if not code:
+            form.add_error(None, _("Choose the product to grant the selected users. Nothing "
+                                   "was installed."))
+            return None
+        return {code: list(users)}
+
     def confirm(self, form: Form) -> HttpResponse:
+        grant = self.grant_selection(form)
+        if grant is None:
+            return self.render_preview(form)
         try:
             result = operations.install_license_file(bytes(self.pending.content),
-                                                     user=self.request.user)
+                                                     user=self.request.user, grant=grant)
         except REFUSALS as error:
             form.add_error(None, refusal_message(error))
             return self.render_preview(form)
         self.pending.delete()
         messages.success(self.request, _("License file %(id)s installed.")
                          % {"id": result.license_file.license_id})
+        for code, names in result.granted.items():
+            if names:
+                messages.success(self.request, ngettext(
+                    "%(product)s granted to %(count)d user: %(names)s.",
+                    "%(product)s granted to %(count)d users: %(names)s.", len(names),
+                ) % {"product": self.product_label(result, code), "count": len(names),
+                     "names": names_list(names)})
+        # Once: the over-allocation the preview forecast is now a fact, which the banner
+        # states on the next page (in its words, dismissible); the other warnings stay.
         for warning in result.preview.warnings:
-            messages.warning(self.request, warning)
+            if warning not in result.preview.forecasts:
+                messages.warning(self.request, warning)
         return redirect(license_manager_url())
+
+    @staticmethod
+    def product_label(result: Any, code: str) -> str:
+        for offer in result.preview.seat_offers:
+            if offer.code == code:
+                return offer.label
+        return code
 
     def render_preview(self, form: Form) -> HttpResponse:
         """The preview, computed afresh: the installed license may have changed meanwhile."""
@@ -180,4 +214,7 @@ class UploadPreviewView(PendingUploadMixin, LicensingViewMixin, FormView):
             payload=preview.payload if preview else None,
             changes=change_rows(preview) if preview else [],
             state=self.state,
+            selected_users={str(pk) for pk in (form.cleaned_data.get("grant_users") or []
+                                               if form.is_bound else [])},
+            selected_product=form.data.get("grant_product", "") if form.is_bound else "",
         ))

@@ -160,6 +160,20 @@ class Command(BaseCommand):
         for warning in preview.warnings:
             self.stdout.write(self.style.WARNING(
                 "  " + _("warning: %(warning)s") % {"warning": warning}))
+        if preview.locked_out_count:
+            names = ", ".join(
+                _("%(username)s (license manager: licensing screens only)") % {
+                    "username": u.username} if u.manager else u.username
+                for u in preview.locked_out)
+            more = preview.locked_out_count - len(preview.locked_out)
+            if more > 0:
+                names = _("%(names)s and %(count)d more") % {"names": names, "count": more}
+            self.stdout.write(self.style.WARNING("  " + ngettext(
+                "warning: %(count)d active admin user holds none of this file's products and "
+                "will lose access to the admin: %(names)s.",
+                "warning: %(count)d active admin users hold none of this file's products and "
+                "will lose access to the admin: %(names)s.",
+                preview.locked_out_count) % {"count": preview.locked_out_count, "names": names}))
         if dry_run:
             self.stdout.write(_("Dry run: nothing was installed."))
             return
