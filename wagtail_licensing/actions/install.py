@@ -27,6 +27,7 @@ from ..rules.status import (
 )
 from . import counters
 from .base import LicensingAction, StateAccess
+from .group_seats import bindings_by_code, reconcile
 from .seats import reallocate
 
 ACTION_UPLOAD = "wagtail_licensing.upload"
@@ -303,6 +304,9 @@ class InstallAction(LicensingAction[InstallResult]):
         state.installed_file = license_file
         state.save(update_fields=["installed_file"])
         reallocate(license_file.pk)
+        # More seats, or a product back in the license: members of bound groups waiting for
+        # a seat get one (their errors resolve); fewer: what is left is reported as errors.
+        reconcile(license_file.pk, bindings_by_code(), by=self.user)
         return InstallResult(license_file=license_file, preview=preview)
 
     def log_data(self, result: InstallResult) -> dict[str, Any]:
