@@ -106,7 +106,8 @@ class ApiTokenForm(forms.Form):
 class GroupBindingForm(forms.Form):
     """Bind a product to a Wagtail group (Licensing > Groups)."""
 
-    group = forms.ModelChoiceField(label=_("Group"), queryset=None)  # type: ignore[arg-type]
+    group: forms.ModelChoiceField[Group] = forms.ModelChoiceField(
+        label=_("Group"), queryset=Group.objects.none())
     product = forms.ChoiceField(label=_("Product"))
     priority = forms.IntegerField(
         label=_("Priority"), min_value=0, initial=100,
@@ -115,6 +116,6 @@ class GroupBindingForm(forms.Form):
 
     def __init__(self, *args: Any, products: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        cast(forms.ModelChoiceField, self.fields["group"]).queryset = Group.objects.order_by(
-            "name")
+        cast("forms.ModelChoiceField[Group]", self.fields["group"]).queryset = (
+            Group.objects.order_by("name"))
         cast(forms.ChoiceField, self.fields["product"]).choices = products

@@ -150,13 +150,12 @@ def _add_sources(options: list[ProductOption], user: Any) -> None:
                 if direct else _("Through the groups %(groups)s: unticking it keeps it while "
                                  "the user is a member.") % {"groups": names})
     for error in sources.errors:
-        option = by_code.get(error.product_code)
-        text = _("Licensing error: %(reason)s for %(product)s from the group %(group)s.") % {
-            "reason": error.get_reason_display().lower(),
-            "product": option.label if option else error.product_code,
-            "group": error.group.name}
-        if option is not None:
-            option.notes.append(text)
+        erred = by_code.get(error.product_code)
+        if erred is not None:
+            erred.notes.append(_(
+                "Licensing error: %(reason)s for %(product)s from the group %(group)s.") % {
+                "reason": error.get_reason_display().lower(), "product": erred.label,
+                "group": error.group.name})
 
 
 class ProductCheckboxes(forms.CheckboxSelectMultiple):

@@ -125,7 +125,7 @@ class PreviewGroupBindingAction(LicensingAction[list[GroupBindingPreview]]):
             available = product.available if product.counts_seats else None
             left = max(needed - available, 0) if available is not None else 0
             names: list[str] = []
-            if left:
+            if left and available is not None:
                 names = list(eligible.order_by("pk").values_list(
                     f"{user_field}__{User.USERNAME_FIELD}", flat=True)[
                         available:available + NAMES_LOGGED])

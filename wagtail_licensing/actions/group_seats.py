@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import EmptyResultSet
@@ -26,6 +26,7 @@ from django.db.models import (
     DateTimeField,
     Exists,
     F,
+    Field,
     IntegerField,
     Min,
     Model,
@@ -85,13 +86,13 @@ class GroupChanges:
 
 def membership_model() -> type[Model]:
     """The user model's group membership table (``User.groups.through``)."""
-    return get_user_model().groups.through  # type: ignore[no-any-return]
+    return get_user_model().groups.through
 
 
 def membership_fields() -> tuple[str, str]:
     """The membership table's user and group field names (custom user models differ)."""
     m2m = get_user_model()._meta.get_field("groups")
-    return m2m.m2m_field_name(), m2m.m2m_reverse_field_name()  # type: ignore[union-attr]
+    return m2m.m2m_field_name(), m2m.m2m_reverse_field_name()
 
 
 def bindings_by_code(codes: Iterable[str] | None = None,
@@ -292,7 +293,7 @@ def insert_select(model: type[Model], fields: Iterable[str], rows: QuerySet,
     meta = model._meta
 
     def column(name: str) -> str:
-        return quote(meta.get_field(name).column)  # type: ignore[union-attr]
+        return quote(str(cast("Field[Any, Any]", meta.get_field(name)).column))
 
     columns = ", ".join(column(name) for name in fields)
     conflict_sql = ", ".join(column(name) for name in conflict)

@@ -90,12 +90,12 @@ class GroupsView(LicensingViewMixin, TemplateView):
                 return redirect(index_url(group))
             if action == "reprocess":
                 pk = request.POST.get("group")
-                group = get_object_or_404(Group, pk=pk) if pk else None
+                target = get_object_or_404(Group, pk=pk) if pk else None
                 result = operations.reprocess_group_licenses(
-                    group=group, remove_manual=request.POST.get("remove_manual") == "1",
+                    group=target, remove_manual=request.POST.get("remove_manual") == "1",
                     user=request.user)
                 report(request, wording.group_messages(result))
-                return redirect(index_url(group))
+                return redirect(index_url(target))
         except LicensingError as exc:
             report(request, [("error", str(exc))])
             return redirect(index_url())
