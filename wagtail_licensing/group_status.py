@@ -29,23 +29,34 @@ class BindingRow:
 def _count(queryset: Any, **outer: str) -> Coalesce:
     filtered = queryset.filter(**{k: OuterRef(v) for k, v in outer.items()}).order_by()
     first = next(iter(outer))
-    return Coalesce(Subquery(filtered.values(first).annotate(n=Count("pk")).values("n")[:1]),
-                    Value(0))
+    return Coalesce(
+        Subquery(filtered.values(first).annotate(n=Count("pk")).values("n")[:1]), Value(0)
+    )
 
 
 def bindings(group: Group | int | None = None) -> list[BindingRow]:
     """Every binding (of ``group``), in priority order per product: one query."""
-    rows = GroupLicense.objects.select_related("group").annotate(
-        _members=Count("group__user", distinct=True),
-        _holders=_count(GroupLicenseSource.objects.all(), group_id="group_id",
-                        product_code="product_code"),
-        _errors=_count(GroupLicenseError.objects.all(), group_id="group_id",
-                       product_code="product_code"),
-    ).order_by("product_code", "priority", "group__name")
+    rows = (
+        GroupLicense.objects.select_related("group")
+        .annotate(
+            _members=Count("group__user", distinct=True),
+            _holders=_count(
+                GroupLicenseSource.objects.all(), group_id="group_id", product_code="product_code"
+            ),
+            _errors=_count(
+                GroupLicenseError.objects.all(), group_id="group_id", product_code="product_code"
+            ),
+        )
+        .order_by("product_code", "priority", "group__name")
+    )
     if group is not None:
         rows = rows.filter(group_id=getattr(group, "pk", group))
-    return [BindingRow(b.group_id, b.group.name, b.product_code, b.priority, b._members,
-                       b._holders, b._errors) for b in rows]
+    return [
+        BindingRow(
+            b.group_id, b.group.name, b.product_code, b.priority, b._members, b._holders, b._errors
+        )
+        for b in rows
+    ]
 
 
 def errors(group: Group | int | None = None) -> list[GroupLicenseError]:
@@ -63,8 +74,12 @@ def problem_count() -> int:
 
 
 def problems_by_code() -> dict[str, int]:
-    return dict(GroupLicenseError.objects.order_by().values("product_code").annotate(
-        n=Count("pk")).values_list("product_code", "n"))
+    return dict(
+        GroupLicenseError.objects.order_by()
+        .values("product_code")
+        .annotate(n=Count("pk"))
+        .values_list("product_code", "n")
+    )
 
 
 @dataclass
@@ -82,10 +97,16 @@ class UserSources:
 def user_sources(user: Any) -> UserSources:
     """One user's sources and errors: three queries."""
     sources = UserSources()
-    sources.direct = set(LicenseAssignment.objects.filter(user=user, direct=True).values_list(
-        "product_code", flat=True))
-    for code, name in GroupLicenseSource.objects.filter(user=user).order_by(
-            "product_code", "group__name").values_list("product_code", "group__name"):
+    sources.direct = set(
+        LicenseAssignment.objects.filter(user=user, direct=True).values_list(
+            "product_code", flat=True
+        )
+    )
+    for code, name in (
+        GroupLicenseSource.objects.filter(user=user)
+        .order_by("product_code", "group__name")
+        .values_list("product_code", "group__name")
+    ):
         sources.groups.setdefault(code, []).append(name)
     sources.errors = list(GroupLicenseError.objects.filter(user=user).select_related("group"))
     return sources
@@ -102,8 +123,17 @@ def source_filter(kind: str) -> Q | Exists:
     if kind == "inherited":
         return Exists(inherited)
     if kind == "both":
-        return Exists(inherited.filter(Exists(LicenseAssignment.objects.filter(
-            user_id=OuterRef("user_id"), product_code=OuterRef("product_code"), direct=True))))
+        return Exists(
+            inherited.filter(
+                Exists(
+                    LicenseAssignment.objects.filter(
+                        user_id=OuterRef("user_id"),
+                        product_code=OuterRef("product_code"),
+                        direct=True,
+                    )
+                )
+            )
+        )
     if kind == "problems":
         return Exists(GroupLicenseError.objects.filter(user_id=OuterRef("pk")))
     return Q()

@@ -12,12 +12,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def products(seats):
-    return [product("cms-editor", "named", seats, name="CMS editor"),
-            product("analytics", "named", None, name="Analytics")]
+    return [
+        product("cms-editor", "named", seats, name="CMS editor"),
+        product("analytics", "named", None, name="Analytics"),
+    ]
 
 
-def test_bind_with_too_few_seats_then_upload_more(page, login, install, make_license,
-                                                   make_users, manager, tmp_path, screenshot):
+def test_bind_with_too_few_seats_then_upload_more(
+    page, login, install, make_license, make_users, manager, tmp_path, screenshot
+):
     install(user=manager, products=products(3))
     operations.grant([manager], ["cms-editor"], user=manager)  # 2 seats left
     writers = Group.objects.create(name="Writers")
@@ -51,8 +54,10 @@ def test_bind_with_too_few_seats_then_upload_more(page, login, install, make_lic
 
     # The License manager counts the problems; uploading more seats resolves them.
     page.goto(f"{page.base_url}/admin/licensing/")
-    assert "3 members of bound groups have no license" in page.locator(
-        "[data-group-problems]").inner_text()
+    assert (
+        "3 members of bound groups have no license"
+        in page.locator("[data-group-problems]").inner_text()
+    )
     license_file = tmp_path / "more-seats.lic"
     license_file.write_text(make_license(products=products(10)))
     page.goto(f"{page.base_url}/admin/licensing/upload/")

@@ -21,13 +21,15 @@ pytestmark = pytest.mark.django_db
 
 
 def holders(code):
-    return set(LicenseAssignment.objects.filter(product_code=code).values_list(
-        "user__username", flat=True))
+    return set(
+        LicenseAssignment.objects.filter(product_code=code).values_list("user__username", flat=True)
+    )
 
 
 def errors(code="editor"):
-    return set(GroupLicenseError.objects.filter(product_code=code).values_list(
-        "user__username", flat=True))
+    return set(
+        GroupLicenseError.objects.filter(product_code=code).values_list("user__username", flat=True)
+    )
 
 
 def products_with(editor_seats):
@@ -56,7 +58,8 @@ def test_binding_seats_every_member_and_counts_one_seat_each(installed, make_use
 
 
 def test_too_few_seats_seat_in_priority_then_membership_order(
-        install, make_users, editors, moderators):
+    install, make_users, editors, moderators
+):
     install(products=products_with(3))
     late_editors = make_users(2, prefix="ed")  # joined Editors first: earliest memberships
     editors.user_set.add(*late_editors)
@@ -102,7 +105,8 @@ def test_recalling_a_seat_gives_it_to_a_waiting_member(install, make_users, edit
 
 
 def test_direct_and_inherited_hold_one_seat_and_recall_keeps_the_inherited(
-        installed, make_users, editors, moderators):
+    installed, make_users, editors, moderators
+):
     (user,) = make_users(1, groups=[editors, moderators])
     operations.grant([user], "editor")
     operations.bind_group_licenses(editors, "editor")
@@ -154,7 +158,8 @@ def test_a_user_created_in_a_group_holds_its_products(installed, editors, django
 
 
 def test_unbinding_and_deleting_the_group_free_what_only_it_gave(
-        installed, make_users, editors, moderators):
+    installed, make_users, editors, moderators
+):
     both, only = make_users(2, groups=[editors])
     moderators.user_set.add(both)
     operations.bind_group_licenses(editors, ["editor", "analytics"])
@@ -168,12 +173,14 @@ def test_unbinding_and_deleting_the_group_free_what_only_it_gave(
 
 
 def test_portal_members_get_an_eligibility_error_and_inactive_members_none(
-        installed, make_users, editors):
+    installed, make_users, editors
+):
     make_users(1, prefix="portal", portal=True, groups=[editors])
     make_users(1, prefix="gone", active=False, groups=[editors])
     operations.bind_group_licenses(editors, "editor")
     assert {(e.user.username, e.reason) for e in GroupLicenseError.objects.all()} == {
-        ("portal0", GroupLicenseErrorReason.NOT_ELIGIBLE)}
+        ("portal0", GroupLicenseErrorReason.NOT_ELIGIBLE)
+    }
 
 
 def test_deactivation_frees_the_inherited_seat(install, make_users, editors):
@@ -206,7 +213,11 @@ def test_preview_says_seats_needed_available_and_who_is_left(install, make_users
     make_users(4, groups=[editors])
     (preview,) = operations.preview_group_binding(editors, "editor")
     assert (preview.members, preview.needed, preview.available, preview.left_without) == (
-        4, 4, 2, 2)
+        4,
+        4,
+        2,
+        2,
+    )
     assert preview.left_names == ["user2", "user3"]
     assert not LicenseAssignment.objects.exists()
 
@@ -216,8 +227,9 @@ def test_binding_is_audited_with_the_group_and_runs_the_hook(installed, make_use
     seen = []
     from wagtail import hooks
 
-    with hooks.register_temporarily("after_group_licenses_changed",
-                                    lambda user, result: seen.append(result)):
+    with hooks.register_temporarily(
+        "after_group_licenses_changed", lambda user, result: seen.append(result)
+    ):
         operations.bind_group_licenses(editors, "editor")
     assert seen and seen[0].changes.granted == {"editor": 2}
     entry = ModelLogEntry.objects.filter(action="wagtail_licensing.group_licenses").get()
@@ -231,7 +243,8 @@ def test_binding_needs_the_permission(installed, editors, editor):
 
 
 def test_binding_a_10000_member_group_costs_as_many_queries_as_a_10_member_one(
-        installed, make_users, editors, moderators):
+    installed, make_users, editors, moderators
+):
     make_users(10, prefix="small", groups=[moderators])
     with count_queries() as small:
         operations.bind_group_licenses(moderators, "analytics")
@@ -245,8 +258,7 @@ def test_binding_a_10000_member_group_costs_as_many_queries_as_a_10_member_one(
     assert len(reprocess) <= len(big)
 
 
-def test_a_single_user_joining_adds_a_constant_number_of_queries(
-        installed, make_users, editors):
+def test_a_single_user_joining_adds_a_constant_number_of_queries(installed, make_users, editors):
     operations.bind_group_licenses(editors, "analytics")
     make_users(200, groups=[editors])
     a, b = make_users(2, prefix="late")

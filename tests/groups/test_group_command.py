@@ -29,8 +29,9 @@ def writers(make_users):
 
 @pytest.fixture
 def two_seats(install):
-    return install(products=[product("editor", "named", 2, name="CMS editor"),
-                             *DEFAULT_PRODUCTS[1:]])
+    return install(
+        products=[product("editor", "named", 2, name="CMS editor"), *DEFAULT_PRODUCTS[1:]]
+    )
 
 
 def test_bind_dry_run_changes_nothing_and_says_who_is_left(two_seats, writers):
@@ -38,8 +39,9 @@ def test_bind_dry_run_changes_nothing_and_says_who_is_left(two_seats, writers):
     assert "4 need a seat, 2 available" in out
     assert "2 would be left without a seat: user2, user3" in out
     assert not GroupLicense.objects.exists()
-    data = json.loads(run("groups", "bind", "Writers", "--product", "editor", "--dry-run",
-                          "--json"))
+    data = json.loads(
+        run("groups", "bind", "Writers", "--product", "editor", "--dry-run", "--json")
+    )
     assert data["preview"][0]["left_without"] == 2
 
 
@@ -48,11 +50,19 @@ def test_bind_list_status_unbind(two_seats, writers):
     assert "Bound editor to Writers." in out
     assert "2 members are left without a seat" in out
     data = json.loads(run("groups", "list", "--json"))
-    assert data["bindings"] == [{"group_id": writers.pk, "group": "Writers", "code": "editor",
-                                 "priority": 5, "members": 4, "holders": 2, "errors": 2}]
+    assert data["bindings"] == [
+        {
+            "group_id": writers.pk,
+            "group": "Writers",
+            "code": "editor",
+            "priority": 5,
+            "members": 4,
+            "holders": 2,
+            "errors": 2,
+        }
+    ]
     assert {e["user"] for e in data["errors"]} == {"user2", "user3"}
-    assert "user2: no editor from Writers (not_enough_seats)" in run("groups", "list",
-                                                                     "--errors")
+    assert "user2: no editor from Writers (not_enough_seats)" in run("groups", "list", "--errors")
     assert "Licensing problems: 2 members" in run("status")
     assert json.loads(run("status", "--json"))["licensing_problems"] == {"editor": 2}
     data = json.loads(run("groups", "unbind", "Writers", "--product", "editor", "--json"))

@@ -13,8 +13,12 @@ from wagtail_licensing import operations
 from wagtail_licensing.actions import counters
 from wagtail_licensing.models import GroupLicenseError, LicenseAssignment
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql, pytest.mark.slow,
-              pytest.mark.usefixtures("postgresql_only")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgresql,
+    pytest.mark.slow,
+    pytest.mark.usefixtures("postgresql_only"),
+]
 
 
 def products_with(seats):
@@ -22,7 +26,8 @@ def products_with(seats):
 
 
 def test_members_joining_two_bound_groups_at_once_take_only_the_seats_there_are(
-        install, make_users):
+    install, make_users
+):
     install(products=products_with(3))
     writers = Group.objects.create(name="Writers")
     reviewers = Group.objects.create(name="Reviewers")
@@ -40,7 +45,8 @@ def test_members_joining_two_bound_groups_at_once_take_only_the_seats_there_are(
 
 
 def test_a_binding_racing_an_upload_with_more_seats_ends_with_everyone_seated(
-        install, make_license, make_users):
+    install, make_license, make_users
+):
     install(products=products_with(2))
     writers = Group.objects.create(name="Writers")
     make_users(6, groups=[writers])

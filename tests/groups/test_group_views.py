@@ -25,15 +25,17 @@ def writers(make_users):
 
 @pytest.fixture
 def two_seats(install):
-    return install(products=[product("editor", "named", 2, name="CMS editor"),
-                             *DEFAULT_PRODUCTS[1:]])
+    return install(
+        products=[product("editor", "named", 2, name="CMS editor"), *DEFAULT_PRODUCTS[1:]]
+    )
 
 
 def test_editors_are_refused(client, editor, writers, installed):
     client.force_login(editor)
     assert client.get(reverse(INDEX)).status_code in (302, 403)
-    client.post(reverse(INDEX), {"action": "bind", "group": writers.pk, "product": "editor",
-                                 "priority": 1})
+    client.post(
+        reverse(INDEX), {"action": "bind", "group": writers.pk, "product": "editor", "priority": 1}
+    )
     assert not GroupLicense.objects.exists()
 
 
@@ -60,17 +62,24 @@ def test_unbind_and_reprocess(client, manager, writers, installed):
     operations.bind_group_licenses(writers, "analytics")
     client.force_login(manager)
     LicenseAssignment.objects.filter(user__username="user0").delete()
-    response = client.post(reverse(INDEX), {"action": "reprocess", "group": writers.pk},
-                           follow=True)
-    assert "1 member of bound groups was given a seat" in " ".join(t for _level, t in messages_of(response))
-    response = client.post(reverse(INDEX), {"action": "unbind", "group": writers.pk,
-                                            "product": "analytics"}, follow=True)
+    response = client.post(
+        reverse(INDEX), {"action": "reprocess", "group": writers.pk}, follow=True
+    )
+    assert "1 member of bound groups was given a seat" in " ".join(
+        t for _level, t in messages_of(response)
+    )
+    response = client.post(
+        reverse(INDEX),
+        {"action": "unbind", "group": writers.pk, "product": "analytics"},
+        follow=True,
+    )
     assert "Unbound analytics from Writers." in " ".join(t for _level, t in messages_of(response))
     assert not LicenseAssignment.objects.exists()
 
 
 def test_the_screen_costs_the_same_queries_with_many_errors(
-        client, manager, writers, two_seats, make_users):
+    client, manager, writers, two_seats, make_users
+):
     operations.bind_group_licenses(writers, "editor")
     client.force_login(manager)
     client.get(reverse(INDEX))
@@ -96,6 +105,8 @@ def test_group_edit_page_has_a_licenses_panel(client, superuser, writers, instal
     assert "analytics: priority 100, 4 seated, 0 without a seat" in html
     assert f"{reverse(INDEX)}?group={writers.pk}" in html
     # saving the group form still works with the panel
-    response = client.post(reverse("wagtailusers_groups:edit", args=[writers.pk]),
-                           {"name": "Writers", "permissions": []})
+    response = client.post(
+        reverse("wagtailusers_groups:edit", args=[writers.pk]),
+        {"name": "Writers", "permissions": []},
+    )
     assert response.status_code in (200, 302)

@@ -25,18 +25,23 @@ class GroupMembershipChangedAction(GroupLicensesAction):
     # longer give them.
     permission_required = False
 
-    def __init__(self, users: Any, codes: Iterable[str], *, groups: Iterable[Any] = (),
-                 user: Any = None) -> None:
+    def __init__(
+        self, users: Any, codes: Iterable[str], *, groups: Iterable[Any] = (), user: Any = None
+    ) -> None:
         super().__init__(user=user)
         self.users = users
         self.codes = list(dict.fromkeys(codes))
         self.groups = list(groups)
 
     def _run(self) -> GroupLicensesResult:
-        names = list(Group.objects.filter(
-            pk__in=[getattr(g, "pk", g) for g in self.groups]).values_list("name", flat=True))
+        names = list(
+            Group.objects.filter(pk__in=[getattr(g, "pk", g) for g in self.groups]).values_list(
+                "name", flat=True
+            )
+        )
         result = GroupLicensesResult(GroupEvent.MEMBERSHIP, groups=names, codes=self.codes)
         users = None if self.users is None else user_queryset(self.users)
-        result.changes = reconcile(self.state.installed_file_id, self.codes, users=users,
-                                   by=self.user)
+        result.changes = reconcile(
+            self.state.installed_file_id, self.codes, users=users, by=self.user
+        )
         return result

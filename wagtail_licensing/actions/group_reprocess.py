@@ -23,8 +23,14 @@ class ReprocessGroupLicensesAction(GroupLicensesAction):
     products become inherited, so leaving the group frees them (Creatio's "remove manually
     granted licenses"); by default they are kept."""
 
-    def __init__(self, *, group: Group | int | None = None, users: Any = None,
-                 remove_manual: bool = False, user: Any = None) -> None:
+    def __init__(
+        self,
+        *,
+        group: Group | int | None = None,
+        users: Any = None,
+        remove_manual: bool = False,
+        user: Any = None,
+    ) -> None:
         super().__init__(user=user)
         self.group = None if group is None else group_of(group)
         self.users = users
@@ -32,8 +38,11 @@ class ReprocessGroupLicensesAction(GroupLicensesAction):
 
     def _run(self) -> GroupLicensesResult:
         if self.group is not None:
-            codes = list(GroupLicense.objects.filter(group=self.group).order_by(
-                "product_code").values_list("product_code", flat=True))
+            codes = list(
+                GroupLicense.objects.filter(group=self.group)
+                .order_by("product_code")
+                .values_list("product_code", flat=True)
+            )
             groups = [self.group.name]
         else:
             codes = sorted(bindings_by_code())
@@ -41,8 +50,12 @@ class ReprocessGroupLicensesAction(GroupLicensesAction):
         users = None if self.users is None else user_queryset(self.users)
         result = GroupLicensesResult(GroupEvent.REPROCESSED, groups=groups, codes=codes)
         result.changes = reconcile(
-            self.state.installed_file_id, codes, users=users, by=self.user,
-            remove_manual_for=self.group.pk if self.remove_manual and self.group else None)
+            self.state.installed_file_id,
+            codes,
+            users=users,
+            by=self.user,
+            remove_manual_for=self.group.pk if self.remove_manual and self.group else None,
+        )
         return result
 
     def log_data(self, result: GroupLicensesResult) -> dict[str, Any]:

@@ -68,16 +68,33 @@ class GroupChanges:
 
     @property
     def changed(self) -> bool:
-        return any((self.granted, self.removed, self.sources_added, self.sources_removed,
-                    self.made_inherited, self.resolved, self.new_errors))
+        return any(
+            (
+                self.granted,
+                self.removed,
+                self.sources_added,
+                self.sources_removed,
+                self.made_inherited,
+                self.resolved,
+                self.new_errors,
+            )
+        )
 
     @property
     def error_count(self) -> int:
         return sum(self.errors.values())
 
     def merge(self, other: GroupChanges) -> None:
-        for name in ("granted", "removed", "sources_added", "sources_removed", "made_inherited",
-                     "resolved", "new_errors", "errors"):
+        for name in (
+            "granted",
+            "removed",
+            "sources_added",
+            "sources_removed",
+            "made_inherited",
+            "resolved",
+            "new_errors",
+            "errors",
+        ):
             mine, theirs = getattr(self, name), getattr(other, name)
             for code, n in theirs.items():
                 mine[code] = mine.get(code, 0) + n
@@ -95,25 +112,36 @@ def membership_fields() -> tuple[str, str]:
     return m2m.m2m_field_name(), m2m.m2m_reverse_field_name()
 
 
-def bindings_by_code(codes: Iterable[str] | None = None,
-                     groups: Iterable[Any] | None = None) -> dict[str, dict[int, int]]:
+def bindings_by_code(
+    codes: Iterable[str] | None = None, groups: Iterable[Any] | None = None
+) -> dict[str, dict[int, int]]:
     """``{code: {group id: priority}}`` of the bindings (of ``codes``, or of ``groups``'
     codes): one query."""
     rows = GroupLicense.objects.all()
     if codes is not None:
         rows = rows.filter(product_code__in=list(codes))
     if groups is not None:
-        rows = rows.filter(product_code__in=GroupLicense.objects.filter(
-            group_id__in=[getattr(g, "pk", g) for g in groups]).values("product_code"))
+        rows = rows.filter(
+            product_code__in=GroupLicense.objects.filter(
+                group_id__in=[getattr(g, "pk", g) for g in groups]
+            ).values("product_code")
+        )
     result: dict[str, dict[int, int]] = {}
     for code, group_id, priority in rows.order_by().values_list(
-            "product_code", "group_id", "priority"):
+        "product_code", "group_id", "priority"
+    ):
         result.setdefault(code, {})[group_id] = priority
     return result
 
 
-def reconcile(license_file_id: int | None, codes: Iterable[str], *, users: Any = None,
-              remove_manual_for: int | None = None, by: Any = None) -> GroupChanges:
+def reconcile(
+    license_file_id: int | None,
+    codes: Iterable[str],
+    *,
+    users: Any = None,
+    remove_manual_for: int | None = None,
+    by: Any = None,
+) -> GroupChanges:
     """Make the inherited assignments, sources and errors of ``codes`` match the bindings and
     memberships, for ``users`` (a queryset; None: everyone). ``remove_manual_for``: a group
     id whose members' direct grants of its products become inherited (Creatio's "remove
@@ -123,17 +151,32 @@ def reconcile(license_file_id: int | None, codes: Iterable[str], *, users: Any =
     if not wanted:
         return changes
     bindings = bindings_by_code(wanted)
-    products = {p.code: p for p in LicensedProduct.objects.filter(
-        license_file_id=license_file_id, code__in=wanted)} if license_file_id else {}
+    products = (
+        {
+            p.code: p
+            for p in LicensedProduct.objects.filter(
+                license_file_id=license_file_id, code__in=wanted
+            )
+        }
+        if license_file_id
+        else {}
+    )
     for code in wanted:
-        _reconcile_code(changes, code, bindings.get(code, {}), products.get(code), users,
-                        remove_manual_for, by)
+        _reconcile_code(
+            changes, code, bindings.get(code, {}), products.get(code), users, remove_manual_for, by
+        )
     return changes
 
 
-def _reconcile_code(changes: GroupChanges, code: str, bound: dict[int, int],
-                    product: LicensedProduct | None, users: Any, remove_manual_for: int | None,
-                    by: Any) -> None:
+def _reconcile_code(
+    changes: GroupChanges,
+    code: str,
+    bound: dict[int, int],
+    product: LicensedProduct | None,
+    users: Any,
+    remove_manual_for: int | None,
+    by: Any,
+) -> None:
     user_field, group_field = membership_fields()
     Membership = membership_model()
     memberships = Membership._default_manager.filter(**{f"{group_field}_id__in": list(bound)})
@@ -149,9 +192,17 @@ def _reconcile_code(changes: GroupChanges, code: str, bound: dict[int, int],
 
     # 1. Sources whose membership or binding is gone.
     if bound:
-        stale = sources.exclude(Exists(Membership._default_manager.filter(**{
-            f"{user_field}_id": OuterRef("user_id"), f"{group_field}_id": OuterRef("group_id"),
-            f"{group_field}_id__in": list(bound)})))
+        stale = sources.exclude(
+            Exists(
+                Membership._default_manager.filter(
+                    **{
+                        f"{user_field}_id": OuterRef("user_id"),
+                        f"{group_field}_id": OuterRef("group_id"),
+                        f"{group_field}_id__in": list(bound),
+                    }
+                )
+            )
+        )
     else:
         stale = sources
     n, _ = stale.delete()
@@ -159,19 +210,36 @@ def _reconcile_code(changes: GroupChanges, code: str, bound: dict[int, int],
 
     # 2. Members who already hold the product gain the source (one seat, counted once).
     if bound:
-        _add(changes.sources_added, code, _insert_sources(memberships, code, user_field,
-                                                          group_field))
+        _add(
+            changes.sources_added, code, _insert_sources(memberships, code, user_field, group_field)
+        )
         if remove_manual_for is not None and remove_manual_for in bound:
-            n = assignments.filter(direct=True).filter(Exists(GroupLicenseSource.objects.filter(
-                user_id=OuterRef("user_id"), product_code=code, group_id=remove_manual_for,
-            ))).update(direct=False)
+            n = (
+                assignments.filter(direct=True)
+                .filter(
+                    Exists(
+                        GroupLicenseSource.objects.filter(
+                            user_id=OuterRef("user_id"),
+                            product_code=code,
+                            group_id=remove_manual_for,
+                        )
+                    )
+                )
+                .update(direct=False)
+            )
             _add(changes.made_inherited, code, n)
 
     # 3. Inherited assignments left without a source go, and free their seats.
-    orphans = assignments.filter(direct=False).exclude(Exists(GroupLicenseSource.objects.filter(
-        user_id=OuterRef("user_id"), product_code=OuterRef("product_code"))))
-    ConcurrentSession.objects.filter(Exists(orphans.filter(
-        user_id=OuterRef("user_id"), product_code=OuterRef("product_code")))).delete()
+    orphans = assignments.filter(direct=False).exclude(
+        Exists(
+            GroupLicenseSource.objects.filter(
+                user_id=OuterRef("user_id"), product_code=OuterRef("product_code")
+            )
+        )
+    )
+    ConcurrentSession.objects.filter(
+        Exists(orphans.filter(user_id=OuterRef("user_id"), product_code=OuterRef("product_code")))
+    ).delete()
     removed = counters.delete_assignments(orphans).get(code)
     freed = bool(removed and removed.holders)
     if freed and removed is not None:
@@ -185,12 +253,18 @@ def _reconcile_code(changes: GroupChanges, code: str, bound: dict[int, int],
 
     # A single member's change looks only at that member, unless seats were freed or other
     # members wait for one: they come first (earliest membership).
-    if users is not None and not freed and not GroupLicenseError.objects.filter(
-            product_code=code).exclude(user_id__in=users.values("pk")).exists():
+    if (
+        users is not None
+        and not freed
+        and not GroupLicenseError.objects.filter(product_code=code)
+        .exclude(user_id__in=users.values("pk"))
+        .exists()
+    ):
         scoped_memberships, scoped_errors = memberships, errors
     else:
         scoped_memberships = Membership._default_manager.filter(
-            **{f"{group_field}_id__in": list(bound)})
+            **{f"{group_field}_id__in": list(bound)}
+        )
         scoped_errors = GroupLicenseError.objects.filter(product_code=code)
 
     # 4. Seat the members who do not hold the product yet, in order, up to the seats free.
@@ -201,54 +275,83 @@ def _reconcile_code(changes: GroupChanges, code: str, bound: dict[int, int],
         reason = GroupLicenseErrorReason.NOT_GRANTABLE
     else:
         User = get_user_model()
-        waiting = (scoped_memberships
-                   .filter(**{f"{user_field}__is_active": True})
-                   .annotate(_portal=is_portal_user_expression(f"{user_field}_id"))
-                   .filter(_portal=product.for_portal_users)
-                   .exclude(Exists(LicenseAssignment.objects.filter(
-                       user_id=OuterRef(f"{user_field}_id"), product_code=code))))
+        waiting = (
+            scoped_memberships.filter(**{f"{user_field}__is_active": True})
+            .annotate(_portal=is_portal_user_expression(f"{user_field}_id"))
+            .filter(_portal=product.for_portal_users)
+            .exclude(
+                Exists(
+                    LicenseAssignment.objects.filter(
+                        user_id=OuterRef(f"{user_field}_id"), product_code=code
+                    )
+                )
+            )
+        )
         limit = None
         if product.counts_seats:
             usage = LicensedProduct.objects.filter(pk=product.pk).with_usage().get()
             limit = usage.available or 0
         if limit is None or limit > 0:
-            ranked = (waiting.values(f"{user_field}_id")
-                      .annotate(_priority=Min(_priority(bound, group_field)), _first=Min("pk"))
-                      .order_by("_priority", "_first", f"{user_field}_id")
-                      .values_list(f"{user_field}_id", flat=True))
+            ranked = (
+                waiting.values(f"{user_field}_id")
+                .annotate(_priority=Min(_priority(bound, group_field)), _first=Min("pk"))
+                .order_by("_priority", "_first", f"{user_field}_id")
+                .values_list(f"{user_field}_id", flat=True)
+            )
             if limit is not None:
                 ranked = ranked[:limit]
-            granted = insert_assignments(User._default_manager.filter(pk__in=ranked), product,
-                                         by, AssignmentSource.GROUP, timezone.now(),
-                                         direct=False)
+            granted = insert_assignments(
+                User._default_manager.filter(pk__in=ranked),
+                product,
+                by,
+                AssignmentSource.GROUP,
+                timezone.now(),
+                direct=False,
+            )
             if granted:
                 _add(changes.granted, code, granted)
-                _add(changes.sources_added, code, _insert_sources(
-                    scoped_memberships, code, user_field, group_field))
+                _add(
+                    changes.sources_added,
+                    code,
+                    _insert_sources(scoped_memberships, code, user_field, group_field),
+                )
 
     # 5. Errors: every active member of a bound group still without the product.
     before = scoped_errors.count()
     scoped_errors.delete()
-    left = (scoped_memberships.filter(**{f"{user_field}__is_active": True})
-            .exclude(Exists(LicenseAssignment.objects.filter(
-                user_id=OuterRef(f"{user_field}_id"), product_code=code))))
+    left = scoped_memberships.filter(**{f"{user_field}__is_active": True}).exclude(
+        Exists(
+            LicenseAssignment.objects.filter(
+                user_id=OuterRef(f"{user_field}_id"), product_code=code
+            )
+        )
+    )
     if reason is not None:
         why: Any = Value(str(reason), output_field=CharField())
     else:
         assert product is not None  # noqa: S101 - reason is None only with a product
         left = left.annotate(_portal=is_portal_user_expression(f"{user_field}_id"))
-        why = Case(When(_portal=not product.for_portal_users,
-                        then=Value(str(GroupLicenseErrorReason.NOT_ELIGIBLE))),
-                   default=Value(str(GroupLicenseErrorReason.NOT_ENOUGH_SEATS)),
-                   output_field=CharField())
+        why = Case(
+            When(
+                _portal=not product.for_portal_users,
+                then=Value(str(GroupLicenseErrorReason.NOT_ELIGIBLE)),
+            ),
+            default=Value(str(GroupLicenseErrorReason.NOT_ENOUGH_SEATS)),
+            output_field=CharField(),
+        )
     rows = left.annotate(
-        _e_user=F(f"{user_field}_id"), _e_code=Value(code, output_field=CharField()),
-        _e_group=F(f"{group_field}_id"), _e_reason=why,
+        _e_user=F(f"{user_field}_id"),
+        _e_code=Value(code, output_field=CharField()),
+        _e_group=F(f"{group_field}_id"),
+        _e_reason=why,
         _e_at=Value(timezone.now(), output_field=DateTimeField()),
     ).values_list("_e_user", "_e_code", "_e_group", "_e_reason", "_e_at")
-    after = insert_select(GroupLicenseError, ("user", "product_code", "group", "reason",
-                                              "created_at"), rows,
-                          ("user", "product_code", "group"))
+    after = insert_select(
+        GroupLicenseError,
+        ("user", "product_code", "group", "reason", "created_at"),
+        rows,
+        ("user", "product_code", "group"),
+    )
     if after:
         changes.errors[code] = changes.errors.get(code, 0) + after
     if after > before:
@@ -258,8 +361,11 @@ def _reconcile_code(changes: GroupChanges, code: str, bound: dict[int, int],
 
 
 def _priority(bound: dict[int, int], group_field: str) -> Case:
-    return Case(*(When(**{f"{group_field}_id": gid}, then=Value(p)) for gid, p in bound.items()),
-                default=Value(2**31 - 1), output_field=IntegerField())
+    return Case(
+        *(When(**{f"{group_field}_id": gid}, then=Value(p)) for gid, p in bound.items()),
+        default=Value(2**31 - 1),
+        output_field=IntegerField(),
+    )
 
 
 def _add(into: dict[str, int], code: str, n: int) -> None:
@@ -269,17 +375,32 @@ def _add(into: dict[str, int], code: str, n: int) -> None:
 
 def _insert_sources(memberships: QuerySet, code: str, user_field: str, group_field: str) -> int:
     """A source for every membership whose user holds ``code`` (one ``INSERT ... SELECT``)."""
-    rows = (memberships.filter(Exists(LicenseAssignment.objects.filter(
-        user_id=OuterRef(f"{user_field}_id"), product_code=code)))
-        .annotate(_s_user=F(f"{user_field}_id"), _s_code=Value(code, output_field=CharField()),
-                  _s_group=F(f"{group_field}_id"))
-        .values_list("_s_user", "_s_code", "_s_group"))
-    return insert_select(GroupLicenseSource, ("user", "product_code", "group"), rows,
-                         ("user", "product_code", "group"))
+    rows = (
+        memberships.filter(
+            Exists(
+                LicenseAssignment.objects.filter(
+                    user_id=OuterRef(f"{user_field}_id"), product_code=code
+                )
+            )
+        )
+        .annotate(
+            _s_user=F(f"{user_field}_id"),
+            _s_code=Value(code, output_field=CharField()),
+            _s_group=F(f"{group_field}_id"),
+        )
+        .values_list("_s_user", "_s_code", "_s_group")
+    )
+    return insert_select(
+        GroupLicenseSource,
+        ("user", "product_code", "group"),
+        rows,
+        ("user", "product_code", "group"),
+    )
 
 
-def insert_select(model: type[Model], fields: Iterable[str], rows: QuerySet,
-                  conflict: Iterable[str]) -> int:
+def insert_select(
+    model: type[Model], fields: Iterable[str], rows: QuerySet, conflict: Iterable[str]
+) -> int:
     """``INSERT INTO model (fields) SELECT ... ON CONFLICT (conflict) DO NOTHING``: one
     query whatever the number of rows; how many rows were inserted. ``rows`` must select
     the values in ``fields`` order and have a WHERE clause (SQLite's upsert syntax)."""
@@ -297,8 +418,10 @@ def insert_select(model: type[Model], fields: Iterable[str], rows: QuerySet,
 
     columns = ", ".join(column(name) for name in fields)
     conflict_sql = ", ".join(column(name) for name in conflict)
-    sql = (f"INSERT INTO {quote(meta.db_table)} ({columns}) {select_sql} "  # noqa: S608
-           f"ON CONFLICT ({conflict_sql}) DO NOTHING")
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) {select_sql} "  # noqa: S608
+        f"ON CONFLICT ({conflict_sql}) DO NOTHING"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return max(cursor.rowcount, 0)

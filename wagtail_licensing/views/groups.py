@@ -43,22 +43,25 @@ class GroupsView(LicensingViewMixin, TemplateView):
     def products(self) -> list[LicensedProduct]:
         if self.state.installed_file_id is None:
             return []
-        return list(LicensedProduct.objects.filter(
-            license_file_id=self.state.installed_file_id).order_by("type", "code"))
+        return list(
+            LicensedProduct.objects.filter(license_file_id=self.state.installed_file_id).order_by(
+                "type", "code"
+            )
+        )
 
     def form(self, data: Any = None) -> GroupBindingForm:
         initial = {}
         if self.selected_group is not None:
             initial["group"] = self.selected_group
-        return GroupBindingForm(data, initial=initial,
-                                products=[(p.code, p.label) for p in self.products()])
+        return GroupBindingForm(
+            data, initial=initial, products=[(p.code, p.label) for p in self.products()]
+        )
 
     @property
     def selected_group(self) -> Group | None:
         if not hasattr(self, "_selected"):
             pk = self.request.GET.get("group")
-            self._selected = (Group.objects.filter(pk=pk).first()
-                              if pk and pk.isdigit() else None)
+            self._selected = Group.objects.filter(pk=pk).first() if pk and pk.isdigit() else None
         return self._selected
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -68,7 +71,8 @@ class GroupsView(LicensingViewMixin, TemplateView):
         context["group"] = group
         context["bindings"] = group_status.bindings(group)
         errors = GroupLicenseError.objects.select_related("user", "group").order_by(
-            "product_code", "group__name", "user_id")
+            "product_code", "group__name", "user_id"
+        )
         if group is not None:
             errors = errors.filter(group=group)
         context["errors_total"] = errors.count()
@@ -85,15 +89,18 @@ class GroupsView(LicensingViewMixin, TemplateView):
             if action == "unbind":
                 group = get_object_or_404(Group, pk=request.POST.get("group"))
                 result = operations.unbind_group_licenses(
-                    group, request.POST.getlist("product"), user=request.user)
+                    group, request.POST.getlist("product"), user=request.user
+                )
                 report(request, wording.group_messages(result))
                 return redirect(index_url(group))
             if action == "reprocess":
                 pk = request.POST.get("group")
                 target = get_object_or_404(Group, pk=pk) if pk else None
                 result = operations.reprocess_group_licenses(
-                    group=target, remove_manual=request.POST.get("remove_manual") == "1",
-                    user=request.user)
+                    group=target,
+                    remove_manual=request.POST.get("remove_manual") == "1",
+                    user=request.user,
+                )
                 report(request, wording.group_messages(result))
                 return redirect(index_url(target))
         except LicensingError as exc:
@@ -110,9 +117,9 @@ class GroupsView(LicensingViewMixin, TemplateView):
         if not confirmed:
             (preview,) = operations.preview_group_binding(group, code, user=self.request.user)
             return self.render_to_response(self.get_context_data(form=form, preview=preview))
-        result = operations.bind_group_licenses(group, code,
-                                                priority=form.cleaned_data["priority"],
-                                                user=self.request.user)
+        result = operations.bind_group_licenses(
+            group, code, priority=form.cleaned_data["priority"], user=self.request.user
+        )
         report(self.request, wording.group_messages(result))
         return redirect(index_url(group))
 
@@ -135,8 +142,11 @@ class GroupLicensesPanel:
 
     def as_admin_panel(self) -> str:
         group = self.instance if self.instance is not None and self.instance.pk else None
-        return render_to_string("wagtail_licensing/groups_panel.html", {
-            "group": group,
-            "bindings": group_status.bindings(group) if group is not None else [],
-            "groups_url": index_url(group),
-        })
+        return render_to_string(
+            "wagtail_licensing/groups_panel.html",
+            {
+                "group": group,
+                "bindings": group_status.bindings(group) if group is not None else [],
+                "groups_url": index_url(group),
+            },
+        )
