@@ -183,17 +183,27 @@ def test_portal_members_get_an_eligibility_error_and_inactive_members_none(
     }
 
 
-def test_deactivation_frees_the_inherited_seat(install, make_users, editors):
+def test_deactivation_frees_the_inherited_seat_for_a_waiting_member(install, make_users, editors):
     install(products=products_with(1))
     first, second = make_users(2, groups=[editors])
     operations.bind_group_licenses(editors, "editor")
+    assert errors() == {second.username}
     first.is_active = False
-    first.save()
-    assert counters.kept(["editor"])["editor"].used == 0
-    operations.reprocess_group_licenses(group=editors)
+    first.save()  # the seat it frees goes to the member waiting for one
     assert errors() == set()
     assert holders("editor") == {first.username, second.username}
     assert counters.kept(["editor"])["editor"].used == 1
+    assert LicenseAssignment.objects.get(user=second).has_seat
+    assert counters.drift() == []
+
+
+def test_a_member_reactivated_gets_the_groups_products(installed, make_users, editors):
+    (user,) = make_users(1, active=False, groups=[editors])
+    operations.bind_group_licenses(editors, "analytics")
+    assert holders("analytics") == set()
+    user.is_active = True
+    user.save()
+    assert holders("analytics") == {user.username}
 
 
 def test_reprocess_removing_manual_grants_makes_them_inherited(installed, make_users, editors):

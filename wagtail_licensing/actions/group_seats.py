@@ -31,6 +31,7 @@ from django.db.models import (
     Min,
     Model,
     OuterRef,
+    Q,
     QuerySet,
     Value,
     When,
@@ -425,3 +426,23 @@ def insert_select(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return max(cursor.rowcount, 0)
+
+
+def follow_status(license_file_id: int | None, users: QuerySet) -> GroupChanges:
+    """Users were deactivated, reactivated or deleted (``actions.deactivation``): reactivated
+    members get their groups' products again, and seats a deactivation freed go to members
+    waiting for one. One query when no group is bound to a product."""
+    user_field, group_field = membership_fields()
+    groups = membership_model()._default_manager.filter(
+        **{f"{user_field}_id__in": users.values("pk")}
+    ).values(f"{group_field}_id")
+    codes = list(
+        GroupLicense.objects.filter(
+            Q(group_id__in=groups)
+            | Q(product_code__in=GroupLicenseError.objects.values("product_code"))
+        )
+        .order_by("product_code")
+        .values_list("product_code", flat=True)
+        .distinct()
+    )
+    return reconcile(license_file_id, codes)
