@@ -151,13 +151,11 @@ def test_counters_equal_the_assignments_after_every_step_of_a_random_sequence(
     operations.install_license_file(licenses[0])
     users = make_users(12)
     portal_users = make_users(4, prefix="portal", portal=True)
-    granted = False
+    operations.grant(users[:3], ["editor"])  # something to recall, however the dice fall
     for number in range(40):
         step = random_step(rng, users, portal_users, licenses)
         assert_counters_are_true(f"seed {seed}, step {number}: {step}")
         assert_group_sources_are_true(f"seed {seed}, step {number}: {step}")
-        granted = granted or LicenseAssignment.objects.exists()
-    assert granted  # the sequence did grant something
 
 
 def test_a_grant_moves_the_counters_by_what_it_granted(installed, make_users):
