@@ -24,7 +24,8 @@ def test_bind_with_too_few_seats_then_upload_more(
     install(user=manager, products=products(3))
     operations.grant([manager], ["cms-editor"], user=manager)  # 2 seats left
     writers = Group.objects.create(name="Writers")
-    make_users(5, prefix="writer", groups=[writers])
+    for user in make_users(5, prefix="writer"):  # the seating order: membership order
+        writers.user_set.add(user)
 
     login("manager")
     page.goto(f"{page.base_url}/admin/licensing/groups/")

@@ -32,6 +32,14 @@ def errors(code="editor"):
     )
 
 
+def join(group, users):
+    """Add members one by one: the seating order is the order of the memberships (one
+    ``user_set.add(*users)`` call adds them in no particular order)."""
+    for user in users:
+        group.user_set.add(user)
+    return users
+
+
 def products_with(editor_seats):
     return [product("editor", "named", editor_seats, name="CMS editor"), *DEFAULT_PRODUCTS[1:]]
 
@@ -62,8 +70,8 @@ def test_too_few_seats_seat_in_priority_then_membership_order(
 ):
     install(products=products_with(3))
     late_editors = make_users(2, prefix="ed")  # joined Editors first: earliest memberships
-    editors.user_set.add(*late_editors)
-    mods = make_users(3, prefix="mod", groups=[moderators])
+    join(editors, late_editors)
+    mods = join(moderators, make_users(3, prefix="mod"))
     operations.bind_group_licenses(editors, "editor", priority=20)
     assert holders("editor") == {"ed0", "ed1"}
     result = operations.bind_group_licenses(moderators, "editor", priority=10)
@@ -95,7 +103,7 @@ def test_recalling_a_seat_gives_it_to_a_waiting_member(install, make_users, edit
     install(products=products_with(2))
     direct = make_users(1, prefix="direct")
     operations.grant(direct, "editor")
-    make_users(3, groups=[editors])
+    join(editors, make_users(3))
     operations.bind_group_licenses(editors, "editor")
     assert errors() == {"user1", "user2"}
     operations.recall(direct, "editor")
@@ -185,7 +193,7 @@ def test_portal_members_get_an_eligibility_error_and_inactive_members_none(
 
 def test_deactivation_frees_the_inherited_seat_for_a_waiting_member(install, make_users, editors):
     install(products=products_with(1))
-    first, second = make_users(2, groups=[editors])
+    first, second = join(editors, make_users(2))
     operations.bind_group_licenses(editors, "editor")
     assert errors() == {second.username}
     first.is_active = False
@@ -220,7 +228,7 @@ def test_reprocess_removing_manual_grants_makes_them_inherited(installed, make_u
 
 def test_preview_says_seats_needed_available_and_who_is_left(install, make_users, editors):
     install(products=products_with(2))
-    make_users(4, groups=[editors])
+    join(editors, make_users(4))
     (preview,) = operations.preview_group_binding(editors, "editor")
     assert (preview.members, preview.needed, preview.available, preview.left_without) == (
         4,

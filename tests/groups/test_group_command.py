@@ -23,7 +23,8 @@ def run(*args):
 @pytest.fixture
 def writers(make_users):
     group = Group.objects.create(name="Writers")
-    make_users(4, groups=[group])
+    for user in make_users(4):  # one by one: the seating order is the membership order
+        group.user_set.add(user)
     return group
 
 

@@ -22,7 +22,8 @@ def site(install, superuser, make_users):
     writers = Group.objects.create(name="Writers")
     direct, both, inherited, waiting = make_users(4)
     operations.grant([direct, both], "analytics")
-    writers.user_set.add(both, inherited, waiting)
+    for user in (both, inherited, waiting):  # in this order: waiting joins last
+        writers.user_set.add(user)
     operations.bind_group_licenses(writers, ["analytics", "editor"])
     return {
         "writers": writers,
