@@ -111,3 +111,11 @@ def test_group_edit_page_has_a_licenses_panel(client, superuser, writers, instal
         {"name": "Writers", "permissions": []},
     )
     assert response.status_code in (200, 302)
+
+
+def test_group_create_page_has_the_panel_too(client, superuser, installed):
+    operations.grant([superuser], "editor")
+    client.force_login(superuser)
+    response = client.get(reverse("wagtailusers_groups:add"))
+    assert response.status_code == 200
+    assert "Once the group is saved, bind products to it" in response.content.decode()
