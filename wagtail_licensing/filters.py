@@ -27,6 +27,7 @@ from django.utils.translation import ngettext
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.widgets.boolean_radio_select import BooleanRadioSelect
 
+from . import group_status
 from .actions.idle import idle_days
 from .models import LicenseAssignment, LicensedProduct, PortalUser, ProductUsage, has_field
 from .rules.labels import product_label
@@ -38,6 +39,15 @@ class LicensedFilter(TextChoices):
     LICENSED = "licensed", _("Holds a license")
     UNLICENSED = "unlicensed", _("Holds no license")
     WITHOUT_SEAT = "without_seat", _("Holds a license without a seat")
+
+
+class SourceFilter(TextChoices):
+    """The values of the listing's "Source" filter: where licenses come from."""
+
+    DIRECT = "direct", _("Granted directly")
+    INHERITED = "inherited", _("Through a group")
+    BOTH = "both", _("Both (one product directly and through a group)")
+    PROBLEMS = "problems", _("Licensing problems (a group could not seat the user)")
 
 
 class UserType(TextChoices):
@@ -117,6 +127,9 @@ class SystemUserFilterSet(WagtailFilterSet):
     idle = django_filters.ChoiceFilter(
         label=_("Usage"), choices=idle_choices, empty_label=_("All"),
         widget=forms.RadioSelect, method="filter_idle")
+    source = django_filters.ChoiceFilter(
+        label=_("Source"), choices=SourceFilter.choices, empty_label=_("All"),
+        widget=forms.RadioSelect, method="filter_source")
 
     class Meta:
         model = get_user_model()
@@ -174,6 +187,11 @@ class SystemUserFilterSet(WagtailFilterSet):
         if codes:
             idle = idle.filter(product_code__in=codes)
         return queryset.filter(Exists(idle))
+
+    def filter_source(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value not in SourceFilter.values:
+            return queryset
+        return queryset.filter(group_status.source_filter(value))
 
     def filter_type(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         portal = Exists(PortalUser.objects.filter(user_id=OuterRef("pk")))

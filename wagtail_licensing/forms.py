@@ -6,6 +6,7 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.template.defaultfilters import filesizeformat
@@ -110,3 +111,21 @@ class ApiTokenForm(forms.Form):
         label=_("Read-only"), required=False, initial=True,
         help_text=_("A read-only token can read the license, products and assignments, but "
                     "not grant or recall licenses. Untick it only for provisioning."))
+
+
+class GroupBindingForm(forms.Form):
+    """Bind a product to a Wagtail group (Licensing > Groups)."""
+
+    group: forms.ModelChoiceField[Group] = forms.ModelChoiceField(
+        label=_("Group"), queryset=Group.objects.none())
+    product = forms.ChoiceField(label=_("Product"))
+    priority = forms.IntegerField(
+        label=_("Priority"), min_value=0, initial=100,
+        help_text=_("When seats run out, members of groups with a lower number are seated "
+                    "first, then the earliest members."))
+
+    def __init__(self, *args: Any, products: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast("forms.ModelChoiceField[Group]", self.fields["group"]).queryset = (
+            Group.objects.order_by("name"))
+        cast(forms.ChoiceField, self.fields["product"]).choices = products

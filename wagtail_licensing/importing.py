@@ -141,6 +141,9 @@ class ProductPlan:
     recall_names: list[str] = field(default_factory=list)
     recall_active: int = 0  # recalled holders who are active (they free seats)
     unchanged: int = 0
+    # Of the unchanged grants: users who hold the product through a group only (reported as
+    # such, not as duplicates; the import does not change where their seat comes from).
+    via_group: int = 0
     available_after: int | None = None
 
     @property
@@ -229,9 +232,19 @@ class ImportPlan:
             self.errors.append(RowError(row=row, code=code, message=message, user=user,
                                         product=product))
 
+    @property
+    def via_group(self) -> int:
+        return sum(p.via_group for p in self.products.values())
+
     def summary(self) -> str:
-        return _("%(grant)d to grant, %(recall)d to recall, %(unchanged)d unchanged") % {
+        text = _("%(grant)d to grant, %(recall)d to recall, %(unchanged)d unchanged") % {
             "grant": self.to_grant, "recall": self.to_recall, "unchanged": self.unchanged}
+        if self.via_group:
+            text += " " + ngettext(
+                "(%(count)d of them holds the product through a group)",
+                "(%(count)d of them hold the product through a group)",
+                self.via_group) % {"count": self.via_group}
+        return text
 
     def error_summary(self) -> str:
         return ngettext(
@@ -374,10 +387,11 @@ def build_plan(rows: Sequence[ImportRow] | AssignmentFile, state: LicensingState
     for batch in _chunks(rows, size):
         users.resolve(row.user for row in batch)
         pks = {u[0] for row in batch if isinstance(u := users.get(row.user), tuple)}
-        held: set[tuple[Any, str]] = set()
+        held: dict[tuple[Any, str], bool] = {}  # (user pk, code) -> granted directly
         for chunk in _chunks(list(pks), size):
-            held.update(LicenseAssignment.objects.filter(user_id__in=chunk).values_list(
-                "user_id", "product_code"))
+            held.update(((user_id, code), direct) for user_id, code, direct in
+                        LicenseAssignment.objects.filter(user_id__in=chunk).values_list(
+                            "user_id", "product_code", "direct"))
         for row in batch:
             _plan_row(plan, row, users, last, held, installed, codes, product_code,
                       today)
@@ -397,7 +411,7 @@ def _unknown_user(cell: str, users: _UserIndex) -> str:
 
 
 def _plan_row(plan: ImportPlan, row: ImportRow, users: _UserIndex,
-              last: dict[tuple[Any, str], int], held: set[tuple[Any, str]],
+              last: dict[tuple[Any, str], int], held: dict[tuple[Any, str], bool],
               installed: dict[str, LicensedProduct], known_codes: dict[str, str],
               product_code: Callable[[str], str], today: date) -> None:
     number = row.number
@@ -461,6 +475,8 @@ def _plan_row(plan: ImportPlan, row: ImportRow, users: _UserIndex,
 
     if holds:
         product_plan().unchanged += 1
+        if not held[pk, code]:
+            product_plan().via_group += 1
         return
     label = product.label if product else code
     error: RowErrorCode

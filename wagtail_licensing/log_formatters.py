@@ -190,7 +190,35 @@ class ApiTokenFormatter(LogFormatter):
         return _("Created the API token %(name)s (%(hint)s…) for %(owner)s") % values
 
 
+class GroupLicensesFormatter(LogFormatter):
+    label = _("Group licenses")
+
+    def format_message(self, log_entry: Any) -> str:
+        data = log_entry.data
+        values = {"groups": ", ".join(data.get("groups", [])) or "-",
+                  "products": ", ".join(data.get("products", [])) or "-"}
+        event = data.get("event")
+        if event == "bound":
+            message = _("Bound %(products)s to the group %(groups)s") % values
+        elif event == "unbound":
+            message = _("Unbound %(products)s from the group %(groups)s") % values
+        elif event == "membership":
+            message = _("Group membership changed (%(groups)s): %(products)s") % values
+        else:
+            message = _("Reprocessed group licenses (%(groups)s): %(products)s") % values
+        details = []
+        for key, text in (("granted", _("granted %(counts)s")),
+                          ("removed", _("removed %(counts)s")),
+                          ("errors", _("licensing errors %(counts)s"))):
+            counts = data.get(key) or {}
+            if counts:
+                details.append(str(text) % {"counts": ", ".join(
+                    f"{code} ({n})" for code, n in sorted(counts.items()))})
+        return "; ".join([str(message), *details])
+
+
 FORMATTERS = {
+    ops.ACTION_GROUP_LICENSES: GroupLicensesFormatter,
     ops.ACTION_API_TOKEN: ApiTokenFormatter,
     ops.ACTION_UPLOAD: UploadFormatter,
     ops.ACTION_DELETE: DeleteFormatter,

@@ -47,6 +47,7 @@ class AssignmentSource(models.TextChoices):
     PORTAL = "portal", _("Portal account")
     COMMAND = "command", _("Management command")
     API = "api", _("API")
+    GROUP = "group", _("Group")
 
 
 class Ineligibility(models.TextChoices):
@@ -377,6 +378,11 @@ class LicenseAssignment(models.Model):
     )
     source = models.CharField(_("source"), max_length=20, choices=AssignmentSource.choices,
                               default=AssignmentSource.MANUAL)
+    # Granted to the user directly (by hand, import, API...). False: held only through groups
+    # (``GroupLicenseSource``); the assignment, and its one seat, goes when the last source goes.
+    direct = models.BooleanField(
+        _("granted directly"), default=True, db_default=True,
+        help_text=_("False when the user holds the product only through groups."))
     # The site's day of the holder's last request that used the product (an admin request, or
     # a front-end view behind ``license_required``); written at most once a day per user
     # (``enforcement.activity``). None: not used since usage history was installed.
@@ -410,6 +416,101 @@ class LicenseAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_code} → {self.user_id}"
+
+
+class GroupLicense(models.Model):
+    """A product bound to a Wagtail group: every eligible member holds it (``actions.groups``).
+
+    ``priority`` orders the groups of one product when there are not enough seats for every
+    member: lower first, then the earliest membership.
+    """
+
+    group = models.ForeignKey("auth.Group", verbose_name=_("group"), on_delete=models.CASCADE,
+                              related_name="licensing_bindings")
+    product_code = models.CharField(_("product code"), max_length=64)
+    priority = models.PositiveIntegerField(
+        _("priority"), default=100,
+        help_text=_("Groups with a lower number are seated first when seats run out."))
+    bound_at = models.DateTimeField(_("bound at"), default=timezone.now)
+    bound_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("bound by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("group license")
+        verbose_name_plural = _("group licenses")
+        ordering = ["product_code", "priority", "group_id"]
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["group", "product_code"],
+                                    name="wagtail_licensing_unique_group_license"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_code} → {self.group_id}"
+
+
+class GroupLicenseSource(models.Model):
+    """One group through which a user holds a product. The user's ``LicenseAssignment`` stays
+    one row (one seat) however many sources it has."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"),
+                             on_delete=models.CASCADE, related_name="licensing_group_sources")
+    product_code = models.CharField(_("product code"), max_length=64)
+    group = models.ForeignKey("auth.Group", verbose_name=_("group"), on_delete=models.CASCADE,
+                              related_name="+")
+
+    class Meta:
+        verbose_name = _("group license source")
+        verbose_name_plural = _("group license sources")
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["user", "product_code", "group"],
+                                    name="wagtail_licensing_unique_group_source"),
+        ]
+        indexes = [models.Index(fields=["product_code", "group"],
+                                name="wagtail_lic_source_group_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.product_code} → {self.user_id} via {self.group_id}"
+
+
+class GroupLicenseErrorReason(models.TextChoices):
+    """Why a member of a bound group holds no assignment of the group's product."""
+
+    NOT_ENOUGH_SEATS = "not_enough_seats", _("Not enough seats")
+    NOT_ELIGIBLE = "not_eligible", _("The user cannot hold this type of product")
+    NOT_INSTALLED = "not_installed", _("The product is not in the installed license")
+    NOT_GRANTABLE = "not_grantable", _("The product is outside its validity dates")
+
+
+class GroupLicenseError(models.Model):
+    """A member of a bound group who could not be given the group's product: never silent,
+    shown on the user's Licenses tab, System users, the License manager and ``licensing
+    status``; resolved by reprocessing (also run by installs and recalls)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"),
+                             on_delete=models.CASCADE, related_name="licensing_group_errors")
+    product_code = models.CharField(_("product code"), max_length=64)
+    group = models.ForeignKey("auth.Group", verbose_name=_("group"), on_delete=models.CASCADE,
+                              related_name="+")
+    reason = models.CharField(_("reason"), max_length=20,
+                              choices=GroupLicenseErrorReason.choices)
+    created_at = models.DateTimeField(_("since"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("group licensing error")
+        verbose_name_plural = _("group licensing errors")
+        ordering = ["product_code", "group_id", "user_id"]
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["user", "product_code", "group"],
+                                    name="wagtail_licensing_unique_group_error"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_code} → {self.user_id} via {self.group_id}: {self.reason}"
 
 
 class ProductUsage(models.Model):

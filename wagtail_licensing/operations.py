@@ -36,6 +36,20 @@ from .actions.counters import (
 from .actions.deactivation import ACTION_USER_STATUS, UsersStatusChanged, UserStatusChanged
 from .actions.delete import ACTION_DELETE, AFTER_LICENSES_DELETED, DeleteAction
 from .actions.grant import ACTION_GRANT, AFTER_LICENSES_GRANTED, GrantAction
+from .actions.group_bind import (
+    BindGroupLicensesAction,
+    PreviewGroupBindingAction,
+    UnbindGroupLicensesAction,
+)
+from .actions.group_membership import GroupMembershipChangedAction
+from .actions.group_reprocess import ReprocessGroupLicensesAction
+from .actions.group_results import (
+    ACTION_GROUP_LICENSES,
+    AFTER_GROUP_LICENSES_CHANGED,
+    GroupBindingPreview,
+    GroupLicensesResult,
+)
+from .actions.group_seats import bindings_by_code
 from .actions.idle import IdleProduct, idle_days, idle_summary
 from .actions.imports import (
     ACTION_IMPORT,
@@ -109,6 +123,9 @@ __all__ = [
     "preview_import", "preview_upload", "recall", "release_concurrent_slots",
     "take_concurrent_slot", "touch_concurrent_slot", "user_status_changed",
     "users_status_changed",
+    "ACTION_GROUP_LICENSES", "AFTER_GROUP_LICENSES_CHANGED", "GroupBindingPreview",
+    "GroupLicensesResult", "bind_group_licenses", "group_deleted", "group_memberships_changed",
+    "preview_group_binding", "reprocess_group_licenses", "unbind_group_licenses",
 ]
 
 
@@ -181,6 +198,54 @@ def user_status_changed(subject: Any, *, user: Any = None,
 def users_status_changed(subjects: Any, *, user: Any = None) -> None:
     """Many users were activated or deactivated by one ``UPDATE``: seats follow them all."""
     UsersStatusChanged(subjects, user=user).execute()
+
+
+# Group licensing ---------------------------------------------------------------------------
+
+
+def bind_group_licenses(group: Any, product_codes: str | Iterable[str], *,
+                        priority: int | None = None, user: Any = None) -> GroupLicensesResult:
+    """Bind products to a Wagtail group (or change the binding's priority): every eligible
+    member holds them, up to the seats; the rest get licensing errors."""
+    return BindGroupLicensesAction(group, product_codes, priority=priority, user=user).execute()
+
+
+def unbind_group_licenses(group: Any, product_codes: str | Iterable[str], *,
+                          user: Any = None) -> GroupLicensesResult:
+    """Unbind products from a group: what only that group gave goes."""
+    return UnbindGroupLicensesAction(group, product_codes, user=user).execute()
+
+
+def preview_group_binding(group: Any, product_codes: str | Iterable[str], *,
+                          user: Any = None) -> list[GroupBindingPreview]:
+    """What binding products to a group would do (seats needed, available, members left
+    without a seat). Changes nothing."""
+    return PreviewGroupBindingAction(group, product_codes, user=user).execute()
+
+
+def reprocess_group_licenses(*, group: Any = None, users: Any = None,
+                             remove_manual: bool = False,
+                             user: Any = None) -> GroupLicensesResult:
+    """Reprocess group licenses: for a group, for users, or (neither) everything."""
+    return ReprocessGroupLicensesAction(group=group, users=users, remove_manual=remove_manual,
+                                        user=user).execute()
+
+
+def group_memberships_changed(users: Any, groups: Iterable[Any] | None, *,
+                              user: Any = None) -> GroupLicensesResult | None:
+    """Users joined or left ``groups`` (None: every group, after ``user.groups.clear()``);
+    ``users`` None: every member of ``groups``. Does nothing (one query) when none of the
+    groups is bound to a product."""
+    codes = bindings_by_code(groups=groups) if groups is not None else bindings_by_code()
+    if not codes:
+        return None
+    return GroupMembershipChangedAction(users, codes, groups=groups or (), user=user).execute()
+
+
+def group_deleted(product_codes: Iterable[str]) -> GroupLicensesResult:
+    """A group bound to ``product_codes`` was deleted (with its bindings and sources): what
+    only it gave goes, and the seats it frees go to members of other groups waiting."""
+    return GroupMembershipChangedAction(None, product_codes).execute()
 
 
 # Portal users ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 from django.urls import reverse
 from wagtail.admin.ui.components import Component
 
+from . import group_status
 from .dates import site_today
 from .enforcement.dismissals import split_dismissed
 from .enforcement.responses import license_manager_url
@@ -15,6 +16,7 @@ from .permissions import can_manage_licenses
 from .rules.status import Alert, ProductFacts, product_alerts, status_tag
 from .status import installed_products
 from .views.columns import product_url, product_usage
+from .views.names import GROUPS_NAMESPACE
 
 
 class LicensingSummaryPanel(Component):
@@ -54,6 +56,8 @@ class LicensingSummaryPanel(Component):
             "warnings": warnings,
             "license_manager_url": license_manager_url(),
             "upload_url": reverse("wagtail_licensing:upload"),
+            "group_problems": group_status.problem_count(),
+            "groups_url": reverse(f"{GROUPS_NAMESPACE}:index"),
         }
 
 

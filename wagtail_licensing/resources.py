@@ -17,14 +17,18 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, router
 from django.db.models import (
+    Case,
     CharField,
+    Exists,
     ExpressionWrapper,
     F,
     ForeignObjectRel,
     Func,
     IntegerField,
+    OuterRef,
     QuerySet,
     Value,
+    When,
 )
 from django.db.models import Field as ModelField
 from django.db.models.functions import Concat, Trim
@@ -34,7 +38,7 @@ from import_export.fields import Field
 
 from .formats import EXPORT_FORMATS
 from .formats import read_assignments as read_assignments  # documented here before formats/
-from .models import LicenseAssignment, LicensedProduct
+from .models import GroupLicenseSource, LicenseAssignment, LicensedProduct
 
 #: What a widget renders one cell with: the cell's value in, the exported value out.
 Renderer = Callable[[Any], Any]
@@ -201,11 +205,16 @@ class LicenseAssignmentResource(resources.ModelResource):
     granted_by = RowField(attribute="a_granted_by", column_name="Granted by",
                           widget=TextWidget())
     has_seat = RowField(attribute="a_has_seat", column_name="Has seat", widget=YesNoWidget())
+    # Where the assignment comes from: "direct", "group" (only through groups) or
+    # "direct+group". Informative: an import reads the user, product and action only, so an
+    # exported file imports as unchanged whatever the source says.
+    source = RowField(attribute="a_source", column_name="Source", widget=TextWidget())
 
     class Meta:
         model = LicenseAssignment
         fields = ("username", "email", "full_name", "active", "user_type", "product_code",
-                  "product_name", "product_type", "granted_at", "granted_by", "has_seat")
+                  "product_name", "product_type", "granted_at", "granted_by", "has_seat",
+                  "source")
         export_order = fields
         chunk_size = 2000
 
@@ -318,6 +327,12 @@ class LicenseAssignmentResource(resources.ModelResource):
             a_portal=F("user__licensing_portal_user__id"),
             a_granted_by=F(f"granted_by__{username}"),
             a_granted_at=EpochSeconds("granted_at") if _epoch_supported() else F("granted_at"),
+            a_source=Case(
+                When(direct=False, then=Value("group")),
+                When(Exists(GroupLicenseSource.objects.filter(
+                    user_id=OuterRef("user_id"), product_code=OuterRef("product_code"))),
+                    then=Value("direct+group")),
+                default=Value("direct"), output_field=CharField()),
         ).order_by(f"user__{username}", "product_code").values(
             *(field.attribute for field in self.get_export_fields() if field.attribute))
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from . import group_status
 from .conf import licensing_settings
 from .dates import site_today
 from .models import LicensedProduct, LicensingState
@@ -61,4 +62,6 @@ def site_status() -> dict[str, Any]:
             if installed.installed_by else None,
         },
         "products": [product_summary(product, day) for product in installed_products(state)],
+        # Members of bound groups left without a product (group-based licensing).
+        "licensing_problems": group_status.problems_by_code(),
     }

@@ -22,7 +22,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import operations, wording
+from . import group_status, operations, wording
 from .dates import site_today
 from .exceptions import LicensingError
 from .models import (
@@ -128,7 +128,34 @@ def user_license_options(user: Any, today: date | None = None) -> list[ProductOp
             code=code, name=code, held=True, has_seat=False, installed=False,
             notes=[_("Not in the installed license: it grants nothing until a license file "
                      "includes it again.")]))
+    _add_sources(options, user)
     return options
+
+
+def _add_sources(options: list[ProductOption], user: Any) -> None:
+    """Where each held license comes from (directly, through which groups), and the group
+    licensing errors of the user: never silent. Three queries."""
+    sources = group_status.user_sources(user)
+    if not sources.groups and not sources.errors:
+        return  # held directly only, like every license before group licensing
+    by_code = {option.code: option for option in options}
+    for option in options:
+        if not option.held:
+            continue
+        direct, groups = sources.label_parts(option.code)
+        if groups:
+            names = ", ".join(groups)
+            option.notes.append(
+                _("Granted directly and through the groups %(groups)s.") % {"groups": names}
+                if direct else _("Through the groups %(groups)s: unticking it keeps it while "
+                                 "the user is a member.") % {"groups": names})
+    for error in sources.errors:
+        erred = by_code.get(error.product_code)
+        if erred is not None:
+            erred.notes.append(_(
+                "Licensing error: %(reason)s for %(product)s from the group %(group)s.") % {
+                "reason": error.get_reason_display().lower(), "product": erred.label,
+                "group": error.group.name})
 
 
 class ProductCheckboxes(forms.CheckboxSelectMultiple):

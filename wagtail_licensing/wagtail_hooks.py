@@ -23,6 +23,7 @@ from .views.bulk_actions import (
     RecallIdleSeatsBulkAction,
     RecallLicensesBulkAction,
 )
+from .views.groups import GroupLicensesPanel
 from .views.viewsets import LicensingViewSetGroup
 
 # At the top, before anything asks the registry for a fallback policy (Wagtail's advice).
@@ -37,6 +38,11 @@ hooks.register("register_bulk_action", RecallIdleSeatsBulkAction)
 @hooks.register("register_admin_viewset")
 def register_licensing_viewsets() -> LicensingViewSetGroup:
     return LicensingViewSetGroup()
+
+
+@hooks.register("register_group_permission_panel")
+def register_group_licenses_panel() -> type[GroupLicensesPanel]:
+    return GroupLicensesPanel
 
 
 @hooks.register("register_permissions")

@@ -14,6 +14,7 @@ from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from .actions.group_results import GroupEvent, GroupLicensesResult
 from .actions.results import (
     GrantRefusal,
     GrantRefusalReason,
@@ -102,6 +103,15 @@ def grant_messages(result: GrantResult) -> list[Message]:
                 "hold: %(names)s.", len(users)))
             out.append(("warning", text % {"product": result.label(code), "count": len(users),
                                            "names": names_list(users)}))
+    for code, users in result.via_group.items():
+        if users:
+            out.append(("info", ngettext(
+                "%(count)d user already held %(product)s through a group and now holds it "
+                "directly too, on the same seat: %(names)s.",
+                "%(count)d users already held %(product)s through a group and now hold it "
+                "directly too, on the same seat: %(names)s.", len(users),
+            ) % {"product": result.label(code), "count": len(users),
+                 "names": names_list(users)}))
     if result.inactive:
         out.append(("warning", ngettext(
             "Skipped %(count)d inactive user: %(names)s. Activate the account first.",
@@ -118,9 +128,70 @@ def recall_messages(result: RecallResult) -> list[Message]:
             "Recalled %(product)s from %(count)d user: %(names)s.",
             "Recalled %(product)s from %(count)d users: %(names)s.", len(users),
         ) % {"product": result.label(code), "count": len(users), "names": names_list(users)}))
-    if not result.recalled:
+    for code, users in result.kept_via_group.items():
+        out.append(("info", ngettext(
+            "%(count)d user keeps %(product)s through a group (only the direct grant was "
+            "recalled): %(names)s.",
+            "%(count)d users keep %(product)s through a group (only the direct grant was "
+            "recalled): %(names)s.", len(users),
+        ) % {"product": result.label(code), "count": len(users), "names": names_list(users)}))
+    if result.group_changes is not None:
+        out += group_changes_messages(result.group_changes)
+    if not result.recalled and not result.kept_via_group:
         out.append(("warning", _("None of the selected users held those licenses: "
                                  "nothing was recalled.")))
+    return out
+
+
+def group_changes_messages(changes: Any) -> list[Message]:
+    """What a reconciliation did to group members' seats (``group_seats.GroupChanges``)."""
+    out: list[Message] = []
+    for code, n in changes.granted.items():
+        out.append(("success", ngettext(
+            "%(product)s: %(count)d member of bound groups was given a seat.",
+            "%(product)s: %(count)d members of bound groups were given a seat.", n,
+        ) % {"product": code, "count": n}))
+    for code, n in changes.removed.items():
+        out.append(("success", ngettext(
+            "%(product)s: removed from %(count)d user who no longer holds it through a group.",
+            "%(product)s: removed from %(count)d users who no longer hold it through a group.",
+            n) % {"product": code, "count": n}))
+    for code, n in changes.made_inherited.items():
+        out.append(("info", ngettext(
+            "%(product)s: %(count)d direct grant now comes from the group only.",
+            "%(product)s: %(count)d direct grants now come from the group only.", n,
+        ) % {"product": code, "count": n}))
+    for code, n in changes.resolved.items():
+        out.append(("success", ngettext(
+            "%(product)s: %(count)d licensing error resolved.",
+            "%(product)s: %(count)d licensing errors resolved.", n,
+        ) % {"product": code, "count": n}))
+    for code, n in changes.errors.items():
+        out.append(("warning", ngettext(
+            "%(product)s: %(count)d member is left without a seat (licensing error). Recall "
+            "seats, raise the group's priority or ask your vendor for more seats.",
+            "%(product)s: %(count)d members are left without a seat (licensing errors). Recall "
+            "seats, raise the group's priority or ask your vendor for more seats.", n,
+        ) % {"product": code, "count": n}))
+    return out
+
+
+def group_messages(result: GroupLicensesResult) -> list[Message]:
+    """A binding, unbinding or reprocess in words."""
+    out: list[Message] = []
+    groups = get_text_list(result.groups, _("and"))
+    if result.event == GroupEvent.BOUND and result.bound:
+        out.append(("success", _("Bound %(products)s to %(group)s.") % {
+            "products": ", ".join(result.bound), "group": groups}))
+    if result.event == GroupEvent.UNBOUND and result.unbound:
+        out.append(("success", _("Unbound %(products)s from %(group)s.") % {
+            "products": ", ".join(result.unbound), "group": groups}))
+    for code in result.refused:
+        out.append(("error", _("%(product)s is not in the installed license: not bound.") % {
+            "product": code}))
+    out += group_changes_messages(result.changes)
+    if not out:
+        out.append(("info", _("Nothing needed to change.")))
     return out
 
 

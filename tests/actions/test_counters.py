@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -19,7 +20,14 @@ from wagtail_licensing import operations
 from wagtail_licensing.actions import counters
 from wagtail_licensing.exceptions import LicensingError, LicensingPermissionDenied
 from wagtail_licensing.formats import ImportRow
-from wagtail_licensing.models import LicenseAssignment, LicensedProduct, ProductUsage
+from wagtail_licensing.models import (
+    GroupLicense,
+    GroupLicenseError,
+    GroupLicenseSource,
+    LicenseAssignment,
+    LicensedProduct,
+    ProductUsage,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +49,25 @@ def assert_counters_are_true(step=""):
         assert p.used == seated, (step, p.code)
 
 
+def assert_group_sources_are_true(step=""):
+    """Every inherited assignment has a source, every source a membership and a binding, and
+    no member with an error holds the product."""
+    through = get_user_model().groups.through
+    memberships = set(through.objects.values_list("user_id", "group_id"))
+    bound = set(GroupLicense.objects.values_list("group_id", "product_code"))
+    held = set(LicenseAssignment.objects.values_list("user_id", "product_code"))
+    for user_id, code, group_id in GroupLicenseSource.objects.values_list(
+            "user_id", "product_code", "group_id"):
+        assert (user_id, group_id) in memberships and (group_id, code) in bound, step
+        assert (user_id, code) in held, step
+    sourced = set(GroupLicenseSource.objects.values_list("user_id", "product_code"))
+    for pair in LicenseAssignment.objects.filter(direct=False).values_list(
+            "user_id", "product_code"):
+        assert pair in sourced, step
+    for pair in GroupLicenseError.objects.values_list("user_id", "product_code"):
+        assert pair not in held, step
+
+
 def files(make_license):
     """Licenses the sequence uploads: seats cut and raised, a product added and removed."""
     return [
@@ -60,7 +87,9 @@ def random_step(rng, users, portal_users, licenses):
     codes = rng.sample(CODES, rng.randint(1, 2))
     kind = rng.choice(["grant", "grant", "recall", "recall", "import", "deactivate",
                        "reactivate", "bulk_active", "delete_user", "upload", "delete",
-                       "portal"])
+                       "portal", "bind", "unbind", "join", "leave", "reprocess",
+                       "delete_group"])
+    group, _created = Group.objects.get_or_create(name=rng.choice(["Alpha", "Beta"]))
     try:
         if kind == "grant":
             operations.grant(pick, codes)
@@ -91,6 +120,24 @@ def random_step(rng, users, portal_users, licenses):
             operations.delete_licenses()
         elif kind == "portal":
             operations.convert_to_portal_user(User.objects.get(pk=rng.choice(users).pk))
+        elif kind == "bind":
+            operations.bind_group_licenses(group, codes, priority=rng.randint(1, 3))
+        elif kind == "unbind":
+            operations.unbind_group_licenses(group, codes)
+        elif kind == "join":  # both directions of the membership signal
+            if rng.random() < 0.5:
+                group.user_set.add(*pick)
+            else:
+                pick[0].groups.add(group)
+        elif kind == "leave":
+            if rng.random() < 0.5:
+                group.user_set.remove(*pick)
+            else:
+                User.objects.get(pk=pick[0].pk).groups.clear()
+        elif kind == "reprocess":
+            operations.reprocess_group_licenses(group=group, remove_manual=rng.random() < 0.3)
+        elif kind == "delete_group":
+            group.delete()
     except LicensingError:
         pass  # refused (not enough seats, demo mode, already installed...): nothing changed
     return f"{kind} {codes} {[u.get_username() for u in pick]}"
@@ -104,10 +151,11 @@ def test_counters_equal_the_assignments_after_every_step_of_a_random_sequence(
     operations.install_license_file(licenses[0])
     users = make_users(12)
     portal_users = make_users(4, prefix="portal", portal=True)
+    operations.grant(users[:3], ["editor"])  # something to recall, however the dice fall
     for number in range(40):
         step = random_step(rng, users, portal_users, licenses)
         assert_counters_are_true(f"seed {seed}, step {number}: {step}")
-    assert LicenseAssignment.objects.exists()  # the sequence did grant something
+        assert_group_sources_are_true(f"seed {seed}, step {number}: {step}")
 
 
 def test_a_grant_moves_the_counters_by_what_it_granted(installed, make_users):

@@ -179,6 +179,7 @@ def test_licensing_menu_lists_the_screens_in_order(rf, manager, editor):
     menu = licensing_menu()
     assert menu.is_shown(request)
     assert [item.name for item in menu.menu.menu_items_for_request(request)] == [
-        "license-manager", "system-users", "concurrent-sessions", "api-tokens"]
+        "license-manager", "system-users", "licensing-groups", "concurrent-sessions",
+        "api-tokens"]
     request.user = editor
     assert not menu.is_shown(request)

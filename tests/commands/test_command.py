@@ -58,7 +58,8 @@ def test_status_json(install, superuser, state):
 def test_status_json_in_demo_mode(state):
     data = json.loads(run("status", "--json"))
     assert data == {"company_id": "ACME", "instance_id": str(state.instance_id),
-                    "demo_mode": True, "license": None, "products": []}
+                    "demo_mode": True, "license": None, "products": [],
+                    "licensing_problems": {}}
 
 
 def test_upload_dry_run_changes_nothing_then_upload_installs(make_license, tmp_path):

@@ -25,7 +25,8 @@ from wagtail_licensing.resources import LicenseAssignmentResource, export_assign
 
 FILES = Path(__file__).resolve().parents[1] / "files"
 HEADERS = ["Username", "E-mail", "Full name", "Active", "User type", "Product code",
-           "Product name", "Product type", "Granted at", "Granted by", "Has seat"]
+           "Product name", "Product type", "Granted at", "Granted by", "Has seat",
+           "Source"]
 
 
 def xlsx_bytes(rows):

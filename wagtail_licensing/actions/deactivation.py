@@ -10,6 +10,7 @@ from django.db import models
 
 from ..models import LicenseAssignment
 from .base import LicensingAction, user_queryset
+from .group_seats import GroupChanges, follow_status
 from .seats import reallocate
 
 ACTION_USER_STATUS = "wagtail_licensing.user_status"
@@ -34,10 +35,12 @@ class StatusChange:
 @dataclass
 class StatusResult:
     changes: list[StatusChange] = field(default_factory=list)
+    # What following the status did to group members' seats (``group_seats.follow_status``).
+    groups: GroupChanges = field(default_factory=GroupChanges)
 
     @property
     def changed(self) -> bool:
-        return bool(self.changes)
+        return bool(self.changes) or self.groups.changed
 
 
 class _StatusAction(LicensingAction[StatusResult]):
@@ -70,11 +73,15 @@ class UserStatusChanged(_StatusAction):
         else:
             codes = self.deleted_codes
             event = StatusEvent.DELETED
+        if codes:
+            reallocate(self.state.installed_file_id, codes)
+        # Reactivated members get their groups' products back; freed seats go to members of
+        # bound groups waiting for one.
+        groups = follow_status(self.state.installed_file_id, user_queryset([subject]))
         if not codes:
-            return StatusResult()
-        reallocate(self.state.installed_file_id, codes)
+            return StatusResult(groups=groups)
         return StatusResult([StatusChange(event, subject.get_username(), str(subject.pk),
-                                          codes)])
+                                          codes)], groups=groups)
 
 
 class UsersStatusChanged(_StatusAction):
@@ -93,10 +100,12 @@ class UsersStatusChanged(_StatusAction):
         for user_id, code in LicenseAssignment.objects.filter(
                 user_id__in=user_qs.values("pk")).values_list("user_id", "product_code"):
             held.setdefault(user_id, []).append(code)
+        if held:
+            reallocate(self.state.installed_file_id,
+                       {c for codes in held.values() for c in codes})
+        result = StatusResult(groups=follow_status(self.state.installed_file_id, user_qs))
         if not held:
-            return StatusResult()
-        reallocate(self.state.installed_file_id, {c for codes in held.values() for c in codes})
-        result = StatusResult()
+            return result
         for subject in user_qs.order_by("pk"):
             if subject.pk in held:
                 event = StatusEvent.ACTIVATED if subject.is_active else StatusEvent.DEACTIVATED

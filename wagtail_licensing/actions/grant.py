@@ -67,10 +67,11 @@ class GrantAction(LicensingAction[GrantResult]):
                 "pk", User.USERNAME_FIELD, "is_active", "_portal"
             )
         )
-        held = set(
-            LicenseAssignment.objects.filter(
+        held = dict(
+            ((user_id, code), direct)
+            for user_id, code, direct in LicenseAssignment.objects.filter(
                 user_id__in=user_qs.values("pk"), product_code__in=codes
-            ).values_list("user_id", "product_code")
+            ).values_list("user_id", "product_code", "direct")
         )
         result.inactive = [name for _pk, name, active, _p in rows if not active]
         now = timezone.now()
@@ -86,7 +87,7 @@ class GrantAction(LicensingAction[GrantResult]):
                     GrantRefusalReason.NOT_GRANTABLE, code, product.name,
                     valid_from=product.valid_from, valid_until=product.valid_until)
                 continue
-            new, already, wrong = [], [], []
+            new, already, wrong, inherited, inherited_pks = [], [], [], [], []
             for pk, name, active, portal in rows:
                 problem = product.ineligibility(is_active=active, is_portal=bool(portal))
                 if problem is Ineligibility.INACTIVE:
@@ -94,10 +95,19 @@ class GrantAction(LicensingAction[GrantResult]):
                 if problem is not None:
                     wrong.append(name)
                 elif (pk, code) in held:
-                    already.append(name)
+                    if held[pk, code]:
+                        already.append(name)
+                    else:  # held through a group: now held directly too, the same one seat
+                        inherited.append(name)
+                        inherited_pks.append(pk)
                 else:
                     new.append(name)
             result.already[code] = already
+            if inherited:
+                LicenseAssignment.objects.filter(
+                    user_id__in=user_qs.filter(pk__in=inherited_pks).values("pk"),
+                    product_code=code).update(direct=True)
+                result.via_group[code] = inherited
             result.wrong_type[code] = wrong
             available = product.available
             if product.counts_seats and available is not None and len(new) > available:

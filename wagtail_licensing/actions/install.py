@@ -42,6 +42,7 @@ from ..rules.status import (
 from . import counters
 from .base import LicensingAction, StateAccess
 from .grant import GrantAction
+from .group_seats import bindings_by_code, reconcile
 from .results import GrantRefusalReason
 from .seats import reallocate
 
@@ -440,7 +441,11 @@ class InstallAction(LicensingAction[InstallResult]):
         state.installed_file = license_file
         state.save(update_fields=["installed_file"])
         reallocate(license_file.pk)
+        # The seats the confirmation selected first (the manager chose them against the seats
+        # the preview showed free), then members of bound groups waiting for a seat get one of
+        # what is left (their errors resolve); fewer seats: what is left is reported as errors.
         granted = self._grant(license_file)
+        reconcile(license_file.pk, bindings_by_code(), by=self.user)
         return InstallResult(license_file=license_file, preview=preview, granted=granted)
 
     def _grant(self, license_file: LicenseFile) -> dict[str, list[str]]:

@@ -8,9 +8,17 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef
 
-from ..models import AssignmentSource, ConcurrentSession, LicenseAssignment, LicensedProduct
+from ..models import (
+    AssignmentSource,
+    ConcurrentSession,
+    GroupLicenseError,
+    GroupLicenseSource,
+    LicenseAssignment,
+    LicensedProduct,
+)
 from . import counters
 from .base import NAMES_LOGGED, LicensingAction, product_codes, user_queryset
+from .group_seats import reconcile
 from .results import RecallResult
 from .seats import reallocate
 
@@ -53,6 +61,17 @@ class RecallAction(LicensingAction[RecallResult]):
             assignments = assignments.idle(self.idle_days)
         if self.exclude is not None:
             assignments = assignments.exclude(self.exclude)
+        # Assignments a group gives too stay (one seat, counted once): only their direct
+        # grant is recalled. Recalling what only a group gives changes nothing.
+        inherited = Exists(GroupLicenseSource.objects.filter(
+            user_id=OuterRef("user_id"), product_code=OuterRef("product_code")))
+        kept = assignments.filter(inherited)
+        for code, name in kept.filter(direct=True).order_by("product_code", "user_id") \
+                .values_list("product_code", f"user__{User.USERNAME_FIELD}"):
+            result.kept_via_group.setdefault(code, []).append(name)
+        if result.kept_via_group:
+            kept.filter(direct=True).update(direct=False)
+        assignments = assignments.exclude(inherited)
         pairs = list(assignments.order_by("product_code", "user_id").values_list(
             "product_code", f"user__{User.USERNAME_FIELD}"))
         if not pairs:
@@ -70,6 +89,11 @@ class RecallAction(LicensingAction[RecallResult]):
             user_id=OuterRef("user_id"), product_code=OuterRef("product_code")))).delete()
         counters.delete_assignments(assignments)
         reallocate(state.installed_file_id, result.recalled, after_removal=True)
+        # Freed seats go to members of bound groups waiting for one (their errors resolve).
+        waiting = sorted(set(GroupLicenseError.objects.filter(
+            product_code__in=list(result.recalled)).values_list("product_code", flat=True)))
+        if waiting:
+            result.group_changes = reconcile(state.installed_file_id, waiting, by=self.user)
         return result
 
     def log_data(self, result: RecallResult) -> dict[str, Any]:
@@ -83,6 +107,9 @@ class RecallAction(LicensingAction[RecallResult]):
             "source": "automatic" if self.automatic else str(self.source),
             "recalled": {code: {"count": len(names), "users": names[:NAMES_LOGGED]}
                          for code, names in result.recalled.items()},
+            **({"kept_via_group": {code: {"count": len(names), "users": names[:NAMES_LOGGED]}
+                                   for code, names in result.kept_via_group.items()}}
+               if result.kept_via_group else {}),
         }
 
     def hooks(self, result: RecallResult) -> list[tuple[str, dict[str, Any]]]:

@@ -54,6 +54,8 @@ class GrantResult:
     inactive: list[str] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # code -> product name
     types: dict[str, ProductType] = field(default_factory=dict)  # code -> product type
+    # Users who held the product through a group only: now held directly too (same seat).
+    via_group: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def granted_count(self) -> int:
@@ -61,7 +63,7 @@ class GrantResult:
 
     @property
     def changed(self) -> bool:
-        return self.granted_count > 0
+        return self.granted_count > 0 or any(self.via_group.values())
 
     def label(self, code: str) -> str:
         return product_label(self.names.get(code), code)
@@ -73,6 +75,10 @@ class RecallResult:
 
     recalled: dict[str, list[str]] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # code -> product name (if installed)
+    # Users who keep the product through a group: only the direct grant was recalled.
+    kept_via_group: dict[str, list[str]] = field(default_factory=dict)
+    # What the reconciliation after the recall did (errors resolved by the freed seats).
+    group_changes: Any = None
 
     @property
     def recalled_count(self) -> int:
@@ -80,7 +86,7 @@ class RecallResult:
 
     @property
     def changed(self) -> bool:
-        return bool(self.recalled)
+        return bool(self.recalled) or any(self.kept_via_group.values())
 
     def label(self, code: str) -> str:
         return product_label(self.names.get(code), code)

@@ -78,7 +78,7 @@ def _needs_seats(product: LicensedProduct, kept: counters.Counts | None) -> bool
 
 
 def insert_assignments(user_qs: QuerySet, product: LicensedProduct, by: Any,
-                       source: AssignmentSource, now: datetime) -> int:
+                       source: AssignmentSource, now: datetime, *, direct: bool = True) -> int:
     """Insert the product's assignments for every eligible user of ``user_qs`` in one
     ``INSERT ... SELECT``: the query count does not grow with the number of users. ``by`` is
     recorded as ``granted_by``. Returns how many rows were inserted.
@@ -88,6 +88,8 @@ def insert_assignments(user_qs: QuerySet, product: LicensedProduct, by: Any,
     table statistics that a large grant earlier in the same transaction has made stale; the
     index probe per row costs the same whatever the planner believes (10,000 users and two
     products on PostgreSQL: 0.35 s, against 0.8 s with the anti-join).
+
+    ``direct``: False for assignments held through groups (``group_seats``).
     """
     by_field = LicenseAssignment._meta.get_field("granted_by").target_field
     source_qs = (
@@ -100,8 +102,10 @@ def insert_assignments(user_qs: QuerySet, product: LicensedProduct, by: Any,
             _a_at=Value(now, output_field=DateTimeField()),
             _a_by=Value(by.pk if by else None, output_field=by_field),
             _a_source=Value(source, output_field=CharField()),
+            _a_direct=Value(direct, output_field=BooleanField()),
         )
-        .values_list("_a_user", "_a_code", "_a_seat", "_a_at", "_a_by", "_a_source")
+        .values_list("_a_user", "_a_code", "_a_seat", "_a_at", "_a_by", "_a_source",
+                     "_a_direct")
     )
     db = router.db_for_write(LicenseAssignment)
     connection = connections[db]
@@ -110,7 +114,8 @@ def insert_assignments(user_qs: QuerySet, product: LicensedProduct, by: Any,
     quote = connection.ops.quote_name
     columns = ", ".join(
         quote(_column(name))
-        for name in ("user", "product_code", "has_seat", "granted_at", "granted_by", "source")
+        for name in ("user", "product_code", "has_seat", "granted_at", "granted_by", "source",
+                     "direct")
     )
     conflict = ", ".join(quote(_column(name)) for name in ("user", "product_code"))
     # The SELECT always has a WHERE clause (is_active), which SQLite's upsert syntax needs.

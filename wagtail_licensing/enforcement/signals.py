@@ -21,7 +21,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_de
 from django.http import HttpRequest
 
 from .. import operations
-from ..models import LicenseAssignment, PortalUser
+from ..models import GroupLicense, LicenseAssignment, PortalUser
 from . import gate, sessions
 from .snapshot import forget_fingerprint, invalidate_all_users, invalidate_user
 
@@ -80,6 +80,39 @@ def after_set_active_state(request: HttpRequest, action_type: str, objects: list
     if changed:
         operations.users_status_changed(User._default_manager.filter(pk__in=changed),
                                         user=request.user)
+
+
+# Licenses follow group memberships (group-based licensing) ------------------------------------
+
+
+def _memberships_changed(sender: Any, instance: Any, action: str, reverse: bool,
+                         pk_set: set[Any] | None, **kwargs: Any) -> None:
+    """``user.groups.add/remove/set/clear`` and ``group.user_set...``: from Wagtail's user and
+    group forms, bulk actions, a user created in a group, an LDAP/SSO sync or site code."""
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if isinstance(instance, Group):  # group.user_set.*: pk_set holds users
+        users = None if action == "post_clear" else list(pk_set or ())
+        if users == []:
+            return
+        operations.group_memberships_changed(users, [instance.pk])
+    else:
+        groups = None if action == "post_clear" else list(pk_set or ())
+        if groups == []:
+            return
+        operations.group_memberships_changed([instance.pk], groups)
+
+
+def _remember_group_codes(sender: Any, instance: Any, **kwargs: Any) -> None:
+    instance._wagtail_licensing_bound = list(GroupLicense.objects.filter(
+        group_id=instance.pk).values_list("product_code", flat=True))
+
+
+def _bound_group_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """A deleted group took its bindings and sources with it: what only it gave goes."""
+    codes = getattr(instance, "_wagtail_licensing_bound", None)
+    if codes:
+        operations.group_deleted(codes)
 
 
 # Cached access follows groups, permissions, accounts -------------------------------------------
@@ -150,6 +183,13 @@ def register() -> None:
     post_save.connect(_active_changed, sender=User, dispatch_uid=f"{uid}user_active_changed")
     pre_delete.connect(_remember_assignments, sender=User, dispatch_uid=f"{uid}user_pre_delete")
     post_delete.connect(_deleted, sender=User, dispatch_uid=f"{uid}user_deleted")
+
+    m2m_changed.connect(_memberships_changed, sender=User.groups.through,
+                        dispatch_uid=f"{uid}group_licenses_memberships")
+    pre_delete.connect(_remember_group_codes, sender=Group,
+                       dispatch_uid=f"{uid}group_licenses_pre_delete")
+    post_delete.connect(_bound_group_deleted, sender=Group,
+                        dispatch_uid=f"{uid}group_licenses_deleted")
 
     post_save.connect(_user_saved, sender=User, dispatch_uid=f"{uid}user_saved")
     for through in (User.groups.through, User.user_permissions.through):

@@ -11,6 +11,7 @@ from wagtail.admin.ui.tables import Column, Table, TitleColumn
 from wagtail.admin.views.generic.base import BaseListingView
 from wagtail.admin.widgets.button import Button
 
+from .. import group_status
 from ..compat import BaseButton, ButtonWithDropdown
 from ..conf import licensing_settings
 from ..enforcement import LICENSE_MANAGER_URL_NAME
@@ -26,6 +27,7 @@ from .columns import (
     UsageColumn,
     product_url,
 )
+from .names import GROUPS_NAMESPACE
 from .usage_chart import trends
 
 # Other apps add entries to the Actions dropdown with
@@ -147,5 +149,7 @@ class LicenseManagerView(LicensingViewMixin, BaseListingView):
             "upload_url": reverse("wagtail_licensing:upload"),
             "request_url": reverse("wagtail_licensing:request"),
             "system_users_url": optional_url(*SYSTEM_USERS_URL_NAMES),
+            "group_problems": group_status.problem_count(),
+            "groups_url": reverse(f"{GROUPS_NAMESPACE}:index"),
         })
         return context

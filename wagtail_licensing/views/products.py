@@ -28,6 +28,7 @@ from ..filters import search_fields
 from ..forms import UserSelectionForm
 from ..models import (
     AssignmentSource,
+    GroupLicenseSource,
     LicenseAssignment,
     LicensedProduct,
     LicensingState,
@@ -45,6 +46,16 @@ from .columns import (
 )
 from .feedback import report
 from .usage_chart import DEFAULT_RANGE, RANGES, product_chart
+
+
+def assignment_source(assignment: LicenseAssignment) -> str:
+    """"Manual", "Group", or "Manual and group": where a holder's seat comes from."""
+    if not assignment.direct:
+        return str(_("Group"))
+    if getattr(assignment, "_via_groups", False):
+        return _("%(source)s and group") % {"source": assignment.get_source_display()}
+    return str(assignment.get_source_display())
+
 
 if TYPE_CHECKING:  # what the product mixin is mixed into, for the type checker only
     from django.views.generic.base import ContextMixin, View
@@ -184,7 +195,7 @@ class ProductView(LicensingViewMixin, ProductMixin, BaseListingView):
             CalendarDateColumn("last_active_on", label=_("Last active"),
                                sort_key="last_active_on"),
             UserColumn("granted_by", label=_("Granted by")),
-            Column("source", accessor="get_source_display", label=_("Source")),
+            Column("source", accessor=assignment_source, label=_("Source")),
         ]
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -214,7 +225,9 @@ class ProductView(LicensingViewMixin, ProductMixin, BaseListingView):
 
     def get_base_queryset(self) -> QuerySet:
         return LicenseAssignment.objects.filter(product_code=self.code).select_related(
-            "user", "user__wagtail_userprofile", "granted_by", "granted_by__wagtail_userprofile")
+            "user", "user__wagtail_userprofile", "granted_by", "granted_by__wagtail_userprofile"
+        ).annotate(_via_groups=Exists(GroupLicenseSource.objects.filter(
+            user_id=OuterRef("user_id"), product_code=OuterRef("product_code"))))
 
     def order_queryset(self, queryset: QuerySet) -> QuerySet:
         queryset = super().order_queryset(queryset)

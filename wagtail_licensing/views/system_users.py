@@ -48,7 +48,13 @@ from ..user_forms import PortalUserForm, UserLicensesForm
 from .base import LicensingPermissionMixin
 from .feedback import report
 from .names import ASSIGNMENTS_NAMESPACE, SYSTEM_USERS_NAMESPACE
-from .user_listing import PORTAL_ANNOTATION, url_name, user_url, with_licensing
+from .user_listing import (
+    PORTAL_ANNOTATION,
+    PROBLEM_ANNOTATION,
+    url_name,
+    user_url,
+    with_licensing,
+)
 
 URL_NAMESPACE = SYSTEM_USERS_NAMESPACE
 ASSIGNMENTS_EXPORT_URL_NAME = f"{ASSIGNMENTS_NAMESPACE}:export"
@@ -89,6 +95,7 @@ def license_tags(user: Any, products: Mapping[str, LicensedProduct]) -> list[dic
             "label": product.name if product else assignment.product_code,
             "has_seat": assignment.has_seat and user.is_active and product is not None,
             "installed": product is not None,
+            "inherited": not assignment.direct,  # held through a group only
         })
     return tags
 
@@ -146,6 +153,7 @@ class LicensesColumn(Column):
     def get_cell_context_data(self, instance: Any, parent_context: Any) -> dict[str, Any]:
         context = super().get_cell_context_data(instance, parent_context)
         context["tags"] = license_tags(instance, self.get_products())
+        context["problem"] = getattr(instance, PROBLEM_ANNOTATION, False)
         return context
 
 

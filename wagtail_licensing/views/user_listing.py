@@ -13,17 +13,19 @@ from urllib.parse import urlsplit
 from django.contrib.admin.utils import quote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import HttpRequest
 from django.urls import Resolver404, resolve, reverse
 from wagtail.admin.views.generic.base import BaseListingView
 
 from ..filters import filter_users, groups_relation
-from ..models import LicenseAssignment, has_field, is_portal_user_expression
+from ..models import GroupLicenseError, LicenseAssignment, has_field, is_portal_user_expression
 from .names import SYSTEM_USERS_NAMESPACE
 
 #: The annotation ``with_licensing`` puts on each user: is it a portal user?
 PORTAL_ANNOTATION = "_licensing_is_portal"
+#: ... and has a group licensing error (a bound group could not seat them)?
+PROBLEM_ANNOTATION = "_licensing_has_problem"
 
 
 def url_name(name: str) -> str:
@@ -47,7 +49,10 @@ def with_licensing(queryset: QuerySet) -> QuerySet:
                  to_attr="_licensing_assignments")]
     if groups_relation(queryset.model) is not None:
         prefetches.append("groups")
-    queryset = queryset.annotate(**{PORTAL_ANNOTATION: is_portal_user_expression()})
+    queryset = queryset.annotate(**{
+        PORTAL_ANNOTATION: is_portal_user_expression(),
+        PROBLEM_ANNOTATION: Exists(GroupLicenseError.objects.filter(user_id=OuterRef("pk"))),
+    })
     if has_field(queryset.model, "wagtail_userprofile"):
         queryset = queryset.select_related("wagtail_userprofile")
     return queryset.prefetch_related(*prefetches)

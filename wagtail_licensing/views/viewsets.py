@@ -27,12 +27,14 @@ from .api_tokens import ApiTokensView, RevokeApiTokenView
 from .bulk_actions.base import LicensingBulkActionView
 from .delete import DeleteLicensesView
 from .exports import ExportView
+from .groups import GroupsView
 from .history import ActivityView, DownloadLicenseFileView, HistoryView
 from .imports import ImportPreviewView, ImportView
 from .license_manager import LicenseManagerView
 from .names import (
     API_TOKENS_NAMESPACE,
     ASSIGNMENTS_NAMESPACE,
+    GROUPS_NAMESPACE,
     LICENSE_MANAGER_NAMESPACE,
     SESSIONS_NAMESPACE,
     SYSTEM_USERS_NAMESPACE,
@@ -170,6 +172,20 @@ class AssignmentsViewSet(LicensingViewSet):
         ]
 
 
+class GroupsViewSet(LicensingViewSet):
+    """Group-based licensing: products bound to Wagtail groups, reprocessing, errors."""
+
+    name = GROUPS_NAMESPACE
+    url_prefix = "licensing/groups"
+    icon = "group"
+    menu_label = _("Groups")
+    menu_name = "licensing-groups"
+    menu_order = 250
+
+    def get_urlpatterns(self) -> list[URLPattern]:
+        return [path("", GroupsView.as_view(), name="index")]
+
+
 class ConcurrentSessionsViewSet(LicensingViewSet):
     """Who holds the concurrent-license slots, and releasing one."""
 
@@ -224,7 +240,7 @@ class UsageReportViewSet(LicensingViewSet):
 class LicensingViewSetGroup(ViewSetGroup):
     """The "Licensing" menu section: its entries are the viewsets that have a menu label."""
 
-    items = (LicenseManagerViewSet, SystemUsersViewSet, ConcurrentSessionsViewSet,
+    items = (LicenseManagerViewSet, SystemUsersViewSet, GroupsViewSet, ConcurrentSessionsViewSet,
              AssignmentsViewSet, ApiTokensViewSet, UsageReportViewSet)
     menu_label = _("Licensing")
     menu_name = "licensing"

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from wagtail_licensing import operations, reclaim, status, uninstall, wording
+from wagtail_licensing import group_status, operations, reclaim, status, uninstall, wording
 from wagtail_licensing.exceptions import AlreadyInstalled, ImportRefused, LicensingError
 from wagtail_licensing.formats import check_file_size, read_assignments
 from wagtail_licensing.importing import ImportPlan
@@ -85,6 +86,38 @@ class Command(BaseCommand):
         p.add_argument("--format", choices=["csv", "xlsx", "json"],
                        help="the file's format (default: from its extension or content)")
 
+        p = sub.add_parser("groups", help="group-based licensing: list, bind, unbind and "
+                                          "reprocess the products bound to Wagtail groups")
+        groups = p.add_subparsers(dest="groups_command", required=True,
+                                  parser_class=type(parser))
+        g = groups.add_parser("list", help="the bindings, their members, holders and errors")
+        g.add_argument("--group", help="only this group (name)")
+        g.add_argument("--errors", action="store_true",
+                       help="also list every member left without a seat")
+        g.add_argument("--json", action="store_true", help="machine-readable output")
+        g = groups.add_parser("bind", help="bind products to a group (or change the priority)")
+        g.add_argument("group", help="the group's name")
+        g.add_argument("--product", action="append", required=True, dest="products")
+        g.add_argument("--priority", type=int,
+                       help="lower numbers are seated first when seats run out (default 100)")
+        g.add_argument("--dry-run", action="store_true",
+                       help="only show the seats needed and who would be left without one")
+        g.add_argument("--json", action="store_true", help="machine-readable output")
+        g = groups.add_parser("unbind", help="unbind products from a group")
+        g.add_argument("group", help="the group's name")
+        g.add_argument("--product", action="append", required=True, dest="products")
+        g.add_argument("--json", action="store_true", help="machine-readable output")
+        g = groups.add_parser("reprocess", help="give seats again in priority order and "
+                                                "report the errors left (default: everything)")
+        target = g.add_mutually_exclusive_group()
+        target.add_argument("--group", help="only the products bound to this group")
+        target.add_argument("--user", action="append", dest="usernames",
+                            help="only this user (repeatable)")
+        g.add_argument("--remove-manual", action="store_true",
+                       help="with --group: members' direct grants of the group's products "
+                            "become inherited (default: keep them)")
+        g.add_argument("--json", action="store_true", help="machine-readable output")
+
         p = sub.add_parser("uninstall", help="before removing the app from INSTALLED_APPS: "
                                              "drop its tables, content types and permission, "
                                              "and keep its audit log entries readable")
@@ -131,6 +164,12 @@ class Command(BaseCommand):
         for row in rows:
             self.stdout.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths,
                                                                          strict=True)).rstrip())
+        problems = data["licensing_problems"]
+        if problems:
+            self.stdout.write(self.style.WARNING(
+                f"Licensing problems: {sum(problems.values())} members of bound groups have no "
+                "seat (" + ", ".join(f"{code} {n}" for code, n in sorted(problems.items()))
+                + "). See `licensing groups list --errors`."))
 
     def handle_request(self, company_id: str | None = None, license_version: str | None = None,
                        output: str | None = None, **options: Any) -> None:
@@ -196,7 +235,7 @@ class Command(BaseCommand):
         styles = {"success": self.style.SUCCESS, "warning": self.style.WARNING,
                   "error": self.style.ERROR}
         for level, text in messages:
-            self.stdout.write(styles[level](text))
+            self.stdout.write(styles.get(level, str)(text))
 
     def handle_grant(self, products: list[str], usernames: list[str], **options: Any) -> None:
         result = operations.grant(self._users(usernames), products,
@@ -418,6 +457,96 @@ class Command(BaseCommand):
               "INSTALLED_APPS and the middleware from MIDDLEWARE, before running `migrate` "
               "again.") % {"rewritten": result.rewritten, "unapplied": len(result.unapplied),
                            "content_types": result.deleted_content_types}))
+
+    def handle_groups(self, groups_command: str, **options: Any) -> None:
+        getattr(self, f"_groups_{groups_command}")(**options)
+
+    def _group(self, name: str) -> Group:
+        try:
+            return Group.objects.get(name=name)
+        except Group.DoesNotExist as exc:
+            raise CommandError(f"Unknown group: {name}. Nothing was changed.") from exc
+
+    def _groups_list(self, group: str | None = None, errors: bool = False,
+                     json: bool = False, **options: Any) -> None:
+        rows = group_status.bindings(self._group(group) if group else None)
+        problems = [
+            {"user": e.user.get_username(), "product": e.product_code, "group": e.group.name,
+             "reason": e.reason}
+            for e in group_status.errors(self._group(group) if group else None)
+        ] if errors or json else []
+        if json:
+            self.stdout.write(_dumps({"bindings": [vars(r) for r in rows],
+                                      "errors": problems}))
+            return
+        if not rows:
+            self.stdout.write("No product is bound to a group.")
+            return
+        table = [("GROUP", "PRODUCT", "PRIORITY", "MEMBERS", "HOLDERS", "ERRORS")]
+        table += [(r.group, r.code, str(r.priority), str(r.members), str(r.holders),
+                   str(r.errors)) for r in rows]
+        widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+        for row in table:
+            self.stdout.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths,
+                                                                         strict=True)).rstrip())
+        for p in problems:
+            self.stdout.write(self.style.WARNING(
+                f"  {p['user']}: no {p['product']} from {p['group']} ({p['reason']})"))
+
+    def _groups_bind(self, group: str, products: list[str], priority: int | None = None,
+                     dry_run: bool = False, json: bool = False, **options: Any) -> None:
+        target = self._group(group)
+        previews = operations.preview_group_binding(target, products)
+        if dry_run:
+            if json:
+                self.stdout.write(_dumps({"preview": [vars(p) for p in previews]}))
+                return
+            for p in previews:
+                if not p.installed:
+                    self.stdout.write(self.style.ERROR(f"  {p.code}: not in the installed "
+                                                       "license"))
+                    continue
+                self.stdout.write(
+                    f"  {p.code}: {p.members} active members, {p.already} hold it already, "
+                    f"{p.needed} need a seat, {_seats(p.available)} available"
+                    + (f", {p.ineligible} cannot hold it" if p.ineligible else ""))
+                if p.left_without:
+                    self.stdout.write(self.style.WARNING(
+                        f"    {p.left_without} would be left without a seat: "
+                        + ", ".join(p.left_names)))
+            self.stdout.write("Dry run: nothing was bound.")
+            return
+        result = operations.bind_group_licenses(target, products, priority=priority)
+        self._group_result(result, json)
+        if result.refused:
+            raise CommandError("Some products were refused: see above.")
+
+    def _groups_unbind(self, group: str, products: list[str], json: bool = False,
+                       **options: Any) -> None:
+        self._group_result(operations.unbind_group_licenses(self._group(group), products), json)
+
+    def _groups_reprocess(self, group: str | None = None,
+                          usernames: list[str] | None = None, remove_manual: bool = False,
+                          json: bool = False, **options: Any) -> None:
+        if remove_manual and not group:
+            raise CommandError("--remove-manual needs --group.")
+        result = operations.reprocess_group_licenses(
+            group=self._group(group) if group else None,
+            users=self._users(usernames) if usernames else None, remove_manual=remove_manual)
+        self._group_result(result, json)
+
+    def _group_result(self, result: operations.GroupLicensesResult, json: bool) -> None:
+        if json:
+            changes = result.changes
+            self.stdout.write(_dumps({
+                "event": str(result.event), "groups": result.groups, "products": result.codes,
+                "bound": result.bound, "unbound": result.unbound, "refused": result.refused,
+                "granted": changes.granted, "removed": changes.removed,
+                "made_inherited": changes.made_inherited, "resolved": changes.resolved,
+                "errors": changes.errors,
+            }))
+            return
+        self._report(wording.group_messages(result))
 
     def _print_plan(self, plan: ImportPlan) -> None:
         self.stdout.write(ngettext("%(file)s: %(count)d row (%(format)s).",
