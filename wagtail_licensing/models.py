@@ -355,10 +355,13 @@ class LicenseAssignmentQuerySet(models.QuerySet["LicenseAssignment"]):
 
         Of active users (inactive ones hold no seat), never of ``spared_users`` (the license
         managers: this module cannot ask the permission policy, which imports it), and never
-        an assignment spared for where it came from. Group-sourced assignments are the rule to
-        add here: spared unless the setting says so (issue 13); no source is spared yet."""
+        an assignment held through a group: recalling it would free no seat (the group keeps
+        it), so the way to free it is to take the user out of the group."""
+        through_group = GroupLicenseSource.objects.filter(
+            user_id=models.OuterRef("user_id"), product_code=models.OuterRef("product_code"))
         return (self.filter(user__is_active=True).idle(days, today)
-                .exclude(user_id__in=spared_users.order_by().values("pk")))
+                .exclude(user_id__in=spared_users.order_by().values("pk"))
+                .exclude(models.Exists(through_group)))
 
 
 class LicenseAssignment(models.Model):

@@ -199,3 +199,25 @@ def test_one_selection_spares_inactive_users_and_the_spared_users(installed, mak
     assert [a.user_id for a in selection] == [idle.pk]
     assert not LicenseAssignment.objects.reclaimable(
         101, spared_users=type(spared).objects.none()).exists()
+
+
+def test_seats_held_through_a_group_are_never_reclaimed(reclaim_on, installed, make_users):
+    # Recalling a seat the group gives would free nothing (the group keeps it): the way to
+    # free it is to take the user out of the group, so the reclaim leaves it alone.
+    from django.contrib.auth.models import Group
+
+    inherited, both, direct = make_users(3, prefix="grp")
+    group = Group.objects.create(name="Reclaim editors")
+    operations.bind_group_licenses(group, "editor")
+    inherited.groups.add(group)
+    both.groups.add(group)
+    grant(both, "editor")
+    grant(direct, "editor")
+    set_last_active([inherited, both, direct], "editor", 400)
+    selection = LicenseAssignment.objects.reclaimable(
+        90, spared_users=type(direct).objects.none())
+    assert [a.user_id for a in selection] == [direct.pk]
+    reclaim.run_reclaim()
+    reclaim.run_reclaim(today() + timedelta(days=30))
+    assert held(inherited, "editor") and held(both, "editor")
+    assert not held(direct, "editor")
