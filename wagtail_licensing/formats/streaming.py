@@ -21,14 +21,15 @@ import json
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time
-from itertools import chain, islice
+import re
+from itertools import chain, islice, repeat
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.datetime import to_excel
 
-from ..rules.escaping import escape_row
+from ..rules.escaping import escape_column, escape_row
 
 #: Rows written per chunk of output.
 CHUNK_ROWS = 1000
@@ -53,16 +54,51 @@ def expected_seconds(format: str, rows: int) -> int:
     return -(-rows // ROWS_PER_SECOND[format])
 
 
-def chunks(rows: Iterable[Row], size: int = CHUNK_ROWS) -> Iterator[list[Row]]:
+class Chunked:
+    """Rows that come a chunk (a list of rows) at a time, as an export reads them: the
+    writers take them chunk by chunk rather than cutting them into chunks again. Iterating
+    over it gives the rows."""
+
+    def __init__(self, chunks: Iterable[Sequence[Row]]) -> None:
+        self.chunks = chunks
+
+    def __iter__(self) -> Iterator[Row]:
+        return chain.from_iterable(self.chunks)
+
+
+def chunks(rows: Iterable[Row], size: int = CHUNK_ROWS) -> Iterator[Sequence[Row]]:
+    """The rows, a list of about ``size`` at a time (as they come, for ``Chunked`` rows)."""
+    if isinstance(rows, Chunked):
+        yield from (chunk for chunk in rows.chunks if chunk)
+        return
     iterator = iter(rows)
     while chunk := list(islice(iterator, size)):
         yield chunk
 
 
-def escaped_rows(rows: Iterable[Row]) -> Iterator[list[Any]]:
+def columns_of(chunk: Sequence[Row]) -> list[Sequence[Any]] | None:
+    """The chunk's columns, or None when its rows are not all as long (then each row is
+    written by itself)."""
+    if len(set(map(len, chunk))) != 1:
+        return None
+    return list(zip(*chunk))
+
+
+def escape_chunk(chunk: Sequence[Row]) -> Sequence[Row]:
+    """Formula escaping (``rules.escaping``) of every text cell of a chunk, a column at a
+    time (``escape_column``); the chunk itself when nothing needs it."""
+    columns = columns_of(chunk)
+    if columns is None:
+        return [escape_row(row) for row in chunk]
+    escaped = [escape_column(column) for column in columns]
+    if all(new is old for new, old in zip(escaped, columns, strict=True)):
+        return chunk
+    return list(zip(*escaped))
+
+
+def escaped_rows(rows: Iterable[Row]) -> Chunked:
     """Formula escaping (``rules.escaping``) of every text cell, as rows go by."""
-    for row in rows:
-        yield escape_row(row)
+    return Chunked(escape_chunk(chunk) for chunk in chunks(rows))
 
 
 # CSV ------------------------------------------------------------------------------------------
@@ -113,7 +149,9 @@ def stream_json(headers: Sequence[str], rows: Iterable[Row]) -> Iterator[bytes]:
     first = True
     yield b"["
     for chunk in chunks(rows):
-        text = ", ".join(dumps(dict(zip(keys, row, strict=False))) for row in chunk)
+        # The chunk's records encoded by one call (the list's brackets cut off): the same
+        # text as each record's, joined with ", ", as json.dumps writes a list.
+        text = dumps(list(map(dict, map(zip, repeat(keys), chunk))))[1:-1]
         yield (text if first else ", " + text).encode("utf-8")
         first = False
     yield b"]"
@@ -223,6 +261,63 @@ def _row(number: int, row: Row) -> str:
     return f'<row r="{number}">{"".join(cells)}</row>'
 
 
+_INLINE = '<c t="inlineStr"><is><t>{}</t></is></c>'.format
+_TEXT_START = '<c t="inlineStr"><is><t>'
+_TEXT_END = "</t></is></c>"
+_BOOLEAN = {True: '<c t="b"><v>1</v></c>', False: '<c t="b"><v>0</v></c>'}
+
+
+def _column_texts(values: Sequence[Any]) -> list[str] | None:
+    """The XML-escaped texts of a column of a chunk that holds only text, each to be written
+    as ``_cell`` writes it (an inline string, ``<c/>`` when empty); None for any other column.
+
+    The common column costs a few C calls, not Python's work per cell (which was most of an
+    XLSX export's time): joined with NUL, escaped, split again. Only when all its text is
+    printable (no character XLSX cannot store, no NUL, no white space but the space) and no
+    cell starts or ends with a space (``xml:space="preserve"``): anything else is written
+    cell by cell."""
+    try:
+        if not "".join(values).isprintable():
+            return None
+    except TypeError:  # not all text
+        return None
+    joined = "\x00".join(values)
+    if joined[:1] == " " or joined[-1:] == " " or "\x00 " in joined or " \x00" in joined:
+        return None
+    return joined.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").split("\x00")
+
+
+def _column_cells(values: Sequence[Any]) -> list[str]:
+    """The ``<c>`` elements of one column of a chunk: ``_cell`` of each value."""
+    if set(map(type, values)) == {bool}:
+        return list(map(_BOOLEAN.__getitem__, values))
+    texts = _column_texts(values)
+    if texts is not None:
+        return [_INLINE(text) if text else "<c/>" for text in texts]
+    return [_cell(value) for value in values]
+
+
+def _rows(first: int, chunk: Sequence[Row]) -> str:
+    """The ``<row>`` elements of a chunk whose first row is number ``first``, as ``_row``
+    writes each: written by column, then interleaved into rows (``zip``) and joined. A text
+    column without empty cells is its texts between constant pieces of markup."""
+    columns = columns_of(chunk)
+    if columns is None:
+        return "".join(_row(number, row) for number, row in enumerate(chunk, start=first))
+    pieces: list[Iterable[str]] = [repeat('<row r="'), map(str, range(first, first + len(chunk)))]
+    markup = '">'  # between the last piece and the next column
+    for column in columns:
+        texts = None if "" in column else _column_texts(column)
+        if texts is None:
+            pieces += [repeat(markup), _column_cells(column)]
+            markup = ""
+        else:
+            pieces += [repeat(markup + _TEXT_START), texts]
+            markup = _TEXT_END
+    pieces.append(repeat(markup + "</row>"))
+    return "".join(chain.from_iterable(zip(*pieces)))
+
+
 def _width(value: Any) -> int:
     if value is None:
         return 0
@@ -266,8 +361,13 @@ def stream_xlsx(headers: Sequence[str], rows: Iterable[Row], *, title: str | Non
         archive.writestr(name, text)
     yield sink.take()  # the first bytes leave before the query has returned a row
 
-    iterator = iter(rows)
-    sample = list(islice(iterator, WIDTH_SAMPLE))
+    pending = chunks(rows)
+    first_chunks: list[Sequence[Row]] = []
+    for chunk in pending:
+        first_chunks.append(chunk)
+        if sum(map(len, first_chunks)) >= WIDTH_SAMPLE:
+            break
+    sample = list(islice(chain.from_iterable(first_chunks), WIDTH_SAMPLE))
     widths = [min(max([_width(h)] + [_width(r[i]) for r in sample if i < len(r)]) + 2,
                   MAX_WIDTH) for i, h in enumerate(headers)]
     large = expected_rows is not None and expected_rows > ZIP64_ROWS
@@ -288,12 +388,9 @@ def stream_xlsx(headers: Sequence[str], rows: Iterable[Row], *, title: str | Non
                         + "</row>")
         sheet.write("".join(head).encode("utf-8"))
         yield sink.take()
-        for chunk in chunks(chain(sample, iterator)):
-            parts = []
-            for row in chunk:
-                number += 1
-                parts.append(_row(number, row))
-            sheet.write("".join(parts).encode("utf-8"))
+        for chunk in chain(first_chunks, pending):
+            sheet.write(_rows(number + 1, chunk).encode("utf-8"))
+            number += len(chunk)
             yield sink.take()
         sheet.write(b"</sheetData></worksheet>")
     archive.close()
