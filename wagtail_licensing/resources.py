@@ -35,8 +35,8 @@ from import_export import resources, widgets
 from import_export.fields import Field
 
 from .formats import EXPORT_FORMATS
-from .formats.streaming import Chunked
 from .formats import read_assignments as read_assignments  # documented here before formats/
+from .formats.streaming import Chunked
 from .models import LicenseAssignment, LicensedProduct
 
 #: What a widget renders one cell with: the cell's value in, the exported value out.
@@ -322,8 +322,8 @@ class LicenseAssignmentResource(resources.ModelResource):
         done = 0
         for columns in column_chunks(queryset, [field.attribute for field in fields],
                                      self.get_chunk_size()):
-            chunk = list(zip(*(render(column)
-                               for render, column in zip(renderers, columns, strict=True))))
+            rendered = [render(column) for render, column in zip(renderers, columns, strict=True)]
+            chunk = list(zip(*rendered, strict=True))
             done += len(chunk)
             yield chunk
             if progress is not None:
@@ -408,7 +408,7 @@ def column_chunks(queryset: QuerySet, names: Sequence[str], chunk_size: int
         for rows in results:
             if not rows:
                 continue
-            columns: list[Sequence[Any]] = list(zip(*rows))[:len(names)]
+            columns: list[Any] = list(zip(*rows, strict=False))[:len(names)]
             for index, (functions, expression) in converters.items():
                 column = columns[index]
                 for convert in functions:

@@ -19,10 +19,10 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, time
-import re
 from itertools import chain, islice, repeat
+from json.encoder import encode_basestring_ascii
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
@@ -81,7 +81,7 @@ def columns_of(chunk: Sequence[Row]) -> list[Sequence[Any]] | None:
     written by itself)."""
     if len(set(map(len, chunk))) != 1:
         return None
-    return list(zip(*chunk))
+    return list(zip(*chunk, strict=False))
 
 
 def escape_chunk(chunk: Sequence[Row]) -> Sequence[Row]:
@@ -93,7 +93,7 @@ def escape_chunk(chunk: Sequence[Row]) -> Sequence[Row]:
     escaped = [escape_column(column) for column in columns]
     if all(new is old for new, old in zip(escaped, columns, strict=True)):
         return chunk
-    return list(zip(*escaped))
+    return list(zip(*escaped, strict=False))
 
 
 def escaped_rows(rows: Iterable[Row]) -> Chunked:
@@ -142,16 +142,45 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+_JSON_BOOLEAN = {True: "true", False: "false"}
+
+
+def _json_values(values: Sequence[Any], dumps: Callable[[Any], str]) -> Sequence[str]:
+    """Each value of a column of a chunk as ``dumps`` writes it; text and booleans with one
+    C call for the column (``json.dumps`` writes text with ``encode_basestring_ascii``)."""
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        return list(map(encode_basestring_ascii, values))
+    if kinds == {bool}:
+        return list(map(_JSON_BOOLEAN.__getitem__, values))
+    return list(map(dumps, values))
+
+
 def stream_json(headers: Sequence[str], rows: Iterable[Row]) -> Iterator[bytes]:
     """A list of records, one per row, keyed by the headers: ``json.dumps`` of that list."""
     keys = list(headers)
     dumps = json.JSONEncoder(default=_json_default).encode
+    # Records written by column, then interleaved, when each is its keys in order (text keys,
+    # none twice); otherwise as dicts, the chunk's records encoded by one call.
+    by_column = bool(keys) and all(key.__class__ is str for key in keys) and len(
+        set(keys)) == len(keys)
+    names = [encode_basestring_ascii(key) + ": " for key in keys] if by_column else []
     first = True
     yield b"["
     for chunk in chunks(rows):
-        # The chunk's records encoded by one call (the list's brackets cut off): the same
-        # text as each record's, joined with ", ", as json.dumps writes a list.
-        text = dumps(list(map(dict, map(zip, repeat(keys), chunk))))[1:-1]
+        columns = columns_of(chunk) if by_column else None
+        if columns is not None and len(columns) == len(keys):
+            pieces: list[Iterable[str]] = []
+            markup = "{"
+            for name, column in zip(names, columns, strict=True):
+                pieces += [repeat(markup + name), _json_values(column, dumps)]
+                markup = ", "
+            pieces.append(repeat("}, "))
+            text = "".join(chain.from_iterable(zip(*pieces, strict=False)))[:-2]
+        else:
+            # The list's brackets cut off: each record's text joined with ", ", as
+            # json.dumps writes a list.
+            text = dumps(list(map(dict, map(zip, repeat(keys), chunk))))[1:-1]
         yield (text if first else ", " + text).encode("utf-8")
         first = False
     yield b"]"
@@ -315,7 +344,7 @@ def _rows(first: int, chunk: Sequence[Row]) -> str:
             pieces += [repeat(markup + _TEXT_START), texts]
             markup = _TEXT_END
     pieces.append(repeat(markup + "</row>"))
-    return "".join(chain.from_iterable(zip(*pieces)))
+    return "".join(chain.from_iterable(zip(*pieces, strict=False)))
 
 
 def _width(value: Any) -> int:
