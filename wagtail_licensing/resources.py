@@ -36,7 +36,7 @@ from import_export.fields import Field
 
 from .formats import EXPORT_FORMATS
 from .formats import read_assignments as read_assignments  # documented here before formats/
-from .formats.streaming import Chunked
+from .formats.streaming import Chunked, Columns
 from .models import LicenseAssignment, LicensedProduct
 
 #: What a widget renders one cell with: the cell's value in, the exported value out.
@@ -297,14 +297,14 @@ class LicenseAssignmentResource(resources.ModelResource):
         """Whether every cell is its widget's rendering of the row's value (``rows()``)."""
         return all(self._renders_directly(field) for field in self.get_export_fields())
 
-    def rows(self, progress: Callable[[int], None] | None = None) -> Iterator[tuple[Any, ...]]:
+    def rows(self, progress: Callable[[int], None] | None = None) -> Iterator[Sequence[Any]]:
         """The rendered rows, read from the database in chunks as they are consumed
         (``row_chunks``, one row at a time)."""
         for chunk in self.row_chunks(progress):
             yield from chunk
 
     def row_chunks(self, progress: Callable[[int], None] | None = None
-                   ) -> Iterator[list[tuple[Any, ...]]]:
+                   ) -> Iterator[Columns]:
         """The rendered rows, a chunk of ``chunk_size`` at a time, read as they are consumed.
 
         import_export's ``export`` looks every field, its name and dehydrate method up again
@@ -320,10 +320,10 @@ class LicenseAssignmentResource(resources.ModelResource):
         renderers = [field.widget.column_renderer(shared) for field in fields]
         queryset = self.filter_export(self.get_queryset())
         done = 0
-        for columns in column_chunks(queryset, [field.attribute for field in fields],
-                                     self.get_chunk_size()):
-            rendered = [render(column) for render, column in zip(renderers, columns, strict=True)]
-            chunk = list(zip(*rendered, strict=True))
+        for read in column_chunks(queryset, [field.attribute for field in fields],
+                                  self.get_chunk_size()):
+            chunk = Columns([render(column) for render, column in zip(
+                renderers, read.columns, strict=True)], len(read))
             done += len(chunk)
             yield chunk
             if progress is not None:
@@ -390,9 +390,9 @@ class LicenseAssignmentResource(resources.ModelResource):
 
 
 def column_chunks(queryset: QuerySet, names: Sequence[str], chunk_size: int
-                  ) -> Iterator[list[Sequence[Any]]]:
-    """``queryset.values_list(*names).iterator(chunk_size)``, a chunk at a time and by column:
-    each chunk is a list of columns (one sequence of values per name, in ``names`` order).
+                  ) -> Iterator[Columns]:
+    """``queryset.values_list(*names).iterator(chunk_size)``, a chunk at a time and by column
+    (``Columns``: one sequence of values per name, in ``names`` order).
 
     The rows are the database driver's, read with a chunked (on PostgreSQL, server-side)
     cursor, as ``iterator()`` reads them; Django's converters, which ``values_list`` calls
@@ -404,6 +404,10 @@ def column_chunks(queryset: QuerySet, names: Sequence[str], chunk_size: int
     # As results_iter reads them; Django 5.2 selects the columns of values_list in its order.
     converters = compiler.get_converters([s[0] for s in compiler.select[:compiler.col_count]])
     connection = compiler.connection
+    # An expression's converter for an integer output_field only calls int().
+    int_converter = {
+        index: expression.convert_value for index, (_functions, expression) in converters.items()
+        if expression.output_field.get_internal_type().endswith("IntegerField")}
     try:
         for rows in results:
             if not rows:
@@ -411,14 +415,19 @@ def column_chunks(queryset: QuerySet, names: Sequence[str], chunk_size: int
             columns: list[Any] = list(zip(*rows, strict=False))[:len(names)]
             for index, (functions, expression) in converters.items():
                 column = columns[index]
+                if functions == [int_converter.get(index)] and set(map(type, column)) <= _INTS:
+                    continue  # int() of what the driver gave as int already
                 for convert in functions:
                     column = [convert(value, expression, connection) for value in column]
                 columns[index] = column
-            yield columns
+            yield Columns(columns, len(rows))
     finally:
         close = getattr(results, "close", None)
         if close is not None:  # the cursor, when the export stops early
             close()
+
+
+_INTS = {int, type(None)}
 
 
 def export_format(format: str) -> Any:

@@ -336,7 +336,19 @@ def test_the_export_reads_the_rows_values_list_reads(holders):
     resource = LicenseAssignmentResource()
     names = [field.attribute for field in resource.get_export_fields()]
     queryset = resource.get_queryset()
-    rows = [row for columns in column_chunks(queryset, names, 2)
-            for row in zip(*columns, strict=True)]
+    rows = [row for chunk in column_chunks(queryset, names, 2) for row in chunk]
     assert rows == list(queryset.values_list(*names))
     assert len(rows) > 2
+
+
+@pytest.mark.parametrize("chunk", [c for c in columns_chunks() if len({len(r) for r in c}) == 1])
+def test_chunks_held_by_column_are_written_as_their_rows(chunk):
+    held = streaming.Columns(list(zip(*chunk, strict=True)), len(chunk))
+    assert [list(row) for row in held] == chunk
+    assert streaming._rows(3, held) == streaming._rows(3, chunk)
+    assert [list(row) for row in streaming.escape_chunk(held)] == [
+        list(row) for row in streaming.escape_chunk(chunk)]
+    headers = ["a", "b", "c", "d"][:len(chunk[0])]
+    for writer in (streaming.stream_csv, streaming.stream_json):
+        assert b"".join(writer(headers, streaming.Chunked([held]))) == b"".join(
+            writer(headers, chunk))
