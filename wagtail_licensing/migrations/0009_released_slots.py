@@ -5,23 +5,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('wagtail_licensing', '0008_usage_history'),
+        ("wagtail_licensing", "0008_usage_history"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ReleasedSlot',
+            name="ReleasedSlot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('session_key', models.CharField(max_length=64, unique=True)),
-                ('released_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("session_key", models.CharField(max_length=64, unique=True)),
+                (
+                    "released_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
             ],
             options={
-                'verbose_name': 'released concurrent slot',
-                'verbose_name_plural': 'released concurrent slots',
-                'default_permissions': (),
+                "verbose_name": "released concurrent slot",
+                "verbose_name_plural": "released concurrent slots",
+                "default_permissions": (),
             },
         ),
     ]
