@@ -80,8 +80,9 @@ class TextWidget(ExportWidget, widgets.CharWidget):
     def column_renderer(self, shared: dict[str, Any] | None = None) -> ColumnRenderer:
         if _overrides(self, TextWidget, "render", "renderer"):
             return super().column_renderer(shared)
-        # Text from the database is a str or None: a column without None is as it is.
-        return lambda column: [v or "" for v in column] if None in column else column
+        # A column of text only is as it is (``value or ""`` of each would give it back).
+        return lambda column: (column if set(map(type, column)) == {str}
+                               else [v or "" for v in column])
 
 
 class YesNoWidget(ExportWidget, widgets.BooleanWidget):

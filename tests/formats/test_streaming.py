@@ -352,3 +352,21 @@ def test_chunks_held_by_column_are_written_as_their_rows(chunk):
     for writer in (streaming.stream_csv, streaming.stream_json):
         assert b"".join(writer(headers, streaming.Chunked([held]))) == b"".join(
             writer(headers, chunk))
+
+
+def test_a_widget_whose_render_a_project_overrides_renders_each_cell(holders):
+    """The column shortcuts are the built-in widgets' own: a subclass's ``render`` is
+    called for each cell."""
+    from wagtail_licensing.resources import RowField, TextWidget
+
+    class Shouting(TextWidget):
+        def render(self, value, obj=None, **kwargs):
+            return (value or "").upper()
+
+    class Resource(LicenseAssignmentResource):
+        username = RowField(attribute="a_username", column_name="Username", widget=Shouting())
+
+    plain = list(LicenseAssignmentResource().rows())
+    shouted = list(Resource().rows())
+    assert [row[0] for row in shouted] == [row[0].upper() for row in plain]
+    assert [row[1:] for row in shouted] == [row[1:] for row in plain]
