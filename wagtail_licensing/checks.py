@@ -36,10 +36,7 @@ SUMMARIES = {
     "wagtail_licensing.W015": "The `CACHE_ALIAS` cache is `LocMemCache`, which each process "
                               "keeps to itself: with several processes or hosts, a change made "
                               "in one reaches the others within `STATE_RECHECK_SECONDS` rather "
-                              "than at once, each works every decision out on its own, and a "
-                              "session whose concurrent slot a manager released is given "
-                              "another free slot, not signed out, when its next request reaches "
-                              "another process.",
+                              "than at once, and each works every decision out on its own.",
     "wagtail_licensing.E016": "`CONCURRENT_IDLE_MINUTES` is 0 (at least 1).",
     "wagtail_licensing.E017": "`STATE_RECHECK_SECONDS` is not a number of seconds from 0 up "
                               "(the default is used meanwhile).",
@@ -47,9 +44,7 @@ SUMMARIES = {
                               "would fail.",
     "wagtail_licensing.W019": "The `CACHE_ALIAS` cache is `DummyCache`, which keeps nothing: "
                               "every admin request reads the licensing state and works its "
-                              "decision out from the database, and releasing a concurrent slot "
-                              "cannot sign its session out (the session takes another free "
-                              "slot), even with one process.",
+                              "decision out from the database.",
     "wagtail_licensing.W020": "`wagtail_licensing` comes after `wagtail.users` in "
                               "`INSTALLED_APPS`: no Licenses tab in Settings > Users.",
     "wagtail_licensing.E050": "`USAGE_RETENTION_DAYS`, `IDLE_DAYS` or `RECLAIM_NOTICE_DAYS` is "

@@ -649,6 +649,40 @@ class ConcurrentSession(models.Model):
         return f"{self.product_code}: {self.user_id}"
 
 
+class ReleasedSlotQuerySet(models.QuerySet["ReleasedSlot"]):
+    def current(self) -> ReleasedSlotQuerySet:
+        """Marks younger than a session (``SESSION_COOKIE_AGE``): older ones sign nobody out."""
+        return self.filter(released_at__gte=self._cutoff())
+
+    def expired(self) -> ReleasedSlotQuerySet:
+        return self.filter(released_at__lt=self._cutoff())
+
+    @staticmethod
+    def _cutoff() -> datetime:
+        return timezone.now() - timedelta(seconds=settings.SESSION_COOKIE_AGE)
+
+
+class ReleasedSlot(models.Model):
+    """A concurrent slot a license manager released, by its token: the sessions that kept it
+    are signed out, and told why, on their next request to any process (not given another
+    slot). Written with the release (``ReleaseSlotsAction``), in the database, so that a
+    process whose cache the releasing one does not share (``LocMemCache``, ``DummyCache``)
+    sees it too; kept a session's lifetime."""
+
+    session_key = models.CharField(max_length=64, unique=True)
+    released_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = ReleasedSlotQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("released concurrent slot")
+        verbose_name_plural = _("released concurrent slots")
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return self.session_key
+
+
 
 class PendingUploadQuerySet(models.QuerySet["PendingUpload"]):
     def expired(self) -> PendingUploadQuerySet:

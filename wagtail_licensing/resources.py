@@ -7,8 +7,9 @@ formula escaping live in ``formats`` and ``rules.escaping``; ``export_assignment
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
+from itertools import repeat
 from typing import Any, NamedTuple
 
 import tablib
@@ -32,16 +33,26 @@ from django.db.models import (
 )
 from django.db.models import Field as ModelField
 from django.db.models.functions import Concat, Trim
+from django.db.models.sql.constants import MULTI
 from django.utils import timezone
 from import_export import resources, widgets
 from import_export.fields import Field
 
 from .formats import EXPORT_FORMATS
 from .formats import read_assignments as read_assignments  # documented here before formats/
+from .formats.streaming import Chunked, Columns
 from .models import GroupLicenseSource, LicenseAssignment, LicensedProduct
 
 #: What a widget renders one cell with: the cell's value in, the exported value out.
 Renderer = Callable[[Any], Any]
+#: What a widget renders a column of a chunk of rows with: the values in, the cells out.
+ColumnRenderer = Callable[[Sequence[Any]], Sequence[Any]]
+
+
+def _overrides(widget: Any, base: type, *names: str) -> bool:
+    """Whether ``widget``'s class redefines any of ``names`` below ``base`` (a project's
+    subclass whose ``render`` must be called, not the shortcut ``base`` takes)."""
+    return any(getattr(type(widget), name) is not getattr(base, name) for name in names)
 
 
 class ExportWidget(widgets.Widget):
@@ -56,12 +67,26 @@ class ExportWidget(widgets.Widget):
     def renderer(self, shared: dict[str, Any] | None = None) -> Renderer:
         return self.render
 
+    def column_renderer(self, shared: dict[str, Any] | None = None) -> ColumnRenderer:
+        """``renderer`` for a whole column of a chunk of rows at once: the export renders
+        column by column, so that a widget can render a column with one C call (``map`` of a
+        builtin, a dict's ``get``) rather than one Python call per cell."""
+        render = self.renderer(shared)
+        return lambda column: list(map(render, column))
+
 
 class TextWidget(ExportWidget, widgets.CharWidget):
     """Text as it is, ``""`` for none (a user without e-mail, a product no file names)."""
 
     def render(self, value: Any, obj: Any = None, **kwargs: Any) -> Any:
         return value or ""
+
+    def column_renderer(self, shared: dict[str, Any] | None = None) -> ColumnRenderer:
+        if _overrides(self, TextWidget, "render", "renderer"):
+            return super().column_renderer(shared)
+        # A column of text only is as it is (``value or ""`` of each would give it back).
+        return lambda column: (column if set(map(type, column)) == {str}
+                               else [v or "" for v in column])
 
 
 class YesNoWidget(ExportWidget, widgets.BooleanWidget):
@@ -77,6 +102,11 @@ class YesNoWidget(ExportWidget, widgets.BooleanWidget):
     def renderer(self, shared: dict[str, Any] | None = None) -> Renderer:
         return bool
 
+    def column_renderer(self, shared: dict[str, Any] | None = None) -> ColumnRenderer:
+        if _overrides(self, YesNoWidget, "render", "renderer"):
+            return super().column_renderer(shared)
+        return lambda column: list(map(bool, column))
+
 
 class UserTypeWidget(ExportWidget):
     """``portal`` or ``employee``, from "is a portal user" (the words the import accepts):
@@ -87,6 +117,12 @@ class UserTypeWidget(ExportWidget):
 
     def render(self, value: Any, obj: Any = None, **kwargs: Any) -> str:
         return self.PORTAL if value else self.EMPLOYEE
+
+    def column_renderer(self, shared: dict[str, Any] | None = None) -> ColumnRenderer:
+        if _overrides(self, UserTypeWidget, "render", "renderer"):
+            return super().column_renderer(shared)
+        portal, employee = self.PORTAL, self.EMPLOYEE
+        return lambda column: [portal if v else employee for v in column]
 
 
 class InstalledProductWidget(ExportWidget):
@@ -102,16 +138,26 @@ class InstalledProductWidget(ExportWidget):
     def render(self, value: Any, obj: Any = None, **kwargs: Any) -> str:
         return self.renderer()(value)
 
-    def renderer(self, shared: dict[str, Any] | None = None) -> Renderer:
+    def values(self, shared: dict[str, Any] | None = None) -> dict[str, str]:
+        """The attribute of each installed product, by code."""
         shared = {} if shared is None else shared
         if "installed_products" not in shared:  # one query for the name and the type columns
             shared["installed_products"] = {
                 code: {"name": name, "type": type}
                 for code, name, type in LicensedProduct.objects.installed().values_list(
                     "code", "name", "type")}
-        values = {code: product[self.attribute]
-                  for code, product in shared["installed_products"].items()}
-        return lambda code: values.get(code) or ""
+        return {code: product[self.attribute] or ""
+                for code, product in shared["installed_products"].items()}
+
+    def renderer(self, shared: dict[str, Any] | None = None) -> Renderer:
+        values = self.values(shared)
+        return lambda code: values.get(code, "")
+
+    def column_renderer(self, shared: dict[str, Any] | None = None) -> ColumnRenderer:
+        if _overrides(self, InstalledProductWidget, "render", "renderer"):
+            return super().column_renderer(shared)
+        get = self.values(shared).get
+        return lambda column: list(map(get, column, repeat("")))
 
 
 class LocalISODateTimeWidget(ExportWidget, widgets.DateTimeWidget):
@@ -137,6 +183,19 @@ class LocalISODateTimeWidget(ExportWidget, widgets.DateTimeWidget):
             return value.isoformat(timespec="seconds")
 
         return render
+
+    def column_renderer(self, shared: dict[str, Any] | None = None) -> ColumnRenderer:
+        if _overrides(self, LocalISODateTimeWidget, "render", "renderer"):
+            return super().column_renderer(shared)
+        render = self.renderer(shared)
+
+        def render_column(column: Sequence[Any]) -> list[str]:
+            # What was granted together (an import, a bulk grant, one user's products) shares
+            # its second: each distinct value of the chunk is formatted once.
+            texts = {value: render(value) for value in set(column)}
+            return list(map(texts.__getitem__, column))
+
+        return render_column
 
 
 class EpochSeconds(Func):
@@ -248,29 +307,38 @@ class LicenseAssignmentResource(resources.ModelResource):
         """Whether every cell is its widget's rendering of the row's value (``rows()``)."""
         return all(self._renders_directly(field) for field in self.get_export_fields())
 
-    def rows(self, progress: Callable[[int], None] | None = None) -> Iterator[list[Any]]:
-        """The rendered rows, read from the database in chunks as they are consumed.
+    def rows(self, progress: Callable[[int], None] | None = None) -> Iterator[Sequence[Any]]:
+        """The rendered rows, read from the database in chunks as they are consumed
+        (``row_chunks``, one row at a time)."""
+        for chunk in self.row_chunks(progress):
+            yield from chunk
+
+    def row_chunks(self, progress: Callable[[int], None] | None = None
+                   ) -> Iterator[Columns]:
+        """The rendered rows, a chunk of ``chunk_size`` at a time, read as they are consumed.
 
         import_export's ``export`` looks every field, its name and dehydrate method up again
         for every cell, then goes through ``Field.export`` to the widget. None of it changes
-        during an export, so each column's renderer is resolved once, rows are read as tuples
-        (``values_list`` with ``iterator()``: no model instance or dict per row, a bounded
-        number in memory) and each cell costs one call. ``progress(rows_so_far)`` is called
-        after each chunk read.
+        during an export, so each column's renderer is resolved once; rows are read as the
+        database driver returns them (``column_chunks``: no model instance, dict or Django
+        converter call per row, a bounded number in memory) and rendered a column at a time
+        (``ExportWidget.column_renderer``). ``progress(rows_so_far)`` is called after each
+        chunk read.
         """
         fields = self.get_export_fields()
         shared: dict[str, Any] = {}
-        renderers = [field.widget.renderer(shared) for field in fields]
+        renderers = [field.widget.column_renderer(shared) for field in fields]
         queryset = self.filter_export(self.get_queryset())
-        chunk_size = self.get_chunk_size()
         done = 0
-        for row in queryset.values_list(*(field.attribute for field in fields)).iterator(
-                chunk_size=chunk_size):
-            yield [render(value) for render, value in zip(renderers, row, strict=True)]
-            done += 1
-            if progress is not None and not done % chunk_size:
+        for read in column_chunks(queryset, [field.attribute for field in fields],
+                                  self.get_chunk_size()):
+            chunk = Columns([render(column) for render, column in zip(
+                renderers, read.columns, strict=True)], len(read))
+            done += len(chunk)
+            yield chunk
+            if progress is not None:
                 progress(done)
-        if progress is not None:
+        if progress is not None and not done:
             progress(done)
 
     def assignments(self) -> QuerySet[LicenseAssignment]:
@@ -294,7 +362,7 @@ class LicenseAssignmentResource(resources.ModelResource):
             dataset = self.export()
             return iter([_as_bytes(export_format(format).export_data(dataset))])
         return export_format(format).stream(
-            self.get_export_headers(), self.rows(progress), title="Assignments",
+            self.get_export_headers(), Chunked(self.row_chunks(progress)), title="Assignments",
             expected_rows=expected_rows)
 
     def _renders_directly(self, field: Field) -> bool:
@@ -335,6 +403,47 @@ class LicenseAssignmentResource(resources.ModelResource):
                 default=Value("direct"), output_field=CharField()),
         ).order_by(f"user__{username}", "product_code").values(
             *(field.attribute for field in self.get_export_fields() if field.attribute))
+
+
+def column_chunks(queryset: QuerySet, names: Sequence[str], chunk_size: int
+                  ) -> Iterator[Columns]:
+    """``queryset.values_list(*names).iterator(chunk_size)``, a chunk at a time and by column
+    (``Columns``: one sequence of values per name, in ``names`` order).
+
+    The rows are the database driver's, read with a chunked (on PostgreSQL, server-side)
+    cursor, as ``iterator()`` reads them; Django's converters, which ``values_list`` calls
+    row by row (a third of reading the rows), are applied to the columns that have them.
+    """
+    query = queryset.values_list(*names).query
+    compiler = query.get_compiler(using=queryset.db)
+    results = compiler.execute_sql(MULTI, chunked_fetch=True, chunk_size=chunk_size)
+    # As results_iter reads them; Django 5.2 selects the columns of values_list in its order.
+    converters = compiler.get_converters([s[0] for s in compiler.select[:compiler.col_count]])
+    connection = compiler.connection
+    # An expression's converter for an integer output_field only calls int().
+    int_converter = {
+        index: expression.convert_value for index, (_functions, expression) in converters.items()
+        if expression.output_field.get_internal_type().endswith("IntegerField")}
+    try:
+        for rows in results:
+            if not rows:
+                continue
+            columns: list[Any] = list(zip(*rows, strict=False))[:len(names)]
+            for index, (functions, expression) in converters.items():
+                column = columns[index]
+                if functions == [int_converter.get(index)] and set(map(type, column)) <= _INTS:
+                    continue  # int() of what the driver gave as int already
+                for convert in functions:
+                    column = [convert(value, expression, connection) for value in column]
+                columns[index] = column
+            yield Columns(columns, len(rows))
+    finally:
+        close = getattr(results, "close", None)
+        if close is not None:  # the cursor, when the export stops early
+            close()
+
+
+_INTS = {int, type(None)}
 
 
 def export_format(format: str) -> Any:

@@ -281,3 +281,47 @@ def test_sessions_tell_two_users_of_the_same_name_apart(occasional, client, mana
                           args=[slots(occasional[1]).get().pk])
     content = client.get(release_url).content.decode()
     assert "<strong>Sam Jones</strong> (occ1)" in content
+
+
+def test_a_release_by_another_process_signs_the_session_out_within_the_recheck(
+        occasional, manager, monkeypatch):
+    """The process serving the session shares no cache with the releasing one (LocMemCache):
+    it learns of the release from the database (the mark, the state version) within
+    ``STATE_RECHECK_SECONDS``, and signs the session out rather than giving it another slot."""
+    from wagtail_licensing import cache
+    from wagtail_licensing.models import ReleasedSlot
+
+    now = [1000.0]
+    monkeypatch.setattr(cache, "clock", lambda: now[0])
+    first, response = sign_in(occasional[0])
+    assert response.status_code == 200
+    assert first.get(ADMIN).status_code == 200  # the slot confirmed and cached
+    slot = slots(occasional[0]).get()
+    with monkeypatch.context() as other_process:  # its cache and memory, not this one's
+        other_process.setattr(cache, "publish_version", lambda version: None)
+        other_process.setattr(cache, "mark_released", lambda tokens: None)
+        assert operations.release_concurrent_slots([slot], user=manager) == [
+            ("occ0", "occasional")]
+    assert ReleasedSlot.objects.filter(session_key=slot.session_key).exists()
+    now[0] += 4  # within the default 5 seconds: this process has not rechecked yet
+    assert first.get(ADMIN).status_code == 200
+    now[0] += 2
+    response = first.get(ADMIN)
+    assert response.url.startswith(LOGIN)
+    assert any("released your concurrent license slot" in m for m in messages_of(response))
+    assert not slots(occasional[0]).exists()  # not given another slot
+    # Signing in again takes a new slot (a new token, never released).
+    _, response = sign_in(occasional[0])
+    assert response.status_code == 200
+    assert slots(occasional[0]).exists()
+
+
+def test_old_release_marks_are_dropped_at_the_next_release(occasional, manager, settings):
+    from wagtail_licensing.models import ReleasedSlot
+
+    stale = ReleasedSlot.objects.create(session_key="old", released_at=timezone.now()
+                                        - timedelta(seconds=settings.SESSION_COOKIE_AGE + 1))
+    sign_in(occasional[0])
+    operations.release_concurrent_slots(slots(occasional[0]), user=manager)
+    assert not ReleasedSlot.objects.filter(pk=stale.pk).exists()
+    assert ReleasedSlot.objects.count() == 1

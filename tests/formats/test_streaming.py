@@ -283,3 +283,90 @@ class ResidentMemory:
         self._stop.set()
         self._thread.join()
         self.growth = max(self.growth, self.now() - self.start)
+
+
+# Written by column: the same bytes as cell by cell -------------------------------------------
+
+COLUMN_VALUES = [
+    "ann", "", " lead", "trail ", "a&b<c>d", "=1+1", "'=x", "\ttab", "line\nbreak", "nul\x00in",
+    "ctrl\x01", "björk", "\u00a0nbsp", "zero\u200bwidth", "x" * 60, "-2", "@a", "+1",
+]
+OTHER_VALUES = [True, False, None, 0, -1, 2.5, 10**12, datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+                date(2026, 1, 2), datetime(2026, 1, 2, 3, 4, 5)]
+
+
+def columns_chunks():
+    """Chunks whose columns are all text (each value of COLUMN_VALUES spoiling one column of
+    plain text at a time), all booleans, or mixed; and ragged rows."""
+    plain = [[f"user{i}", f"u{i}@example.com", "Ann Smith", "editor"] for i in range(5)]
+    yield plain
+    for value in COLUMN_VALUES + OTHER_VALUES:
+        for column in range(4):
+            chunk = [list(row) for row in plain]
+            chunk[2][column] = value
+            yield chunk
+    yield [[True, False, "x"], [False, True, ""]]
+    yield [["a", 1], ["b"], ["c", None, True]]
+
+
+@pytest.mark.parametrize("chunk", list(columns_chunks()))
+def test_xlsx_rows_by_column_are_the_rows_cell_by_cell(chunk):
+    by_cell = "".join(streaming._row(number, row) for number, row in enumerate(chunk, start=7))
+    assert streaming._rows(7, chunk) == by_cell
+
+
+@pytest.mark.parametrize("chunk", list(columns_chunks()))
+def test_json_by_column_is_json_dumps_of_the_records(chunk):
+    headers = ["Name", "E-mail", "Full \"name\"", "Product"]
+    records = [dict(zip(headers, row, strict=False)) for row in chunk]
+    text = b"".join(streaming.stream_json(headers, streaming.Chunked([chunk, chunk]))).decode()
+    assert text == json.dumps(records + records, default=streaming._json_default)
+
+
+@pytest.mark.parametrize("chunk", list(columns_chunks()))
+def test_escaping_by_column_is_escaping_cell_by_cell(chunk):
+    expected = [[escape_formula(value) for value in row] for row in chunk]
+    assert [list(row) for row in streaming.escape_chunk(chunk)] == expected
+
+
+def test_the_export_reads_the_rows_values_list_reads(holders):
+    """The driver's rows, converted by column (``column_chunks``), are values_list's."""
+    from wagtail_licensing.resources import column_chunks
+
+    resource = LicenseAssignmentResource()
+    names = [field.attribute for field in resource.get_export_fields()]
+    queryset = resource.get_queryset()
+    rows = [row for chunk in column_chunks(queryset, names, 2) for row in chunk]
+    assert rows == list(queryset.values_list(*names))
+    assert len(rows) > 2
+
+
+@pytest.mark.parametrize("chunk", [c for c in columns_chunks() if len({len(r) for r in c}) == 1])
+def test_chunks_held_by_column_are_written_as_their_rows(chunk):
+    held = streaming.Columns(list(zip(*chunk, strict=True)), len(chunk))
+    assert [list(row) for row in held] == chunk
+    assert streaming._rows(3, held) == streaming._rows(3, chunk)
+    assert [list(row) for row in streaming.escape_chunk(held)] == [
+        list(row) for row in streaming.escape_chunk(chunk)]
+    headers = ["a", "b", "c", "d"][:len(chunk[0])]
+    for writer in (streaming.stream_csv, streaming.stream_json):
+        assert b"".join(writer(headers, streaming.Chunked([held]))) == b"".join(
+            writer(headers, chunk))
+
+
+def test_a_widget_whose_render_a_project_overrides_renders_each_cell(holders):
+    """The column shortcuts are the built-in widgets' own: a subclass's ``render`` is
+    called for each cell."""
+    from wagtail_licensing.resources import RowField, TextWidget
+
+    class Shouting(TextWidget):
+        def render(self, value, obj=None, **kwargs):
+            return (value or "").upper()
+
+    class Resource(LicenseAssignmentResource):
+        username = RowField(attribute="a_username", column_name="Username", widget=Shouting())
+
+    plain = list(LicenseAssignmentResource().rows())
+    shouted = list(Resource().rows())
+    assert [row[0] for row in shouted] == [row[0].upper() for row in plain]
+    assert [row[1:] for row in shouted] == [row[1:] for row in plain]

@@ -28,7 +28,13 @@ from .. import cache
 from ..conf import licensing_settings
 from ..dates import site_today
 from ..exceptions import NoFreeSlot
-from ..models import ConcurrentSession, LicenseAssignment, LicensedProduct, ProductType
+from ..models import (
+    ConcurrentSession,
+    LicenseAssignment,
+    LicensedProduct,
+    ProductType,
+    ReleasedSlot,
+)
 from .base import LicensingAction, StateAccess, product_codes
 from .usage import note_concurrent_peak
 
@@ -225,6 +231,12 @@ class ReleaseSlotsAction(LicensingAction[ReleaseResult]):
         if not rows:
             return ReleaseResult()
         ConcurrentSession.objects.filter(pk__in=self.pks).delete()
+        # Marked in the database, with the release: every process, whatever its cache, signs
+        # the released sessions out (``enforcement.sessions.ensure_slot``).
+        ReleasedSlot.objects.expired().delete()
+        ReleasedSlot.objects.bulk_create(
+            [ReleasedSlot(session_key=token) for token, _name, _code in rows],
+            ignore_conflicts=True)
         return ReleaseResult(released=[(name, code) for _token, name, code in rows],
                              tokens=[token for token, _name, _code in rows])
 

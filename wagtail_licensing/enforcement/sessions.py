@@ -22,6 +22,7 @@ from .. import operations
 from ..cache import get_cache, released_key, slot_key
 from ..conf import licensing_settings
 from ..exceptions import NoFreeSlot
+from ..models import ReleasedSlot
 from .snapshot import Lookup
 
 SESSION_KEY = "_wagtail_licensing_slot"
@@ -83,7 +84,7 @@ def ensure_slot(request: HttpRequest, lookup: Lookup) -> str:
             return entry["code"]
         code = operations.touch_concurrent_slot(token, user=request.user,
                                                 product_codes=access.slot_products)
-        if code is None and cache.get(released_key(token)):
+        if code is None and (cache.get(released_key(token)) or released(token)):
             # The mark stays (until it expires): the user's other sessions share the token,
             # and each of them is signed out too.
             forget(request)
@@ -108,6 +109,14 @@ def ensure_slot(request: HttpRequest, lookup: Lookup) -> str:
     cache.set(slot_key(token), {"code": code, "version": lookup.version, "checked": now},
               licensing_settings.CONCURRENT_IDLE_MINUTES * 60 or None)
     return code
+
+
+def released(token: str) -> bool:
+    """Whether a license manager released the slot of ``token``: the database's mark, which
+    every process sees within ``STATE_RECHECK_SECONDS`` (the release bumps the state version,
+    so that each process confirms its sessions' slots again), whatever cache it has. One
+    query, only when a session finds its slot gone."""
+    return ReleasedSlot.objects.current().filter(session_key=token).exists()
 
 
 def forget(request: HttpRequest) -> None:

@@ -15,7 +15,7 @@ client reading one gets the value exactly.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
 # Apostrophes (already text to a spreadsheet, and ours to undo) then a tab or carriage return,
@@ -44,6 +44,30 @@ def escape_row(row: Iterable[_Value]) -> list[_Value | str]:
     first, match = _FIRST, _FORMULA_RE.match
     return ["'" + cell if isinstance(cell, str) and cell[:1] in first and match(cell) else cell
             for cell in row]
+
+
+# A cell of a column joined with NUL (``escape_column``), but the first, that starts with one
+# of ``_FIRST`` (a literal first character: the search skips from NUL to NUL).
+_FIRST_IN_JOINED = re.compile(r"\x00['=+\-@\t\r\n ]")
+
+
+def escape_column(values: Sequence[_Value]) -> Sequence[_Value | str]:
+    """``escape_formula`` of every value of a column (a chunk of an export's rows, by column).
+
+    Returns ``values`` itself when no cell needs escaping, which one search of the column's
+    text joined with NUL tells for the whole column (a NUL inside a cell can only make the
+    search find too much, never too little): most columns of most chunks need nothing, and
+    testing cell by cell was a fifth of a CSV export's time.
+    """
+    try:
+        joined = "\x00".join(values)  # type: ignore[arg-type]
+    except TypeError:  # not all text
+        if not any(issubclass(kind, str) for kind in set(map(type, values))):
+            return values
+    else:
+        if joined[:1] not in _FIRST and _FIRST_IN_JOINED.search(joined) is None:
+            return values
+    return [escape_formula(value) for value in values]
 
 
 def unescape_formula(value: str) -> str:
