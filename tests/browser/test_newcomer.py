@@ -151,6 +151,8 @@ def test_a_newcomer_reaches_the_license_manager(tmp_path, browser_page):
         request = tmp_path / download_info.value.suggested_filename
         download_info.value.save_as(request)
         assert json.loads(request.read_text())["company_id"] == "ACME"
+        # The page reloads after the download and confirms it: wait for that before leaving.
+        page.locator(".messages li.success").wait_for()
         license_file = tmp_path / "acme.lic"
         run([bin_ / "wagtail-licensing-vendor", "sign", "--key", vendor / "acme-2026.key",
              "--kid", "acme-2026", "--request", request,
