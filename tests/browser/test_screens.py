@@ -72,7 +72,9 @@ LAYOUT_JS = """
 """
 
 SETTLED_JS = """
-() => new Promise(resolve => {
+async () => {
+  await document.fonts.ready;  // text measured in the admin's font, not a fallback
+  await new Promise(resolve => {
   let last = null, stable = 0;
   const tick = () => {
     const box = document.querySelector('main').getBoundingClientRect();
@@ -82,7 +84,8 @@ SETTLED_JS = """
     if (stable >= 10) resolve(); else requestAnimationFrame(tick);
   };
   requestAnimationFrame(tick);
-})
+  });
+}
 """
 
 AXE_JS = """
@@ -133,8 +136,8 @@ def check(page, name, problems):
     """Layout at both widths, then axe at 1024 px (the sidebar open)."""
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
-        # Wagtail's sidebar reacts to the new width in script (and slides): read the layout
-        # once the main area has stopped moving.
+        # Wagtail's sidebar reacts to the new width in script (and slides), and the admin's font
+        # may still be loading: read the layout once both have settled.
         page.evaluate(SETTLED_JS)
         found = page.evaluate(LAYOUT_JS)
         problems += [f"{name} at {width} px: {p}" for p in found]
