@@ -157,6 +157,8 @@ def _run(*args, env):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")),
+                    reason="the demo runs on its own SQLite database: the SQLite run covers it")
 def test_the_demo_works_from_a_clean_state(tmp_path):
     """What `make demo` runs, from nothing: the keys, migrate, seed_demo; then the logins the
     demo prints work, the license is installed, and a second run of every step is harmless."""
