@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 
 from .models import (
     HELD_KINDS,
+    HELD_SOURCES,
     GroupLicense,
     GroupLicenseError,
     GroupLicenseSource,
@@ -121,6 +122,26 @@ def user_sources(user: Any) -> UserSources:
         sources.groups.setdefault(code, []).append(name)
     sources.errors = list(GroupLicenseError.objects.filter(user=user).select_related("group"))
     return sources
+
+
+def groups_held_through(assignments: Iterable[Any]) -> dict[tuple[int, str], list[str]]:
+    """The groups each of ``assignments`` is held through, by name, keyed by ``(user id,
+    product code)``: one query for a page of them, none when all are held directly only
+    (their ``direct`` is true and an annotated ``_held`` says ``direct``)."""
+    inherited = [a for a in assignments if getattr(a, "_held", HELD_SOURCES[1]) != HELD_SOURCES[0]]
+    if not inherited:
+        return {}
+    out: dict[tuple[int, str], list[str]] = {}
+    for user_id, code, name in (
+        GroupLicenseSource.objects.filter(
+            user_id__in={a.user_id for a in inherited},
+            product_code__in={a.product_code for a in inherited},
+        )
+        .order_by("group__name")
+        .values_list("user_id", "product_code", "group__name")
+    ):
+        out.setdefault((user_id, code), []).append(name)
+    return out
 
 
 def source_filter(kind: str) -> Q | Exists:

@@ -342,13 +342,18 @@ def held_through_group() -> Exists:
         user_id=OuterRef("user_id"), product_code=OuterRef("product_code")))
 
 
+# ... and as the exports' Source column and the API's ``held`` say it of one assignment.
+HELD_SOURCES = ("direct", "group", "direct+group")
+
+
 def held_source() -> models.Case:
-    """Where an assignment comes from, as the exports' Source column and the API say it:
-    ``group`` (only through groups), ``direct+group`` or ``direct``."""
+    """Where an assignment comes from (``HELD_SOURCES``): ``group`` (only through groups),
+    ``direct+group`` or ``direct``."""
+    direct, group, both = HELD_SOURCES
     return models.Case(
-        models.When(direct=False, then=Value("group")),
-        models.When(held_through_group(), then=Value("direct+group")),
-        default=Value("direct"), output_field=models.CharField())
+        models.When(direct=False, then=Value(group)),
+        models.When(held_through_group(), then=Value(both)),
+        default=Value(direct), output_field=models.CharField())
 
 
 class LicenseAssignmentQuerySet(models.QuerySet["LicenseAssignment"]):

@@ -82,7 +82,7 @@ def test_assignments_list_filters_and_pages(manager_api, installed, make_users):
     assert data["count"] == 5
     first = data["results"][0]
     assert set(first) == {"id", "user", "product", "has_seat", "granted_at", "granted_by",
-                          "source"}
+                          "source", "held", "groups"}
     by_product = manager_api.get(url("assignments/?product=editor")).json()
     assert {a["user"]["username"] for a in by_product["results"]} == {
         u.username for u in users[:3]}
