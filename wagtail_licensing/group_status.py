@@ -13,7 +13,6 @@ from django.db.models.functions import Coalesce
 
 from .models import (
     HELD_KINDS,
-    HELD_SOURCES,
     GroupLicense,
     GroupLicenseError,
     GroupLicenseSource,
@@ -126,16 +125,15 @@ def user_sources(user: Any) -> UserSources:
 
 def groups_held_through(assignments: Iterable[Any]) -> dict[tuple[int, str], list[str]]:
     """The groups each of ``assignments`` is held through, by name, keyed by ``(user id,
-    product code)``: one query for a page of them, none when all are held directly only
-    (their ``direct`` is true and an annotated ``_held`` says ``direct``)."""
-    inherited = [a for a in assignments if getattr(a, "_held", HELD_SOURCES[1]) != HELD_SOURCES[0]]
-    if not inherited:
+    product code)``: one query for a page of them (none for no assignment)."""
+    assignments = list(assignments)
+    if not assignments:
         return {}
     out: dict[tuple[int, str], list[str]] = {}
     for user_id, code, name in (
         GroupLicenseSource.objects.filter(
-            user_id__in={a.user_id for a in inherited},
-            product_code__in={a.product_code for a in inherited},
+            user_id__in={a.user_id for a in assignments},
+            product_code__in={a.product_code for a in assignments},
         )
         .order_by("group__name")
         .values_list("user_id", "product_code", "group__name")

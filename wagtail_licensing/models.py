@@ -348,12 +348,20 @@ HELD_SOURCES = ("direct", "group", "direct+group")
 
 def held_source() -> models.Case:
     """Where an assignment comes from (``HELD_SOURCES``): ``group`` (only through groups),
-    ``direct+group`` or ``direct``."""
+    ``direct+group`` or ``direct``; ``held_source_of`` says the same of one assignment."""
     direct, group, both = HELD_SOURCES
     return models.Case(
         models.When(direct=False, then=Value(group)),
         models.When(held_through_group(), then=Value(both)),
         default=Value(direct), output_field=models.CharField())
+
+
+def held_source_of(direct: bool, through_group: bool) -> str:
+    """``held_source()`` of one assignment whose sources are read already (a page of the API:
+    a subquery per row would be evaluated for every row a sorted page skips)."""
+    if not direct:
+        return HELD_SOURCES[1]
+    return HELD_SOURCES[2] if through_group else HELD_SOURCES[0]
 
 
 class LicenseAssignmentQuerySet(models.QuerySet["LicenseAssignment"]):

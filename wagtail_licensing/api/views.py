@@ -30,7 +30,7 @@ from ..models import (
     LicensedProduct,
     LicensingState,
     ProductType,
-    held_source,
+    held_source_of,
 )
 from ..rules.status import ProductFacts, ProductStatus, site_alerts
 from ..status import installed_products, product_summary
@@ -174,10 +174,16 @@ class AssignmentPagination(PageNumberPagination):
     max_page_size = 1000
 
 
+def held_data(assignment: LicenseAssignment,
+              groups: dict[tuple[int, str], list[str]]) -> dict[str, Any]:
+    """Where it is held from: ``groups`` as ``group_status.groups_held_through`` answers for
+    its page."""
+    names = groups.get((assignment.user_id, assignment.product_code), [])
+    return {"held": held_source_of(assignment.direct, bool(names)), "groups": names}
+
+
 def assignment_data(assignment: LicenseAssignment,
                     groups: dict[tuple[int, str], list[str]]) -> dict[str, Any]:
-    """``assignment`` annotated with ``held_source()`` as ``_held``; ``groups``: as
-    ``group_status.groups_held_through`` answers for its page."""
     return {
         "id": assignment.pk,
         "user": {"id": assignment.user_id, "username": assignment.user.get_username()},
@@ -186,14 +192,13 @@ def assignment_data(assignment: LicenseAssignment,
         "granted_at": assignment.granted_at,
         "granted_by": assignment.granted_by.get_username() if assignment.granted_by else None,
         "source": assignment.source,
-        "held": assignment._held,  # type: ignore[attr-defined]
-        "groups": groups.get((assignment.user_id, assignment.product_code), []),
+        **held_data(assignment, groups),
     }
 
 
 class AssignmentListView(LicensingAPIView):
-    """Who holds what, a page at a time (two queries a page, whatever the number, and one
-    more for the groups when the page holds an assignment through a group)."""
+    """Who holds what, a page at a time (three queries a page, whatever the number: the
+    count, the page, the groups it is held through)."""
 
     pagination_class = AssignmentPagination
 
@@ -210,8 +215,8 @@ class AssignmentListView(LicensingAPIView):
             assignments = assignments.filter(user=find_user(data["user"]))
         if "source" in data:
             assignments = assignments.filter(source=data["source"])
-        return assignments.select_related("user", "granted_by").annotate(
-            _held=held_source()).order_by("product_code", "granted_at", "id")
+        return assignments.select_related("user", "granted_by").order_by(
+            "product_code", "granted_at", "id")
 
     @extend_schema(
         parameters=[serializers.AssignmentFilterSerializer],
@@ -235,8 +240,8 @@ class UserLicensesView(LicensingAPIView):
         subject = find_user(user)
         products = {product.code: product for product in installed_products()}
         licenses = []
-        assignments = list(LicenseAssignment.objects.filter(user=subject).annotate(
-            _held=held_source()).order_by("product_code"))
+        assignments = list(LicenseAssignment.objects.filter(user=subject).order_by(
+            "product_code"))
         groups = group_status.groups_held_through(assignments)
         for assignment in assignments:
             product = products.get(assignment.product_code)
@@ -248,8 +253,7 @@ class UserLicensesView(LicensingAPIView):
                 "has_seat": assignment.has_seat,
                 "granted_at": assignment.granted_at,
                 "source": assignment.source,
-                "held": assignment._held,
-                "groups": groups.get((assignment.user_id, assignment.product_code), []),
+                **held_data(assignment, groups),
                 "state": str(product.status) if product else None,
             })
         return Response({
