@@ -9,7 +9,12 @@ from wagtail.models import ModelLogEntry
 from tests.api.conftest import url
 from tests.support.licenses import DEFAULT_PRODUCTS, product
 from wagtail_licensing import operations
-from wagtail_licensing.models import GroupLicense, GroupLicenseError, LicenseAssignment
+from wagtail_licensing.models import (
+    GroupLicense,
+    GroupLicenseError,
+    LicenseAssignment,
+    held_source,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -265,6 +270,10 @@ def test_assignments_say_where_they_are_held_from_and_filter_by_it(
     assert held == {direct_only.username: ("direct", []),
                     inherited.username: ("group", ["Writers"]),
                     both.username: ("direct+group", ["Reviewers", "Writers"])}
+    # The exports' Source column says the same (one rule, in SQL there).
+    exported = dict(LicenseAssignment.objects.filter(product_code="editor").annotate(
+        held=held_source()).values_list("user__username", "held"))
+    assert exported == {name: value for name, (value, _groups) in held.items()}
 
     def names(kind):
         response = manager_api.get(url(f"assignments/?product=editor&held={kind}"))
@@ -308,3 +317,14 @@ def test_pages_in_constant_queries(manager_api, install, make_users,
             data = manager_api.get(url("group-licenses/errors/?page_size=1000")).json()
         assert data["count"] == GroupLicenseError.objects.count() > 0
     assert counts[20] > counts[2]
+
+
+def test_binding_again_changes_the_priority(manager_api, installed, make_users, writers):
+    join(writers, make_users(2))
+    assert bind(manager_api, "Writers", ["editor"]).json()["group"]["bindings"][0][
+        "priority"] == 100
+    data = bind(manager_api, "Writers", ["editor"], priority=3).json()
+    assert data["result"]["bound"] == ["editor"] and data["result"]["granted"] == {}
+    assert data["group"]["bindings"][0]["priority"] == 3
+    same = bind(manager_api, "Writers", ["editor"], priority=3).json()["result"]
+    assert same["changed"] is False
