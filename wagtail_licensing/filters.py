@@ -29,7 +29,16 @@ from wagtail.admin.widgets.boolean_radio_select import BooleanRadioSelect
 
 from . import group_status
 from .actions.idle import idle_days
-from .models import LicenseAssignment, LicensedProduct, PortalUser, ProductUsage, has_field
+from .models import (
+    HELD_BOTH,
+    HELD_DIRECT,
+    HELD_INHERITED,
+    LicenseAssignment,
+    LicensedProduct,
+    PortalUser,
+    ProductUsage,
+    has_field,
+)
 from .rules.labels import product_label
 
 
@@ -44,9 +53,9 @@ class LicensedFilter(TextChoices):
 class SourceFilter(TextChoices):
     """The values of the listing's "Source" filter: where licenses come from."""
 
-    DIRECT = "direct", _("Granted directly")
-    INHERITED = "inherited", _("Through a group")
-    BOTH = "both", _("Both (one product directly and through a group)")
+    DIRECT = HELD_DIRECT, _("Granted directly")
+    INHERITED = HELD_INHERITED, _("Through a group")
+    BOTH = HELD_BOTH, _("Both (one product directly and through a group)")
     PROBLEMS = "problems", _("Licensing problems (a group could not seat the user)")
 
 

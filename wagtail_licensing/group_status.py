@@ -3,6 +3,7 @@ status summaries: the bindings with their counts, the problems, a user's sources
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +11,13 @@ from django.contrib.auth.models import Group
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from .models import GroupLicense, GroupLicenseError, GroupLicenseSource, LicenseAssignment
+from .models import (
+    HELD_KINDS,
+    GroupLicense,
+    GroupLicenseError,
+    GroupLicenseSource,
+    LicenseAssignment,
+)
 
 
 @dataclass
@@ -34,8 +41,10 @@ def _count(queryset: Any, **outer: str) -> Coalesce:
     )
 
 
-def bindings(group: Group | int | None = None) -> list[BindingRow]:
-    """Every binding (of ``group``), in priority order per product: one query."""
+def bindings(group: Group | int | None = None, *,
+             groups: Iterable[int] | None = None) -> list[BindingRow]:
+    """Every binding (of ``group``, or of the groups whose ids are ``groups``), in priority
+    order per product: one query."""
     rows = (
         GroupLicense.objects.select_related("group")
         .annotate(
@@ -51,6 +60,8 @@ def bindings(group: Group | int | None = None) -> list[BindingRow]:
     )
     if group is not None:
         rows = rows.filter(group_id=getattr(group, "pk", group))
+    if groups is not None:
+        rows = rows.filter(group_id__in=list(groups))
     return [
         BindingRow(
             b.group_id, b.group.name, b.product_code, b.priority, b._members, b._holders, b._errors
@@ -112,28 +123,31 @@ def user_sources(user: Any) -> UserSources:
     return sources
 
 
+def groups_held_through(assignments: Iterable[Any]) -> dict[tuple[int, str], list[str]]:
+    """The groups each of ``assignments`` is held through, by name, keyed by ``(user id,
+    product code)``: one query for a page of them (none for no assignment)."""
+    assignments = list(assignments)
+    if not assignments:
+        return {}
+    out: dict[tuple[int, str], list[str]] = {}
+    for user_id, code, name in (
+        GroupLicenseSource.objects.filter(
+            user_id__in={a.user_id for a in assignments},
+            product_code__in={a.product_code for a in assignments},
+        )
+        .order_by("group__name")
+        .values_list("user_id", "product_code", "group__name")
+    ):
+        out.setdefault((user_id, code), []).append(name)
+    return out
+
+
 def source_filter(kind: str) -> Q | Exists:
     """System users' "source" filter on users: ``direct`` (a license granted directly),
-    ``inherited`` (one held through a group), ``both`` (one product both ways), ``problems``
-    (a licensing error)."""
-    direct = LicenseAssignment.objects.filter(user_id=OuterRef("pk"), direct=True)
-    inherited = GroupLicenseSource.objects.filter(user_id=OuterRef("pk"))
-    if kind == "direct":
-        return Exists(direct)
-    if kind == "inherited":
-        return Exists(inherited)
-    if kind == "both":
-        return Exists(
-            inherited.filter(
-                Exists(
-                    LicenseAssignment.objects.filter(
-                        user_id=OuterRef("user_id"),
-                        product_code=OuterRef("product_code"),
-                        direct=True,
-                    )
-                )
-            )
-        )
+    ``inherited`` (one held through a group), ``both`` (one product both ways), as
+    ``LicenseAssignment.objects.held`` says of assignments; ``problems`` (a licensing error)."""
+    if kind in HELD_KINDS:
+        return Exists(LicenseAssignment.objects.held(kind).filter(user_id=OuterRef("pk")))
     if kind == "problems":
         return Exists(GroupLicenseError.objects.filter(user_id=OuterRef("pk")))
     return Q()

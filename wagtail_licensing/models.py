@@ -329,7 +329,53 @@ class LicensedProduct(models.Model):
         return (self.valid_until - self.today).days
 
 
+# Where an assignment is held from, as the filters name it (System users' "Source" filter,
+# the API's ``held``): ``direct`` (granted directly, whether or not a group gives it too),
+# ``inherited`` (through a group, whether or not also directly), ``both`` (both ways).
+HELD_DIRECT, HELD_INHERITED, HELD_BOTH = "direct", "inherited", "both"
+HELD_KINDS = (HELD_DIRECT, HELD_INHERITED, HELD_BOTH)
+
+
+def held_through_group() -> Exists:
+    """An assignment's user holds its product through a group (on ``LicenseAssignment`` rows)."""
+    return Exists(GroupLicenseSource.objects.filter(
+        user_id=OuterRef("user_id"), product_code=OuterRef("product_code")))
+
+
+# ... and as the exports' Source column and the API's ``held`` say it of one assignment.
+HELD_SOURCES = ("direct", "group", "direct+group")
+
+
+def held_source() -> models.Case:
+    """Where an assignment comes from (``HELD_SOURCES``): ``group`` (only through groups),
+    ``direct+group`` or ``direct``; ``held_source_of`` says the same of one assignment."""
+    direct, group, both = HELD_SOURCES
+    return models.Case(
+        models.When(direct=False, then=Value(group)),
+        models.When(held_through_group(), then=Value(both)),
+        default=Value(direct), output_field=models.CharField())
+
+
+def held_source_of(direct: bool, through_group: bool) -> str:
+    """``held_source()`` of one assignment whose sources are read already (a page of the API:
+    a subquery per row would be evaluated for every row a sorted page skips)."""
+    if not direct:
+        return HELD_SOURCES[1]
+    return HELD_SOURCES[2] if through_group else HELD_SOURCES[0]
+
+
 class LicenseAssignmentQuerySet(models.QuerySet["LicenseAssignment"]):
+    def held(self, kind: str) -> LicenseAssignmentQuerySet:
+        """Assignments held ``kind`` (``HELD_KINDS``): the one rule of System users' Source
+        filter (a user with such an assignment) and of the API's ``held`` filter."""
+        if kind == HELD_DIRECT:
+            return self.filter(direct=True)
+        if kind == HELD_INHERITED:
+            return self.filter(held_through_group())
+        if kind == HELD_BOTH:
+            return self.filter(held_through_group(), direct=True)
+        raise ValueError(kind)
+
     def with_seat(self) -> LicenseAssignmentQuerySet:
         """Assignments that take a seat: granted within the seats, to an active user."""
         return self.filter(has_seat=True, user__is_active=True)
@@ -357,11 +403,9 @@ class LicenseAssignmentQuerySet(models.QuerySet["LicenseAssignment"]):
         managers: this module cannot ask the permission policy, which imports it), and never
         an assignment held through a group: recalling it would free no seat (the group keeps
         it), so the way to free it is to take the user out of the group."""
-        through_group = GroupLicenseSource.objects.filter(
-            user_id=models.OuterRef("user_id"), product_code=models.OuterRef("product_code"))
         return (self.filter(user__is_active=True).idle(days, today)
                 .exclude(user_id__in=spared_users.order_by().values("pk"))
-                .exclude(models.Exists(through_group)))
+                .exclude(held_through_group()))
 
 
 class LicenseAssignment(models.Model):

@@ -18,18 +18,14 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, router
 from django.db.models import (
-    Case,
     CharField,
-    Exists,
     ExpressionWrapper,
     F,
     ForeignObjectRel,
     Func,
     IntegerField,
-    OuterRef,
     QuerySet,
     Value,
-    When,
 )
 from django.db.models import Field as ModelField
 from django.db.models.functions import Concat, Trim
@@ -41,7 +37,7 @@ from import_export.fields import Field
 from .formats import EXPORT_FORMATS
 from .formats import read_assignments as read_assignments  # documented here before formats/
 from .formats.streaming import Chunked, Columns
-from .models import GroupLicenseSource, LicenseAssignment, LicensedProduct
+from .models import LicenseAssignment, LicensedProduct, held_source
 
 #: What a widget renders one cell with: the cell's value in, the exported value out.
 Renderer = Callable[[Any], Any]
@@ -395,12 +391,7 @@ class LicenseAssignmentResource(resources.ModelResource):
             a_portal=F("user__licensing_portal_user__id"),
             a_granted_by=F(f"granted_by__{username}"),
             a_granted_at=EpochSeconds("granted_at") if _epoch_supported() else F("granted_at"),
-            a_source=Case(
-                When(direct=False, then=Value("group")),
-                When(Exists(GroupLicenseSource.objects.filter(
-                    user_id=OuterRef("user_id"), product_code=OuterRef("product_code"))),
-                    then=Value("direct+group")),
-                default=Value("direct"), output_field=CharField()),
+            a_source=held_source(),
         ).order_by(f"user__{username}", "product_code").values(
             *(field.attribute for field in self.get_export_fields() if field.attribute))
 

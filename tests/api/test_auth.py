@@ -20,8 +20,9 @@ from wagtail_licensing.models import ApiToken, LicensingState, PendingUpload, Po
 pytestmark = pytest.mark.django_db
 
 READS = ["license/", "products/", "products/editor/", "assignments/",
-         "users/editor/licenses/", "metrics/", "usage/", "idle-seats/"]
-WRITES = ["assignments/grant/", "assignments/recall/"]
+         "users/editor/licenses/", "metrics/", "usage/", "idle-seats/", "groups/",
+         "groups/Test%20editors/", "group-licenses/errors/"]
+WRITES = ["assignments/grant/", "assignments/recall/", "group-licenses/reprocess/"]
 # The other writes: (method, path, the body for a user, the status when allowed).
 LICENSE_WRITES = ["license-file/", "license-file/preview/", "license-file/confirm/",
                   "license-file/ (delete)", "license-request/", "portal-users/",

@@ -30,7 +30,10 @@ def test_it_describes_every_endpoint_and_only_those(document):
         "/api/licensing/v1/license-file/", "/api/licensing/v1/license-file/preview/",
         "/api/licensing/v1/license-file/confirm/", "/api/licensing/v1/license-request/",
         "/api/licensing/v1/portal-users/", "/api/licensing/v1/portal-users/convert/",
-        "/api/licensing/v1/usage/", "/api/licensing/v1/idle-seats/"}
+        "/api/licensing/v1/usage/", "/api/licensing/v1/idle-seats/",
+        "/api/licensing/v1/groups/", "/api/licensing/v1/groups/{group}/",
+        "/api/licensing/v1/groups/{group}/bind/", "/api/licensing/v1/groups/{group}/unbind/",
+        "/api/licensing/v1/group-licenses/reprocess/", "/api/licensing/v1/group-licenses/errors/"}
     grant = document["paths"]["/api/licensing/v1/assignments/grant/"]["post"]
     assert {"200", "400", "401", "403", "404", "409"} <= set(grant["responses"])
     assert "requestBody" in grant
@@ -44,7 +47,12 @@ def test_it_describes_every_endpoint_and_only_those(document):
     usage = document["paths"]["/api/licensing/v1/usage/"]["get"]
     assert {p["name"] for p in usage["parameters"]} >= {"product", "start", "end", "page"}
     listing = document["paths"]["/api/licensing/v1/assignments/"]["get"]
-    assert {p["name"] for p in listing["parameters"]} >= {"product", "user", "source", "page"}
+    assert {p["name"] for p in listing["parameters"]} >= {"product", "user", "source", "held",
+                                                          "page"}
+    bind = document["paths"]["/api/licensing/v1/groups/{group}/bind/"]["post"]
+    assert {"200", "400", "401", "403", "404", "409"} <= set(bind["responses"])
+    errors = document["paths"]["/api/licensing/v1/group-licenses/errors/"]["get"]
+    assert {p["name"] for p in errors["parameters"]} >= {"group", "product", "user", "page"}
 
 
 def test_it_names_both_ways_to_authenticate(document):

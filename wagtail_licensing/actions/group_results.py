@@ -58,6 +58,25 @@ class GroupBindingPreview:
     left_names: list[str] = field(default_factory=list)  # the first of them, in seating order
 
 
+def result_data(result: GroupLicensesResult) -> dict[str, Any]:
+    """The result as plain data (``licensing groups ... --json`` and the API): what was
+    bound, unbound or refused, and the seats given, removed and left in error per product."""
+    changes = result.changes
+    return {
+        "event": str(result.event),
+        "groups": result.groups,
+        "products": result.codes,
+        "bound": result.bound,
+        "unbound": result.unbound,
+        "refused": result.refused,
+        "granted": changes.granted,
+        "removed": changes.removed,
+        "made_inherited": changes.made_inherited,
+        "resolved": changes.resolved,
+        "errors": changes.errors,
+    }
+
+
 def group_of(group: Group | int) -> Group:
     return group if isinstance(group, Group) else Group.objects.get(pk=group)
 

@@ -10,6 +10,7 @@ names it by its token, and the install checks everything again under the licensi
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -90,6 +91,11 @@ def refused(error: LicensingError | DjangoValidationError) -> Exception:
         return exceptions.ValidationError({"license_file": [message]})
     kind = "already-installed" if isinstance(error, AlreadyInstalled) else "license-refused"
     return problems.conflict(kind, message)
+
+
+def file_refusals() -> AbstractContextManager[None]:
+    """The preview's and the install's refusals, as ``refused`` words them."""
+    return problems.refusals(catch=(LicensingError, DjangoValidationError), problem=refused)
 
 
 def installed_file_data(license_file: LicenseFile) -> dict[str, Any]:
@@ -187,10 +193,8 @@ class LicenseFilePreviewView(LicenseFileUploadMixin, LicensingAPIView):
     )
     def post(self, request: Request) -> Response:
         filename, content = uploaded_content(request)
-        try:
+        with file_refusals():
             preview = operations.preview_upload(content, user=request.user)
-        except (LicensingError, DjangoValidationError) as error:
-            raise refused(error) from None
         pending = PendingUpload.store(
             kind=PendingUpload.Kind.LICENSE_FILE,
             user=request.user,
@@ -249,10 +253,8 @@ class LicenseFileConfirmView(LicensingAPIView):
 
 
 def install(content: bytes, request: Request) -> InstallResult:
-    try:
+    with file_refusals():
         return operations.install_license_file(content, user=request.user)
-    except (LicensingError, DjangoValidationError) as error:
-        raise refused(error) from None
 
 
 class LicenseFileView(LicenseFileUploadMixin, LicensingAPIView):
@@ -315,14 +317,13 @@ class LicenseRequestView(LicensingAPIView):
     def post(self, request: Request) -> HttpResponse:
         body = serializers.LicenseRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
+        with problems.refusals(problem=lambda error: exceptions.ValidationError(
+                {"company_id": [error.message]})):
             license_request = operations.create_license_request(
                 user=request.user,
                 company_id=body.validated_data.get("company_id") or None,
                 license_version=body.validated_data.get("license_version") or None,
             )
-        except LicensingError as error:
-            raise exceptions.ValidationError({"company_id": [error.message]}) from None
         response = HttpResponse(license_request.content, content_type=license_request.content_type)
         response["Content-Disposition"] = content_disposition_header(
             as_attachment=True, filename=license_request.filename

@@ -11,7 +11,7 @@ from typing import Any
 
 from .authentication import KEYWORD, ApiTokenAuthentication
 from .problems import CONTENT_TYPE as PROBLEM_CONTENT_TYPE
-from .serializers import ProblemSerializer, UserRefField
+from .serializers import GroupRefField, ProblemSerializer, UserRefField
 
 spectacular: Any
 try:
@@ -110,3 +110,12 @@ if spectacular is not None:
                 {"type": "string", "minLength": 1, "maxLength": 255,
                  "description": "A username."},
                 {"type": "integer", "description": "A user id."}]}
+
+    class GroupRefFieldSchema(spectacular.extensions.OpenApiSerializerFieldExtension):
+        target_class = GroupRefField
+
+        def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+            return {"oneOf": [
+                {"type": "string", "minLength": 1, "maxLength": 150,
+                 "description": "A group name."},
+                {"type": "integer", "description": "A group id."}]}

@@ -62,7 +62,7 @@ class PortalUserCreateView(ChangeView):
                     code__in=codes,
                 ).values_list("code", flat=True),
             )
-        try:
+        with problems.refusals("portal-user-refused", catch=(PortalUserError,)):
             result = operations.create_portal_user(
                 email=data["email"],
                 first_name=data.get("first_name", ""),
@@ -71,8 +71,6 @@ class PortalUserCreateView(ChangeView):
                 product_codes=codes,
                 user=request.user,
             )
-        except PortalUserError as error:
-            raise problems.conflict("portal-user-refused", error.message) from None
         granted = result.granted.granted if result.granted else {}
         return Response(
             {
@@ -118,10 +116,8 @@ class PortalUserConvertView(ChangeView):
                 unknown_users=unknown,
             )
         subject = get_user_model()._default_manager.get(pk=found[ref])
-        try:
+        with problems.refusals("portal-user-refused", catch=(PortalUserError,)):
             result = operations.convert_to_portal_user(subject, user=request.user)
-        except PortalUserError as error:
-            raise problems.conflict("portal-user-refused", error.message) from None
         recalled = result.recalled.recalled if result.recalled else {}
         return Response(
             {

@@ -8,6 +8,8 @@ found, for 404), ``results`` (what a grant did to each product, for a 409 seat c
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http import HTTPStatus
 from typing import Any
 
@@ -40,6 +42,23 @@ def not_found(detail: str, **extra: Any) -> Problem:
 
 def conflict(kind: str, detail: str, **extra: Any) -> Problem:
     return Problem(status.HTTP_409_CONFLICT, kind, detail, **extra)
+
+
+@contextmanager
+def refusals(
+    kind: str = "refused",
+    *,
+    catch: tuple[type[Exception], ...] = (LicensingError,),
+    problem: Callable[[Any], Exception] | None = None,
+) -> Iterator[None]:
+    """Call an action inside: its refusal (a ``LicensingError`` subclass, or what ``catch``
+    names) is answered as a problem, a 409 of ``kind`` worded with the action's own message
+    unless ``problem`` makes another of it. The action's transaction was rolled back, so
+    nothing was changed."""
+    try:
+        yield
+    except catch as error:
+        raise (problem(error) if problem else conflict(kind, str(error))) from None
 
 
 # DRF's own exceptions, by the kind of problem they are.

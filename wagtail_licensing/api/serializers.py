@@ -11,7 +11,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from ..models import AssignmentSource
+from ..models import HELD_KINDS, HELD_SOURCES, AssignmentSource
 
 # Most users one grant or recall names (one statement per product whatever the number).
 MAX_USERS = 10_000
@@ -23,6 +23,8 @@ MAX_ID = 2**63 - 1
 
 class UserRefField(serializers.Field):
     """A user by username (a JSON string) or by id (a JSON integer)."""
+
+    max_length = 255
 
     default_error_messages = {
         "invalid": _("Give a username (a string) or a user id (an integer)."),
@@ -37,7 +39,8 @@ class UserRefField(serializers.Field):
         if isinstance(data, str):
             if not data.strip():
                 self.fail("blank")
-            if len(data) > 255 or "\x00" in data:  # no username holds a NUL (nor can, on PG)
+            # No name holds a NUL (nor can, on PostgreSQL).
+            if len(data) > self.max_length or "\x00" in data:
                 self.fail("invalid")
         return data
 
@@ -58,7 +61,13 @@ class AssignmentFilterSerializer(serializers.Serializer):
     product = serializers.CharField(required=False, max_length=64)
     user = serializers.CharField(required=False, max_length=255,
                                  help_text=_("A username, or a user id."))
-    source = serializers.ChoiceField(required=False, choices=AssignmentSource.choices)
+    source = serializers.ChoiceField(
+        required=False, choices=AssignmentSource.choices,
+        help_text=_("How it was granted (the channel: admin, import, API...)."))
+    held = serializers.ChoiceField(
+        required=False, choices=HELD_KINDS,
+        help_text=_("Where it is held from, as System users' Source filter says: granted "
+                    "directly, through a group, or both."))
 
 
 # Responses: for the OpenAPI document ------------------------------------------------------
@@ -123,6 +132,9 @@ class AssignmentSerializer(serializers.Serializer):
     granted_at = serializers.DateTimeField()
     granted_by = serializers.CharField(allow_null=True)
     source = serializers.CharField()
+    held = serializers.ChoiceField(choices=HELD_SOURCES)
+    groups = serializers.ListField(child=serializers.CharField(),
+                                   help_text=_("The groups it is held through, by name."))
 
 
 class UserLicenseSerializer(serializers.Serializer):
@@ -133,6 +145,8 @@ class UserLicenseSerializer(serializers.Serializer):
     has_seat = serializers.BooleanField()
     granted_at = serializers.DateTimeField()
     source = serializers.CharField()
+    held = serializers.ChoiceField(choices=HELD_SOURCES)
+    groups = serializers.ListField(child=serializers.CharField())
     state = serializers.CharField(allow_null=True)
 
 
@@ -174,6 +188,7 @@ class ProblemSerializer(serializers.Serializer):
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
                                    required=False)
     unknown_users = serializers.ListField(required=False)
+    unknown_groups = serializers.ListField(required=False)
     unknown_products = serializers.ListField(child=serializers.CharField(), required=False)
     results = ChangeResultSerializer(required=False)
 
@@ -346,3 +361,138 @@ class IdleSeatsSerializer(serializers.Serializer):
     days = serializers.IntegerField()
     idle_since = serializers.DateField()
     products = IdleProductSerializer(many=True)
+
+
+# Group licenses ---------------------------------------------------------------------------
+
+# The largest priority a binding holds (a PositiveIntegerField, on every database).
+MAX_PRIORITY = 2**31 - 1
+
+
+class GroupRefField(UserRefField):
+    """A group by name (a JSON string) or by id (a JSON integer)."""
+
+    max_length = 150
+
+    default_error_messages = {
+        "invalid": _("Give a group name (a string) or a group id (an integer)."),
+        "blank": _("A group name cannot be blank."),
+    }
+
+
+class GroupFilterSerializer(serializers.Serializer):
+    product = serializers.CharField(required=False, max_length=64,
+                                    help_text=_("Only the groups bound to this product."))
+
+
+class BindRequestSerializer(serializers.Serializer):
+    products = serializers.ListField(
+        child=serializers.CharField(max_length=64), min_length=1, max_length=MAX_PRODUCTS,
+        help_text=_("Product codes."))
+    priority = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_PRIORITY,
+        help_text=_("Groups with a lower number are seated first when seats run out."))
+    dry_run = serializers.BooleanField(
+        default=False, help_text=_("Only preview: the seats needed and available, and who "
+                                   "would be left without one. Nothing is bound."))
+
+
+class UnbindRequestSerializer(serializers.Serializer):
+    products = serializers.ListField(
+        child=serializers.CharField(max_length=64), min_length=1, max_length=MAX_PRODUCTS,
+        help_text=_("Product codes."))
+
+
+class ReprocessRequestSerializer(serializers.Serializer):
+    group = GroupRefField(required=False)
+    users = serializers.ListField(
+        child=UserRefField(), required=False, min_length=1, max_length=MAX_USERS,
+        help_text=_("Users by username (string) or id (integer)."))
+    remove_manual = serializers.BooleanField(default=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "group" in attrs and "users" in attrs:
+            raise serializers.ValidationError(
+                _("Reprocess a group or users, not both."))
+        if attrs["remove_manual"] and "group" not in attrs:
+            raise serializers.ValidationError(
+                {"remove_manual": [_("Removing manual grants needs a group.")]})
+        return attrs
+
+
+class LicensingErrorFilterSerializer(serializers.Serializer):
+    group = serializers.CharField(required=False, max_length=150,
+                                  help_text=_("A group name, or a group id."))
+    product = serializers.CharField(required=False, max_length=64)
+    user = serializers.CharField(required=False, max_length=255,
+                                 help_text=_("A username, or a user id."))
+
+
+class GroupBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class BindingSerializer(serializers.Serializer):
+    product = serializers.CharField()
+    priority = serializers.IntegerField()
+    holders = serializers.IntegerField()
+    errors = serializers.IntegerField()
+
+
+class GroupSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    members = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    bindings = BindingSerializer(many=True)
+
+
+class BindingPreviewSerializer(serializers.Serializer):
+    product = serializers.CharField()
+    name = serializers.CharField()
+    installed = serializers.BooleanField()
+    members = serializers.IntegerField()
+    already = serializers.IntegerField()
+    needed = serializers.IntegerField()
+    ineligible = serializers.IntegerField()
+    available = serializers.IntegerField(allow_null=True)
+    left_without = serializers.IntegerField()
+    left_names = serializers.ListField(child=serializers.CharField())
+
+
+class GroupChangeResultSerializer(serializers.Serializer):
+    changed = serializers.BooleanField()
+    event = serializers.CharField()
+    groups = serializers.ListField(child=serializers.CharField())
+    products = serializers.ListField(child=serializers.CharField())
+    bound = serializers.ListField(child=serializers.CharField())
+    unbound = serializers.ListField(child=serializers.CharField())
+    refused = serializers.DictField(child=serializers.CharField())
+    granted = serializers.DictField(child=serializers.IntegerField())
+    removed = serializers.DictField(child=serializers.IntegerField())
+    made_inherited = serializers.DictField(child=serializers.IntegerField())
+    resolved = serializers.DictField(child=serializers.IntegerField())
+    errors = serializers.DictField(child=serializers.IntegerField())
+    messages = MessageSerializer(many=True)
+
+
+class BindResultSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField()
+    group = GroupSerializer()
+    preview = BindingPreviewSerializer(many=True, required=False)
+    result = GroupChangeResultSerializer(required=False)
+
+
+class UnbindResultSerializer(serializers.Serializer):
+    group = GroupSerializer()
+    result = GroupChangeResultSerializer()
+
+
+class LicensingErrorSerializer(serializers.Serializer):
+    user = UserBriefSerializer()
+    product = serializers.CharField()
+    group = GroupBriefSerializer()
+    reason = serializers.CharField()
+    message = serializers.CharField()
+    since = serializers.DateTimeField()

@@ -6,7 +6,7 @@ installed.
 
 from django.urls import URLPattern, path
 
-from . import license_files, openapi, portal_users, usage, views
+from . import groups, license_files, openapi, portal_users, usage, views
 
 app_name = "wagtail_licensing_api"
 
@@ -31,6 +31,14 @@ urlpatterns: list[URLPattern] = [
          name="portal_user_convert"),
     path("usage/", usage.UsageHistoryView.as_view(), name="usage"),
     path("idle-seats/", usage.IdleSeatsView.as_view(), name="idle_seats"),
+    path("groups/", groups.GroupListView.as_view(), name="groups"),
+    path("groups/<str:group>/", groups.GroupDetailView.as_view(), name="group"),
+    path("groups/<str:group>/bind/", groups.GroupBindView.as_view(), name="group_bind"),
+    path("groups/<str:group>/unbind/", groups.GroupUnbindView.as_view(), name="group_unbind"),
+    path("group-licenses/reprocess/", groups.ReprocessView.as_view(),
+         name="group_licenses_reprocess"),
+    path("group-licenses/errors/", groups.LicensingErrorListView.as_view(),
+         name="group_licenses_errors"),
 ]
 
 if openapi.AVAILABLE:

@@ -20,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import operations, wording
+from .. import group_status, operations, wording
 from ..actions.results import GrantRefusalReason, GrantResult, RecallResult
 from ..conf import licensing_settings
 from ..dates import site_today
@@ -30,6 +30,7 @@ from ..models import (
     LicensedProduct,
     LicensingState,
     ProductType,
+    held_source_of,
 )
 from ..rules.status import ProductFacts, ProductStatus, site_alerts
 from ..status import installed_products, product_summary
@@ -173,7 +174,16 @@ class AssignmentPagination(PageNumberPagination):
     max_page_size = 1000
 
 
-def assignment_data(assignment: LicenseAssignment) -> dict[str, Any]:
+def held_data(assignment: LicenseAssignment,
+              groups: dict[tuple[int, str], list[str]]) -> dict[str, Any]:
+    """Where it is held from: ``groups`` as ``group_status.groups_held_through`` answers for
+    its page."""
+    names = groups.get((assignment.user_id, assignment.product_code), [])
+    return {"held": held_source_of(assignment.direct, bool(names)), "groups": names}
+
+
+def assignment_data(assignment: LicenseAssignment,
+                    groups: dict[tuple[int, str], list[str]]) -> dict[str, Any]:
     return {
         "id": assignment.pk,
         "user": {"id": assignment.user_id, "username": assignment.user.get_username()},
@@ -182,11 +192,13 @@ def assignment_data(assignment: LicenseAssignment) -> dict[str, Any]:
         "granted_at": assignment.granted_at,
         "granted_by": assignment.granted_by.get_username() if assignment.granted_by else None,
         "source": assignment.source,
+        **held_data(assignment, groups),
     }
 
 
 class AssignmentListView(LicensingAPIView):
-    """Who holds what, a page at a time (two queries a page, whatever the number)."""
+    """Who holds what, a page at a time (three queries a page, whatever the number: the
+    count, the page, the groups it is held through)."""
 
     pagination_class = AssignmentPagination
 
@@ -194,14 +206,17 @@ class AssignmentListView(LicensingAPIView):
         filters = serializers.AssignmentFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
-        assignments = LicenseAssignment.objects.select_related("user", "granted_by")
+        assignments = LicenseAssignment.objects.all()
+        if "held" in data:
+            assignments = assignments.held(data["held"])
         if "product" in data:
             assignments = assignments.filter(product_code=data["product"])
         if "user" in data:
             assignments = assignments.filter(user=find_user(data["user"]))
         if "source" in data:
             assignments = assignments.filter(source=data["source"])
-        return assignments.order_by("product_code", "granted_at", "id")
+        return assignments.select_related("user", "granted_by").order_by(
+            "product_code", "granted_at", "id")
 
     @extend_schema(
         parameters=[serializers.AssignmentFilterSerializer],
@@ -210,9 +225,10 @@ class AssignmentListView(LicensingAPIView):
                    404: openapi.problem("No such user, or no such page.")})
     def get(self, request: Request) -> Response:
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(self.get_queryset(request), request, view=self)
+        page = paginator.paginate_queryset(self.get_queryset(request), request, view=self) or []
+        groups = group_status.groups_held_through(page)
         return paginator.get_paginated_response(
-            [assignment_data(assignment) for assignment in page or []])
+            [assignment_data(assignment, groups) for assignment in page])
 
 
 class UserLicensesView(LicensingAPIView):
@@ -224,8 +240,10 @@ class UserLicensesView(LicensingAPIView):
         subject = find_user(user)
         products = {product.code: product for product in installed_products()}
         licenses = []
-        for assignment in LicenseAssignment.objects.filter(user=subject).order_by(
-                "product_code"):
+        assignments = list(LicenseAssignment.objects.filter(user=subject).order_by(
+            "product_code"))
+        groups = group_status.groups_held_through(assignments)
+        for assignment in assignments:
             product = products.get(assignment.product_code)
             licenses.append({
                 "product": assignment.product_code,
@@ -235,6 +253,7 @@ class UserLicensesView(LicensingAPIView):
                 "has_seat": assignment.has_seat,
                 "granted_at": assignment.granted_at,
                 "source": assignment.source,
+                **held_data(assignment, groups),
                 "state": str(product.status) if product else None,
             })
         return Response({

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from wagtail_licensing import group_status, operations, reclaim, status, uninstall, wording
+from wagtail_licensing.actions.group_results import result_data as group_result_data
 from wagtail_licensing.exceptions import AlreadyInstalled, ImportRefused, LicensingError
 from wagtail_licensing.formats import check_file_size, read_assignments
 from wagtail_licensing.importing import ImportPlan
@@ -537,14 +538,7 @@ class Command(BaseCommand):
 
     def _group_result(self, result: operations.GroupLicensesResult, json: bool) -> None:
         if json:
-            changes = result.changes
-            self.stdout.write(_dumps({
-                "event": str(result.event), "groups": result.groups, "products": result.codes,
-                "bound": result.bound, "unbound": result.unbound, "refused": result.refused,
-                "granted": changes.granted, "removed": changes.removed,
-                "made_inherited": changes.made_inherited, "resolved": changes.resolved,
-                "errors": changes.errors,
-            }))
+            self.stdout.write(_dumps(group_result_data(result)))
             return
         self._report(wording.group_messages(result))
 
