@@ -10,6 +10,7 @@ from django.db import models
 
 from ..models import LicenseAssignment
 from .base import LicensingAction, user_queryset
+from .group_results import source_hooks
 from .group_seats import GroupChanges, follow_status
 from .seats import reallocate
 
@@ -49,6 +50,11 @@ class _StatusAction(LicensingAction[StatusResult]):
     # user at all) moves its seats, or seat counts would be wrong until a manager acts.
     permission_required = False
     log_action = ACTION_USER_STATUS
+
+    def hooks(self, result: StatusResult) -> list[tuple[str, dict[str, Any]]]:
+        # Members of bound groups seated by the seats a deactivation freed, or a reactivated
+        # member given their groups' products again (source "group").
+        return source_hooks(result.groups)
 
     def log_entries(self, result: StatusResult) -> list[dict[str, Any]]:
         return [{"event": str(change.event), "user": change.username, "user_id": change.user_id,

@@ -112,7 +112,7 @@ def _bound_group_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     """A deleted group took its bindings and sources with it: what only it gave goes."""
     codes = getattr(instance, "_wagtail_licensing_bound", None)
     if codes:
-        operations.group_deleted(codes)
+        operations.group_deleted(codes, group_name=instance.name)
 
 
 # Cached access follows groups, permissions, accounts -------------------------------------------
