@@ -83,7 +83,8 @@ class UserStatusChanged(_StatusAction):
             reallocate(self.state.installed_file_id, codes)
         # Reactivated members get their groups' products back; freed seats go to members of
         # bound groups waiting for one.
-        groups = follow_status(self.state.installed_file_id, user_queryset([subject]))
+        groups = follow_status(self.state.installed_file_id, user_queryset([subject]),
+                               any_bound=self.state.group_bindings > 0)
         if not codes:
             return StatusResult(groups=groups)
         return StatusResult([StatusChange(event, subject.get_username(), str(subject.pk),
@@ -109,7 +110,8 @@ class UsersStatusChanged(_StatusAction):
         if held:
             reallocate(self.state.installed_file_id,
                        {c for codes in held.values() for c in codes})
-        result = StatusResult(groups=follow_status(self.state.installed_file_id, user_qs))
+        result = StatusResult(groups=follow_status(self.state.installed_file_id, user_qs,
+                                                   any_bound=self.state.group_bindings > 0))
         if not held:
             return result
         for subject in user_qs.order_by("pk"):

@@ -78,6 +78,8 @@ class BindGroupLicensesAction(GroupLicensesAction):
                 binding.save(update_fields=["priority"])
                 result.bound.append(code)
         result.codes = list(result.bound)
+        if result.bound:
+            self.recount_bindings()
         result.changes = reconcile(state.installed_file_id, result.codes, by=self.user)
         return result
 
@@ -96,6 +98,8 @@ class UnbindGroupLicensesAction(GroupLicensesAction):
         bindings = GroupLicense.objects.filter(group=self.group, product_code__in=self.codes)
         result.unbound = list(bindings.values_list("product_code", flat=True))
         bindings.delete()
+        if result.unbound:
+            self.recount_bindings()
         result.codes = list(result.unbound)
         result.changes = reconcile(self.state.installed_file_id, result.codes, by=self.user)
         return result

@@ -49,6 +49,8 @@ class GroupMembershipChangedAction(GroupLicensesAction):
                     pk__in=[getattr(g, "pk", g) for g in self.groups]
                 ).values_list("name", flat=True)
             )
+        if self.group_names is not None:  # a group was deleted, and its bindings with it
+            self.recount_bindings()
         result = GroupLicensesResult(GroupEvent.MEMBERSHIP, groups=names, codes=self.codes)
         users = None if self.users is None else user_queryset(self.users)
         result.changes = reconcile(

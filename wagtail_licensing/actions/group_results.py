@@ -110,6 +110,16 @@ class GroupLicensesAction(LicensingAction[GroupLicensesResult]):
 
     log_action = ACTION_GROUP_LICENSES
 
+    def recount_bindings(self) -> None:
+        """Keep ``LicensingState.group_bindings`` right after bindings were added or removed
+        (a binding, an unbinding, a group deleted with its bindings): two queries, and only
+        in those actions."""
+        state = self.state
+        count = GroupLicense.objects.count()
+        if count != state.group_bindings:
+            state.group_bindings = count
+            state.save(update_fields=["group_bindings"])
+
     def log_data(self, result: GroupLicensesResult) -> dict[str, Any]:
         changes = result.changes
         return {

@@ -479,10 +479,17 @@ def insert_select(
         return max(cursor.rowcount, 0)
 
 
-def follow_status(license_file_id: int | None, users: QuerySet) -> GroupChanges:
+def follow_status(
+    license_file_id: int | None, users: QuerySet, *, any_bound: bool = True
+) -> GroupChanges:
     """Users were deactivated, reactivated or deleted (``actions.deactivation``): reactivated
     members get their groups' products again, and seats a deactivation freed go to members
-    waiting for one. One query when no group is bound to a product."""
+    waiting for one. ``any_bound``: whether any product is bound to a group
+    (``LicensingState.group_bindings``); without, no query (errors exist only for bound
+    products, so there is nothing to follow). One query when none of the users' groups is
+    bound and no member waits."""
+    if not any_bound:
+        return GroupChanges()
     user_field, group_field = membership_fields()
     groups = membership_model()._default_manager.filter(
         **{f"{user_field}_id__in": users.values("pk")}
