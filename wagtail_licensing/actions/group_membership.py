@@ -50,7 +50,7 @@ class GroupMembershipChangedAction(GroupLicensesAction):
                 ).values_list("name", flat=True)
             )
         if self.group_names is not None:  # a group was deleted, and its bindings with it
-            self.recount_bindings()
+            self.count_bindings(-len(self.codes))
         result = GroupLicensesResult(GroupEvent.MEMBERSHIP, groups=names, codes=self.codes)
         users = None if self.users is None else user_queryset(self.users)
         result.changes = reconcile(

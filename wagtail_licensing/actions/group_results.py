@@ -110,12 +110,19 @@ class GroupLicensesAction(LicensingAction[GroupLicensesResult]):
 
     log_action = ACTION_GROUP_LICENSES
 
+    def count_bindings(self, added: int) -> None:
+        """Keep ``LicensingState.group_bindings`` right: ``added`` bindings were created
+        (negative: removed, by an unbinding or with a deleted group). One query, under the
+        lock, only in those actions."""
+        self._store_bindings(max(self.state.group_bindings + added, 0))
+
     def recount_bindings(self) -> None:
-        """Keep ``LicensingState.group_bindings`` right after bindings were added or removed
-        (a binding, an unbinding, a group deleted with its bindings): two queries, and only
-        in those actions."""
+        """Count the bindings again (reprocessing everything repairs the count): one query,
+        and one more when it was wrong."""
+        self._store_bindings(GroupLicense.objects.count())
+
+    def _store_bindings(self, count: int) -> None:
         state = self.state
-        count = GroupLicense.objects.count()
         if count != state.group_bindings:
             state.group_bindings = count
             state.save(update_fields=["group_bindings"])
