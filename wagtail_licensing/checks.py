@@ -12,7 +12,6 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import FieldDoesNotExist
 
@@ -326,6 +325,9 @@ def check_group_licensing(app_configs: Any = None, **kwargs: Any) -> list[CheckM
     follows the user model's ``groups`` membership table: a user model without it (an
     ``AbstractBaseUser`` without ``PermissionsMixin``) cannot have members to seat, and one whose
     ``groups`` leads elsewhere would seat the members of other groups."""
+    # Imported here: the documentation reads this module without Django set up.
+    from django.contrib.auth.models import Group
+
     User = get_user_model()
     label = User._meta.label
     try:
