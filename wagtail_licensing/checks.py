@@ -11,7 +11,9 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import FieldDoesNotExist
 
 from . import keys
 from .conf import DEFAULTS, DemoAccess, is_seconds, licensing_settings
@@ -47,6 +49,11 @@ SUMMARIES = {
                               "decision out from the database.",
     "wagtail_licensing.W020": "`wagtail_licensing` comes after `wagtail.users` in "
                               "`INSTALLED_APPS`: no Licenses tab in Settings > Users.",
+    "wagtail_licensing.W070": "The user model has no `groups` relation (no `PermissionsMixin`): "
+                              "group-based licensing cannot work.",
+    "wagtail_licensing.E070": "The user model's `groups` is not a many-to-many relation to "
+                              "`auth.Group`: group-based licensing would read the wrong "
+                              "memberships.",
     "wagtail_licensing.E050": "`USAGE_RETENTION_DAYS`, `IDLE_DAYS` or `RECLAIM_NOTICE_DAYS` is "
                               "not a whole number of days from 1 up (0 from 0 up for the "
                               "notice), or `RECLAIM_IDLE_DAYS` is neither `None` nor one.",
@@ -310,3 +317,42 @@ def check_shared_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
              "in WAGTAIL_LICENSING['CACHE_ALIAS']). One process (runserver) needs none.",
         id="wagtail_licensing.W015",
     )]
+
+
+@register()
+def check_group_licensing(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Group-based licensing binds products to ``auth.Group`` (``GroupLicense.group``) and
+    follows the user model's ``groups`` membership table: a user model without it (an
+    ``AbstractBaseUser`` without ``PermissionsMixin``) cannot have members to seat, and one whose
+    ``groups`` leads elsewhere would seat the members of other groups."""
+    # Imported here: the documentation reads this module without Django set up.
+    from django.contrib.auth.models import Group
+
+    User = get_user_model()
+    label = User._meta.label
+    try:
+        field = User._meta.get_field("groups")
+    except FieldDoesNotExist:
+        return [Warning(
+            f"The user model {label} has no 'groups' relation, so group-based licensing cannot "
+            "work: products bound to groups (Licensing > Groups, 'licensing groups bind') have "
+            "no members to seat, and no membership change is followed. Licenses can still be "
+            "granted to users directly.",
+            hint="Add django.contrib.auth.models.PermissionsMixin to the user model (as "
+                 "Wagtail's users and groups expect), or leave group licensing unused and "
+                 "silence this warning.",
+            id="wagtail_licensing.W070",
+        )]
+    if not field.many_to_many or field.related_model is not Group:
+        target = getattr(field.related_model, "_meta", None)
+        target_label = target.label if target is not None else "no model"
+        return [Error(
+            f"The user model {label}'s 'groups' field relates to {target_label}, not to "
+            "auth.Group through a many-to-many relation: group-based licensing binds products "
+            "to auth.Group and reads the members of 'groups', so it would seat the members of "
+            "other groups than those bound.",
+            hint="Make 'groups' a ManyToManyField to django.contrib.auth.models.Group (as "
+                 "PermissionsMixin does).",
+            id="wagtail_licensing.E070",
+        )]
+    return []

@@ -75,6 +75,11 @@ class LicensingState(models.Model):
     # decision depends on, so that every process, whatever its cache, recomputes them within
     # STATE_RECHECK_SECONDS (``enforcement.snapshot``). Not licensing state: no action bumps it.
     access_epoch = models.PositiveBigIntegerField(default=1, editable=False)
+    # How many products are bound to groups (``GroupLicense`` rows), kept by the group actions
+    # (``GroupLicensesAction.recount_bindings``): a user's deactivation or reactivation reads
+    # it from the row its lock loads anyway, so that a site without bindings pays no query for
+    # group licensing there.
+    group_bindings = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("licensing")

@@ -35,7 +35,7 @@ from .actions.counters import (
 )
 from .actions.deactivation import ACTION_USER_STATUS, UsersStatusChanged, UserStatusChanged
 from .actions.delete import ACTION_DELETE, AFTER_LICENSES_DELETED, DeleteAction
-from .actions.grant import ACTION_GRANT, AFTER_LICENSES_GRANTED, GrantAction
+from .actions.grant import ACTION_GRANT, GrantAction
 from .actions.group_bind import (
     BindGroupLicensesAction,
     PreviewGroupBindingAction,
@@ -75,7 +75,7 @@ from .actions.portal_users import (
     CreatePortalUserAction,
     portal_conversion_refusal,
 )
-from .actions.recall import ACTION_RECALL, AFTER_LICENSES_RECALLED, RecallAction
+from .actions.recall import ACTION_RECALL, RecallAction
 from .actions.request import (
     ACTION_REQUEST,
     AFTER_LICENSE_REQUEST_CREATED,
@@ -84,10 +84,13 @@ from .actions.request import (
     default_license_version,
 )
 from .actions.results import (
+    AFTER_LICENSES_GRANTED,
+    AFTER_LICENSES_RECALLED,
     GrantRefusal,
     GrantRefusalReason,
     GrantResult,
     ImportResult,
+    LicenseSource,
     PortalUserResult,
     RecallResult,
 )
@@ -114,7 +117,8 @@ __all__ = [
     "AFTER_LICENSE_REQUEST_CREATED", "AFTER_PORTAL_USER_CREATED", "BEFORE_LICENSE_FILE_INSTALL",
     "ChangeKind", "Counts", "Drift", "GrantRefusal", "GrantRefusalReason", "GrantResult",
     "IdleProduct", "ImportResult", "idle_seats", "recall_idle_seats", "reclaim_idle_seats",
-    "InstallResult", "LicenseRequest", "PortalUserResult", "ProductChange", "RecallResult",
+    "InstallResult", "LicenseRequest", "LicenseSource", "PortalUserResult", "ProductChange",
+    "RecallResult",
     "RepairResult", "SnapshotResult", "counter_drift", "record_activity", "repair_counters",
     "take_usage_snapshot",
     "UploadPreview", "convert_to_portal_user", "create_license_request", "create_portal_user",
@@ -242,10 +246,14 @@ def group_memberships_changed(users: Any, groups: Iterable[Any] | None, *,
     return GroupMembershipChangedAction(users, codes, groups=groups or (), user=user).execute()
 
 
-def group_deleted(product_codes: Iterable[str]) -> GroupLicensesResult:
+def group_deleted(product_codes: Iterable[str], *,
+                  group_name: str | None = None) -> GroupLicensesResult:
     """A group bound to ``product_codes`` was deleted (with its bindings and sources): what
-    only it gave goes, and the seats it frees go to members of other groups waiting."""
-    return GroupMembershipChangedAction(None, product_codes).execute()
+    only it gave goes, and the seats it frees go to members of other groups waiting.
+    ``group_name``: the deleted group's, for the audit entry and hooks."""
+    return GroupMembershipChangedAction(
+        None, product_codes, group_names=None if group_name is None else [group_name]
+    ).execute()
 
 
 # Portal users ------------------------------------------------------------------------------

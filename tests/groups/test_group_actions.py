@@ -15,6 +15,7 @@ from wagtail_licensing.models import (
     GroupLicenseErrorReason,
     GroupLicenseSource,
     LicenseAssignment,
+    LicensingState,
 )
 
 pytestmark = pytest.mark.django_db
@@ -287,3 +288,33 @@ def test_a_single_user_joining_adds_a_constant_number_of_queries(installed, make
         b.groups.add(editors)
     assert len(first) == len(second)
     assert len(first) <= 30
+
+
+def _status_change_queries(user):
+    with count_queries() as off:
+        user.is_active = False
+        user.save()
+    with count_queries() as on:
+        user.is_active = True
+        user.save()
+    return len(off), len(on)
+
+
+def test_deactivation_costs_no_group_query_while_no_product_is_bound(
+    installed, make_users, editors, moderators
+):
+    [user] = make_users(1, prefix="solo")
+    unbound = _status_change_queries(user)
+    assert unbound == (9, 9)  # as before group licensing: no query for it
+    operations.bind_group_licenses(editors, "analytics")
+    operations.bind_group_licenses(moderators, ["analytics", "editor"])
+    assert LicensingState.get().group_bindings == 3
+    # Bound products: one query finds that none of the user's groups is bound.
+    assert _status_change_queries(user) == (unbound[0] + 1, unbound[1] + 1)
+    operations.unbind_group_licenses(moderators, "editor")
+    assert LicensingState.get().group_bindings == 2
+    moderators.delete()
+    assert LicensingState.get().group_bindings == 1
+    operations.unbind_group_licenses(editors, "analytics")
+    assert LicensingState.get().group_bindings == 0
+    assert _status_change_queries(user) == unbound

@@ -4,11 +4,9 @@ import json
 from io import StringIO
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.support.licenses import DEFAULT_PRODUCTS, product
 from wagtail_licensing.models import GroupLicense, GroupLicenseError, LicenseAssignment
 
 pytestmark = pytest.mark.django_db
@@ -18,21 +16,6 @@ def run(*args):
     out = StringIO()
     call_command("licensing", *args, stdout=out)
     return out.getvalue()
-
-
-@pytest.fixture
-def writers(make_users):
-    group = Group.objects.create(name="Writers")
-    for user in make_users(4):  # one by one: the seating order is the membership order
-        group.user_set.add(user)
-    return group
-
-
-@pytest.fixture
-def two_seats(install):
-    return install(
-        products=[product("editor", "named", 2, name="CMS editor"), *DEFAULT_PRODUCTS[1:]]
-    )
 
 
 def test_bind_dry_run_changes_nothing_and_says_who_is_left(two_seats, writers):

@@ -2,10 +2,8 @@
 group edit page; license managers only."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from tests.support.licenses import DEFAULT_PRODUCTS, product
 from tests.support.queries import count_queries
 from tests.support.users import messages_of
 from wagtail_licensing import operations
@@ -14,21 +12,6 @@ from wagtail_licensing.models import GroupLicense, GroupLicenseError, LicenseAss
 pytestmark = pytest.mark.django_db
 
 INDEX = "wagtail_licensing_groups:index"
-
-
-@pytest.fixture
-def writers(make_users):
-    group = Group.objects.create(name="Writers")
-    for user in make_users(4):  # one by one: the seating order is the membership order
-        group.user_set.add(user)
-    return group
-
-
-@pytest.fixture
-def two_seats(install):
-    return install(
-        products=[product("editor", "named", 2, name="CMS editor"), *DEFAULT_PRODUCTS[1:]]
-    )
 
 
 def test_editors_are_refused(client, editor, writers, installed):

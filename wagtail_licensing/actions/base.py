@@ -65,6 +65,13 @@ def product_codes(codes: str | Iterable[str]) -> list[str]:
     return list(dict.fromkeys(codes))
 
 
+def hook_wanted(name: str) -> bool:
+    """Whether a site registered a function for the hook ``name``: what only a hook needs
+    (the usernames of a group change) is fetched only then, so sites without hooks pay
+    nothing for it."""
+    return bool(hooks.get_hooks(name))
+
+
 def run_hooks(name: str, **kwargs: Any) -> list[Any]:
     """Call every function registered for the hook ``name``; their return values."""
     return [fn(**kwargs) for fn in hooks.get_hooks(name)]

@@ -10,6 +10,7 @@ from django.db import models
 
 from ..models import LicenseAssignment
 from .base import LicensingAction, user_queryset
+from .group_results import source_hooks
 from .group_seats import GroupChanges, follow_status
 from .seats import reallocate
 
@@ -50,6 +51,11 @@ class _StatusAction(LicensingAction[StatusResult]):
     permission_required = False
     log_action = ACTION_USER_STATUS
 
+    def hooks(self, result: StatusResult) -> list[tuple[str, dict[str, Any]]]:
+        # Members of bound groups seated by the seats a deactivation freed, or a reactivated
+        # member given their groups' products again (source "group").
+        return source_hooks(result.groups)
+
     def log_entries(self, result: StatusResult) -> list[dict[str, Any]]:
         return [{"event": str(change.event), "user": change.username, "user_id": change.user_id,
                  "products": change.codes} for change in result.changes]
@@ -77,7 +83,8 @@ class UserStatusChanged(_StatusAction):
             reallocate(self.state.installed_file_id, codes)
         # Reactivated members get their groups' products back; freed seats go to members of
         # bound groups waiting for one.
-        groups = follow_status(self.state.installed_file_id, user_queryset([subject]))
+        groups = follow_status(self.state.installed_file_id, user_queryset([subject]),
+                               any_bound=self.state.group_bindings > 0)
         if not codes:
             return StatusResult(groups=groups)
         return StatusResult([StatusChange(event, subject.get_username(), str(subject.pk),
@@ -103,7 +110,8 @@ class UsersStatusChanged(_StatusAction):
         if held:
             reallocate(self.state.installed_file_id,
                        {c for codes in held.values() for c in codes})
-        result = StatusResult(groups=follow_status(self.state.installed_file_id, user_qs))
+        result = StatusResult(groups=follow_status(self.state.installed_file_id, user_qs,
+                                                   any_bound=self.state.group_bindings > 0))
         if not held:
             return result
         for subject in user_qs.order_by("pk"):

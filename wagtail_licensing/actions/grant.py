@@ -21,11 +21,10 @@ from ..models import (
     is_portal_user_expression,
 )
 from .base import NAMES_LOGGED, LicensingAction, product_codes, user_queryset
-from .results import GrantRefusal, GrantRefusalReason, GrantResult
+from .results import AFTER_LICENSES_GRANTED, GrantRefusal, GrantRefusalReason, GrantResult
 from .seats import insert_assignments
 
 ACTION_GRANT = "wagtail_licensing.grant"
-AFTER_LICENSES_GRANTED = "after_licenses_granted"
 
 
 class GrantAction(LicensingAction[GrantResult]):

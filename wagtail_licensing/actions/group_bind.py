@@ -60,12 +60,14 @@ class BindGroupLicensesAction(GroupLicensesAction):
             b.product_code: b
             for b in GroupLicense.objects.filter(group=self.group, product_code__in=self.codes)
         }
+        created = 0
         for code in self.codes:
             if code not in installed:
                 result.refused[code] = "not_installed"
                 continue
             binding = existing.get(code)
             if binding is None:
+                created += 1
                 GroupLicense.objects.create(
                     group=self.group,
                     product_code=code,
@@ -78,6 +80,8 @@ class BindGroupLicensesAction(GroupLicensesAction):
                 binding.save(update_fields=["priority"])
                 result.bound.append(code)
         result.codes = list(result.bound)
+        if created:
+            self.count_bindings(created)
         result.changes = reconcile(state.installed_file_id, result.codes, by=self.user)
         return result
 
@@ -96,6 +100,8 @@ class UnbindGroupLicensesAction(GroupLicensesAction):
         bindings = GroupLicense.objects.filter(group=self.group, product_code__in=self.codes)
         result.unbound = list(bindings.values_list("product_code", flat=True))
         bindings.delete()
+        if result.unbound:
+            self.count_bindings(-len(result.unbound))
         result.codes = list(result.unbound)
         result.changes = reconcile(self.state.installed_file_id, result.codes, by=self.user)
         return result

@@ -26,19 +26,31 @@ class GroupMembershipChangedAction(GroupLicensesAction):
     permission_required = False
 
     def __init__(
-        self, users: Any, codes: Iterable[str], *, groups: Iterable[Any] = (), user: Any = None
+        self,
+        users: Any,
+        codes: Iterable[str],
+        *,
+        groups: Iterable[Any] = (),
+        group_names: Iterable[str] | None = None,
+        user: Any = None,
     ) -> None:
         super().__init__(user=user)
         self.users = users
         self.codes = list(dict.fromkeys(codes))
         self.groups = list(groups)
+        # The names when the groups are gone already (a deleted group's, from its signal).
+        self.group_names = None if group_names is None else list(group_names)
 
     def _run(self) -> GroupLicensesResult:
-        names = list(
-            Group.objects.filter(pk__in=[getattr(g, "pk", g) for g in self.groups]).values_list(
-                "name", flat=True
+        names = self.group_names
+        if names is None:
+            names = list(
+                Group.objects.filter(
+                    pk__in=[getattr(g, "pk", g) for g in self.groups]
+                ).values_list("name", flat=True)
             )
-        )
+        if self.group_names is not None:  # a group was deleted, and its bindings with it
+            self.count_bindings(-len(self.codes))
         result = GroupLicensesResult(GroupEvent.MEMBERSHIP, groups=names, codes=self.codes)
         users = None if self.users is None else user_queryset(self.users)
         result.changes = reconcile(

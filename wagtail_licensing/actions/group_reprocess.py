@@ -47,6 +47,7 @@ class ReprocessGroupLicensesAction(GroupLicensesAction):
         else:
             codes = sorted(bindings_by_code())
             groups = []
+            self.recount_bindings()  # reprocessing everything also repairs the count
         users = None if self.users is None else user_queryset(self.users)
         result = GroupLicensesResult(GroupEvent.REPROCESSED, groups=groups, codes=codes)
         result.changes = reconcile(

@@ -48,9 +48,12 @@ from ..models import (
     GroupLicenseSource,
     LicenseAssignment,
     LicensedProduct,
+    ProductType,
     is_portal_user_expression,
 )
 from . import counters
+from .base import hook_wanted
+from .results import AFTER_LICENSES_GRANTED, AFTER_LICENSES_RECALLED
 from .seats import insert_assignments, reallocate
 
 
@@ -66,6 +69,14 @@ class GroupChanges:
     errors: dict[str, int] = field(default_factory=dict)  # errors left, per code
     resolved: dict[str, int] = field(default_factory=dict)  # errors that went away
     new_errors: dict[str, int] = field(default_factory=dict)
+    # Who, for the grant and recall hooks (``source_hooks``): usernames per code of the
+    # assignments created (``granted_users``) and removed (``removed_users``). Filled only
+    # when a site registered ``after_licenses_granted`` / ``after_licenses_recalled``
+    # (one query per product that changed), empty otherwise.
+    granted_users: dict[str, list[str]] = field(default_factory=dict)
+    removed_users: dict[str, list[str]] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # code -> product name (if installed)
+    types: dict[str, ProductType] = field(default_factory=dict)  # code -> product type
 
     @property
     def changed(self) -> bool:
@@ -100,6 +111,12 @@ class GroupChanges:
             for code, n in theirs.items():
                 mine[code] = mine.get(code, 0) + n
         self.errors = {c: n for c, n in self.errors.items() if n}
+        for name in ("granted_users", "removed_users"):
+            mine_lists, their_lists = getattr(self, name), getattr(other, name)
+            for code, names in their_lists.items():
+                mine_lists.setdefault(code, []).extend(names)
+        self.names.update(other.names)
+        self.types.update(other.types)
 
 
 def membership_model() -> type[Model]:
@@ -146,11 +163,15 @@ def reconcile(
     """Make the inherited assignments, sources and errors of ``codes`` match the bindings and
     memberships, for ``users`` (a queryset; None: everyone). ``remove_manual_for``: a group
     id whose members' direct grants of its products become inherited (Creatio's "remove
-    manually granted licenses"). Call it under the licensing lock."""
+    manually granted licenses"). Call it under the licensing lock.
+
+    The usernames of the assignments created and removed are read (one query per product)
+    only when a grant or recall hook is registered (``GroupChanges.granted_users``)."""
     changes = GroupChanges()
     wanted = list(dict.fromkeys(codes))
     if not wanted:
         return changes
+    track = _Tracking(hook_wanted(AFTER_LICENSES_GRANTED), hook_wanted(AFTER_LICENSES_RECALLED))
     bindings = bindings_by_code(wanted)
     products = (
         {
@@ -163,10 +184,22 @@ def reconcile(
         else {}
     )
     for code in wanted:
+        product = products.get(code)
+        if product is not None:
+            changes.names[code] = product.name
+            changes.types[code] = ProductType(product.type)
         _reconcile_code(
-            changes, code, bindings.get(code, {}), products.get(code), users, remove_manual_for, by
+            changes, code, bindings.get(code, {}), product, users, remove_manual_for, by, track
         )
     return changes
+
+
+@dataclass(frozen=True)
+class _Tracking:
+    """Which usernames a reconciliation reads for the hooks: of new assignments, of removed."""
+
+    granted: bool
+    removed: bool
 
 
 def _reconcile_code(
@@ -177,7 +210,9 @@ def _reconcile_code(
     users: Any,
     remove_manual_for: int | None,
     by: Any,
+    track: _Tracking,
 ) -> None:
+    User = get_user_model()
     user_field, group_field = membership_fields()
     Membership = membership_model()
     memberships = Membership._default_manager.filter(**{f"{group_field}_id__in": list(bound)})
@@ -238,6 +273,12 @@ def _reconcile_code(
             )
         )
     )
+    if track.removed:
+        gone = list(
+            orphans.order_by("user_id").values_list(f"user__{User.USERNAME_FIELD}", flat=True)
+        )
+        if gone:
+            changes.removed_users.setdefault(code, []).extend(gone)
     ConcurrentSession.objects.filter(
         Exists(orphans.filter(user_id=OuterRef("user_id"), product_code=OuterRef("product_code")))
     ).delete()
@@ -275,7 +316,6 @@ def _reconcile_code(
     elif not product.is_grantable_on(site_today()):
         reason = GroupLicenseErrorReason.NOT_GRANTABLE
     else:
-        User = get_user_model()
         waiting = (
             scoped_memberships.filter(**{f"{user_field}__is_active": True})
             .annotate(_portal=is_portal_user_expression(f"{user_field}_id"))
@@ -301,8 +341,19 @@ def _reconcile_code(
             )
             if limit is not None:
                 ranked = ranked[:limit]
+            seated = User._default_manager.filter(pk__in=ranked)
+            if track.granted:
+                # Read before the insert, from the same statement: under the lock, the rows
+                # it then inserts are exactly these (the ranking is total: user id last).
+                new = list(
+                    product.eligible_users(seated)
+                    .order_by("pk")
+                    .values_list(User.USERNAME_FIELD, flat=True)
+                )
+                if new:
+                    changes.granted_users.setdefault(code, []).extend(new)
             granted = insert_assignments(
-                User._default_manager.filter(pk__in=ranked),
+                seated,
                 product,
                 by,
                 AssignmentSource.GROUP,
@@ -428,10 +479,17 @@ def insert_select(
         return max(cursor.rowcount, 0)
 
 
-def follow_status(license_file_id: int | None, users: QuerySet) -> GroupChanges:
+def follow_status(
+    license_file_id: int | None, users: QuerySet, *, any_bound: bool = True
+) -> GroupChanges:
     """Users were deactivated, reactivated or deleted (``actions.deactivation``): reactivated
     members get their groups' products again, and seats a deactivation freed go to members
-    waiting for one. One query when no group is bound to a product."""
+    waiting for one. ``any_bound``: whether any product is bound to a group
+    (``LicensingState.group_bindings``); without, no query (errors exist only for bound
+    products, so there is nothing to follow). One query when none of the users' groups is
+    bound and no member waits."""
+    if not any_bound:
+        return GroupChanges()
     user_field, group_field = membership_fields()
     groups = membership_model()._default_manager.filter(
         **{f"{user_field}_id__in": users.values("pk")}

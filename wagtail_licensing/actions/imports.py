@@ -14,9 +14,13 @@ from ..importing import ImportPlan, batch_size, build_plan
 from ..models import AssignmentSource, LicenseAssignment, ProductType
 from . import counters
 from .base import NAMES_LOGGED, LicensingAction, StateAccess
-from .grant import AFTER_LICENSES_GRANTED
-from .recall import AFTER_LICENSES_RECALLED
-from .results import GrantResult, ImportResult, RecallResult
+from .results import (
+    AFTER_LICENSES_GRANTED,
+    AFTER_LICENSES_RECALLED,
+    GrantResult,
+    ImportResult,
+    RecallResult,
+)
 from .seats import insert_assignments, reallocate
 
 ACTION_IMPORT = "wagtail_licensing.import"

@@ -42,7 +42,8 @@ from ..rules.status import (
 from . import counters
 from .base import LicensingAction, StateAccess
 from .grant import GrantAction
-from .group_seats import bindings_by_code, reconcile
+from .group_results import source_hooks
+from .group_seats import GroupChanges, bindings_by_code, reconcile
 from .results import GrantRefusalReason
 from .seats import reallocate
 
@@ -138,6 +139,8 @@ class InstallResult:
     changed: bool = True
     #: Product code -> usernames granted it in the same confirmation.
     granted: dict[str, list[str]] = field(default_factory=dict)
+    #: What seating the members of bound groups did (``group_seats.reconcile``).
+    group_changes: GroupChanges | None = None
 
 
 def _product_dict(product: Any) -> dict[str, Any]:
@@ -445,8 +448,9 @@ class InstallAction(LicensingAction[InstallResult]):
         # the preview showed free), then members of bound groups waiting for a seat get one of
         # what is left (their errors resolve); fewer seats: what is left is reported as errors.
         granted = self._grant(license_file)
-        reconcile(license_file.pk, bindings_by_code(), by=self.user)
-        return InstallResult(license_file=license_file, preview=preview, granted=granted)
+        group_changes = reconcile(license_file.pk, bindings_by_code(), by=self.user)
+        return InstallResult(license_file=license_file, preview=preview, granted=granted,
+                             group_changes=group_changes)
 
     def _grant(self, license_file: LicenseFile) -> dict[str, list[str]]:
         """Grant what the confirmation selected, through the grant action (its seat rules, its
@@ -493,4 +497,5 @@ class InstallAction(LicensingAction[InstallResult]):
 
     def hooks(self, result: InstallResult) -> list[tuple[str, dict[str, Any]]]:
         return [(AFTER_LICENSE_FILE_INSTALL, {"license_file": result.license_file,
-                                              "preview": result.preview})]
+                                              "preview": result.preview}),
+                *source_hooks(result.group_changes)]

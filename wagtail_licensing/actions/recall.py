@@ -18,12 +18,12 @@ from ..models import (
 )
 from . import counters
 from .base import NAMES_LOGGED, LicensingAction, product_codes, user_queryset
+from .group_results import source_hooks
 from .group_seats import reconcile
-from .results import RecallResult
+from .results import AFTER_LICENSES_RECALLED, RecallResult
 from .seats import reallocate
 
 ACTION_RECALL = "wagtail_licensing.recall"
-AFTER_LICENSES_RECALLED = "after_licenses_recalled"
 
 
 class RecallAction(LicensingAction[RecallResult]):
@@ -115,4 +115,6 @@ class RecallAction(LicensingAction[RecallResult]):
     def hooks(self, result: RecallResult) -> list[tuple[str, dict[str, Any]]]:
         if not result.changed:
             return []
-        return [(AFTER_LICENSES_RECALLED, {"result": result})]
+        # Then the members of bound groups the freed seats went to (source "group").
+        return [(AFTER_LICENSES_RECALLED, {"result": result}),
+                *source_hooks(result.group_changes)]

@@ -16,6 +16,19 @@ from ..importing import ImportPlan
 from ..models import ProductType
 from ..rules.labels import product_label
 
+# The hooks a grant and a recall call (docs/hooks.md); here so that group seating can say
+# whether a site registered them without importing the grant and recall actions.
+AFTER_LICENSES_GRANTED = "after_licenses_granted"
+AFTER_LICENSES_RECALLED = "after_licenses_recalled"
+
+
+class LicenseSource(models.TextChoices):
+    """What a grant or recall result came from: a manager (or site code) granting or recalling
+    directly, or group-based licensing seating or unseating members of bound groups."""
+
+    DIRECT = "direct"
+    GROUP = "group"
+
 
 class GrantRefusalReason(models.TextChoices):
     """Why a product as a whole was not granted (all-or-nothing per product)."""
@@ -56,6 +69,9 @@ class GrantResult:
     types: dict[str, ProductType] = field(default_factory=dict)  # code -> product type
     # Users who held the product through a group only: now held directly too (same seat).
     via_group: dict[str, list[str]] = field(default_factory=dict)
+    # "group": members of bound groups seated by group licensing; ``groups`` names the groups.
+    source: LicenseSource = LicenseSource.DIRECT
+    groups: list[str] = field(default_factory=list)
 
     @property
     def granted_count(self) -> int:
@@ -79,6 +95,9 @@ class RecallResult:
     kept_via_group: dict[str, list[str]] = field(default_factory=dict)
     # What the reconciliation after the recall did (errors resolved by the freed seats).
     group_changes: Any = None
+    # "group": assignments whose last group source went; ``groups`` names the groups.
+    source: LicenseSource = LicenseSource.DIRECT
+    groups: list[str] = field(default_factory=list)
 
     @property
     def recalled_count(self) -> int:

@@ -112,7 +112,7 @@ def _bound_group_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     """A deleted group took its bindings and sources with it: what only it gave goes."""
     codes = getattr(instance, "_wagtail_licensing_bound", None)
     if codes:
-        operations.group_deleted(codes)
+        operations.group_deleted(codes, group_name=instance.name)
 
 
 # Cached access follows groups, permissions, accounts -------------------------------------------
@@ -174,6 +174,12 @@ def _logged_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: A
         sessions.end_session_slot(request, user)
 
 
+def _m2m_through(model: Any, name: str) -> Any:
+    """The through model of ``model``'s many-to-many field ``name``, or None without one."""
+    field = getattr(model, name, None)
+    return getattr(field, "through", None)
+
+
 def register() -> None:
     """Connect every receiver (``apps.ready()``); idempotent through the dispatch uids."""
     User = get_user_model()
@@ -184,15 +190,19 @@ def register() -> None:
     pre_delete.connect(_remember_assignments, sender=User, dispatch_uid=f"{uid}user_pre_delete")
     post_delete.connect(_deleted, sender=User, dispatch_uid=f"{uid}user_deleted")
 
-    m2m_changed.connect(_memberships_changed, sender=User.groups.through,
-                        dispatch_uid=f"{uid}group_licenses_memberships")
-    pre_delete.connect(_remember_group_codes, sender=Group,
-                       dispatch_uid=f"{uid}group_licenses_pre_delete")
-    post_delete.connect(_bound_group_deleted, sender=Group,
-                        dispatch_uid=f"{uid}group_licenses_deleted")
+    # A user model without groups or permissions (no PermissionsMixin: checks W070) has no
+    # memberships to follow; the rest of licensing works as usual.
+    groups = _m2m_through(User, "groups")
+    if groups is not None:
+        m2m_changed.connect(_memberships_changed, sender=groups,
+                            dispatch_uid=f"{uid}group_licenses_memberships")
+        pre_delete.connect(_remember_group_codes, sender=Group,
+                           dispatch_uid=f"{uid}group_licenses_pre_delete")
+        post_delete.connect(_bound_group_deleted, sender=Group,
+                            dispatch_uid=f"{uid}group_licenses_deleted")
 
     post_save.connect(_user_saved, sender=User, dispatch_uid=f"{uid}user_saved")
-    for through in (User.groups.through, User.user_permissions.through):
+    for through in filter(None, (groups, _m2m_through(User, "user_permissions"))):
         m2m_changed.connect(_user_m2m_changed, sender=through,
                             dispatch_uid=f"{uid}m2m.{through._meta.label}")
     m2m_changed.connect(_group_permissions_changed, sender=Group.permissions.through,
