@@ -162,17 +162,26 @@ class RepairCountersFormatter(LogFormatter):
 
     def format_message(self, log_entry: Any) -> str:
         repaired = dict(sorted(log_entry.data.get("repaired", {}).items()))
-        return ngettext("Repaired the seat counters of %(n)d product: %(products)s",
-                        "Repaired the seat counters of %(n)d products: %(products)s",
-                        len(repaired)) % {
-            "n": len(repaired),
-            "products": ", ".join(
-                ngettext("%(code)s (%(kept)d seat used counted, %(actual)d held)",
-                         "%(code)s (%(kept)d seats used counted, %(actual)d held)",
-                         entry.get("kept", {}).get("used", 0)) % {
-                    "code": code, "kept": entry.get("kept", {}).get("used", 0),
-                    "actual": entry.get("actual", {}).get("used", 0)}
-                for code, entry in repaired.items())}
+        parts = []
+        if repaired or "group_bindings" not in log_entry.data:
+            parts.append(ngettext(
+                "Repaired the seat counters of %(n)d product: %(products)s",
+                "Repaired the seat counters of %(n)d products: %(products)s",
+                len(repaired)) % {
+                "n": len(repaired),
+                "products": ", ".join(
+                    ngettext("%(code)s (%(kept)d seat used counted, %(actual)d held)",
+                             "%(code)s (%(kept)d seats used counted, %(actual)d held)",
+                             entry.get("kept", {}).get("used", 0)) % {
+                        "code": code, "kept": entry.get("kept", {}).get("used", 0),
+                        "actual": entry.get("actual", {}).get("used", 0)}
+                    for code, entry in repaired.items())})
+        bindings = log_entry.data.get("group_bindings")
+        if bindings:
+            parts.append(_("Repaired the count of group bindings: %(kept)s counted, "
+                           "%(actual)s bound") % {"kept": bindings.get("kept"),
+                                                  "actual": bindings.get("actual")})
+        return "; ".join(parts)
 
 
 class ApiTokenFormatter(LogFormatter):

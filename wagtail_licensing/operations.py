@@ -27,10 +27,12 @@ from .actions.api_tokens import (
 )
 from .actions.counters import (
     ACTION_REPAIR_COUNTERS,
+    BindingsDrift,
     Counts,
     Drift,
     RepairCountersAction,
     RepairResult,
+    bindings_drift,
     drift,
 )
 from .actions.deactivation import ACTION_USER_STATUS, UsersStatusChanged, UserStatusChanged
@@ -186,9 +188,16 @@ def counter_drift() -> list[Drift]:
     return drift()
 
 
+def binding_count_drift() -> BindingsDrift | None:
+    """The kept count of group bindings (``LicensingState.group_bindings``, read by every
+    deactivation) against the bindings there are; None when they agree. Changes nothing."""
+    return bindings_drift()
+
+
 def repair_counters(*, user: Any = None) -> RepairResult:
-    """Recount every product's seat counters from the assignments, under the licensing lock,
-    and store what differed (logged in the audit log when anything did)."""
+    """Recount every product's seat counters from the assignments, and the count of group
+    bindings, under the licensing lock, and store what differed (logged in the audit log when
+    anything did)."""
     return RepairCountersAction(user=user).execute()
 
 

@@ -26,6 +26,7 @@ from wagtail_licensing.models import (
     GroupLicenseSource,
     LicenseAssignment,
     LicensedProduct,
+    LicensingState,
     ProductUsage,
 )
 
@@ -228,6 +229,28 @@ def test_verify_reports_drift_and_fix_repairs_it_once(installed, make_users, sup
     assert "editor" in entry.message
     assert "match the assignments" in run("verify")
     assert ModelLogEntry.objects.filter(action=operations.ACTION_REPAIR_COUNTERS).count() == 1
+
+
+def test_verify_reports_and_repairs_the_count_of_group_bindings(installed, make_users):
+    group = Group.objects.create(name="Licensed team")
+    group.user_set.add(*make_users(2))
+    operations.bind_group_licenses(group, ["editor"])
+    assert LicensingState.get().group_bindings == 1
+    assert operations.binding_count_drift() is None
+    # Behind the actions' back: the count a deactivation reads says nothing is bound.
+    LicensingState.objects.update(group_bindings=0)
+    with pytest.raises(CommandError, match="count of group bindings differs.*verify --fix"):
+        run("verify")
+    assert LicensingState.get().group_bindings == 0  # verify alone changes nothing
+    output = run("verify", "--fix")
+    assert "group bindings: counted 0, there are 1" in output
+    assert "Repaired the count of group bindings." in output
+    assert "seat counters of 0 products" not in output
+    assert LicensingState.get().group_bindings == 1
+    entry = ModelLogEntry.objects.get(action=operations.ACTION_REPAIR_COUNTERS)
+    assert entry.data["group_bindings"] == {"kept": 0, "actual": 1}
+    assert entry.message == "Repaired the count of group bindings: 0 counted, 1 bound"
+    assert "match the assignments" in run("verify")
 
 
 def test_repair_removes_counters_of_codes_nobody_holds_any_more(installed, make_users):

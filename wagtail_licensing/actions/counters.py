@@ -3,7 +3,8 @@
 Grants and recalls move them by what they inserted or deleted (a cost that grows with the
 users they touch, never with the users who hold the product); seat reallocation, which already
 visits every holder of a product, recounts the products it touched. ``RepairCountersAction``
-(``manage.py licensing verify --fix``) recounts every product from the assignments.
+(``manage.py licensing verify --fix``) recounts every product from the assignments, and the
+count of group bindings (``LicensingState.group_bindings``) from the bindings.
 
 Helpers of actions, called under the lock an action holds, except ``count``, ``drift`` and
 ``RepairCountersAction``.
@@ -17,7 +18,7 @@ from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet
 
-from ..models import LicenseAssignment, ProductUsage
+from ..models import GroupLicense, LicenseAssignment, LicensingState, ProductUsage
 from .base import LicensingAction
 
 ACTION_REPAIR_COUNTERS = "wagtail_licensing.repair_counters"
@@ -118,13 +119,30 @@ def drift() -> list[Drift]:
             if stored.get(code, Counts()) != truth.get(code, Counts())]
 
 
+@dataclass(frozen=True)
+class BindingsDrift:
+    """``LicensingState.group_bindings`` (which lets a deactivation skip group licensing when
+    nothing is bound) differs from the bindings there are."""
+
+    kept: int
+    actual: int
+
+
+def bindings_drift(state: LicensingState | None = None) -> BindingsDrift | None:
+    """The kept count of group bindings against the bindings, or None when they agree."""
+    kept_count = (state or LicensingState.get()).group_bindings
+    actual = GroupLicense.objects.count()
+    return None if kept_count == actual else BindingsDrift(kept_count, actual)
+
+
 @dataclass
 class RepairResult:
     repaired: list[Drift]
+    bindings: BindingsDrift | None = None
 
     @property
     def changed(self) -> bool:
-        return bool(self.repaired)
+        return bool(self.repaired or self.bindings)
 
 
 class RepairCountersAction(LicensingAction[RepairResult]):
@@ -138,8 +156,16 @@ class RepairCountersAction(LicensingAction[RepairResult]):
         store({d.code: d.actual for d in repaired})
         ProductUsage.objects.filter(
             product_code__in=[d.code for d in repaired if not d.actual]).delete()
-        return RepairResult(repaired)
+        bindings = bindings_drift(self.state)
+        if bindings is not None:
+            self.state.group_bindings = bindings.actual
+            self.state.save(update_fields=["group_bindings"])
+        return RepairResult(repaired, bindings)
 
     def log_data(self, result: RepairResult) -> dict[str, Any]:
-        return {"repaired": {d.code: {"kept": vars(d.kept), "actual": vars(d.actual)}
-                             for d in result.repaired}}
+        data: dict[str, Any] = {
+            "repaired": {d.code: {"kept": vars(d.kept), "actual": vars(d.actual)}
+                         for d in result.repaired}}
+        if result.bindings is not None:
+            data["group_bindings"] = vars(result.bindings)
+        return data

@@ -286,6 +286,7 @@ class Command(BaseCommand):
 
     def handle_verify(self, fix: bool = False, **options: Any) -> None:
         drifted = operations.counter_drift()
+        bindings = operations.binding_count_drift()
         for d in drifted:
             self.stdout.write("  " + _(
                 "%(code)s: counted %(used)s seats used, %(holders)s holders (%(active)s "
@@ -295,21 +296,32 @@ class Command(BaseCommand):
                     "active": d.kept.active_holders, "actual_used": d.actual.used,
                     "actual_holders": d.actual.holders,
                     "actual_active": d.actual.active_holders})
-        if not drifted:
+        if bindings is not None:
+            self.stdout.write("  " + _(
+                "group bindings: counted %(kept)s, there are %(actual)s") % {
+                    "kept": bindings.kept, "actual": bindings.actual})
+        if not drifted and bindings is None:
             self.stdout.write(self.style.SUCCESS(_("The seat counters match the assignments.")))
             return
         if not fix:
-            raise CommandError(ngettext(
-                "The seat counters of %(count)d products differ from the assignments. Run "
-                "`manage.py licensing verify --fix` to repair them.",
-                "The seat counters of %(count)d products differ from the assignments. Run "
-                "`manage.py licensing verify --fix` to repair them.", len(drifted))
-                % {"count": len(drifted)})
-        repaired = operations.repair_counters().repaired
-        self.stdout.write(self.style.SUCCESS(ngettext(
-            "Repaired the seat counters of %(count)d products.",
-            "Repaired the seat counters of %(count)d products.", len(repaired))
-            % {"count": len(repaired)}))
+            if drifted:
+                raise CommandError(ngettext(
+                    "The seat counters of %(count)d products differ from the assignments. Run "
+                    "`manage.py licensing verify --fix` to repair them.",
+                    "The seat counters of %(count)d products differ from the assignments. Run "
+                    "`manage.py licensing verify --fix` to repair them.", len(drifted))
+                    % {"count": len(drifted)})
+            raise CommandError(_(
+                "The count of group bindings differs from the bindings. Run "
+                "`manage.py licensing verify --fix` to repair it."))
+        result = operations.repair_counters()
+        if result.repaired or result.bindings is None:
+            self.stdout.write(self.style.SUCCESS(ngettext(
+                "Repaired the seat counters of %(count)d products.",
+                "Repaired the seat counters of %(count)d products.", len(result.repaired))
+                % {"count": len(result.repaired)}))
+        if result.bindings is not None:
+            self.stdout.write(self.style.SUCCESS(_("Repaired the count of group bindings.")))
 
     def handle_snapshot(self, **options: Any) -> None:
         result = operations.take_usage_snapshot()
