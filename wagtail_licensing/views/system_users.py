@@ -49,8 +49,10 @@ from .base import LicensingPermissionMixin
 from .feedback import report
 from .names import ASSIGNMENTS_NAMESPACE, SYSTEM_USERS_NAMESPACE
 from .user_listing import (
+    GROUPS_ATTRIBUTE,
     PORTAL_ANNOTATION,
     PROBLEM_ANNOTATION,
+    row_url,
     url_name,
     user_url,
     with_licensing,
@@ -62,12 +64,19 @@ ASSIGNMENTS_EXPORT_URL_NAME = f"{ASSIGNMENTS_NAMESPACE}:export"
 
 def wagtail_user_edit_url(request: HttpRequest, user: Any) -> str | None:
     """The user's page in Settings > Users, if the request's user may edit accounts."""
+    edit_url = wagtail_user_edit_urls(request)
+    return edit_url(user) if edit_url else None
+
+
+def wagtail_user_edit_urls(request: HttpRequest) -> Callable[[Any], str] | None:
+    """``wagtail_user_edit_url`` for the rows of a listing: the permission checked and the
+    URL reversed once (``row_url``); None if the request's user may not edit accounts."""
     opts = get_user_model()._meta
     # What Wagtail's user permission policy checks, on every supported Wagtail release.
     if not request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}"):
         return None
     try:
-        return reverse("wagtailusers_users:edit", args=[quote(user.pk)])
+        return row_url("wagtailusers_users:edit")
     except NoReverseMatch:
         return None
 
@@ -136,10 +145,13 @@ class GroupsColumn(Column):
     cell_template_name = "wagtail_licensing/system_users/groups_cell.html"
 
     def get_value(self, instance: Any) -> list[str]:
-        if not hasattr(instance, "groups"):
-            return []
+        groups = getattr(instance, GROUPS_ATTRIBUTE, None)  # with_licensing's prefetch
+        if groups is None:
+            if not hasattr(instance, "groups"):
+                return []
+            groups = instance.groups.all()
         # Sorted in Python: ordering the prefetch would not change the query count.
-        return sorted((group.name for group in instance.groups.all()), key=str.casefold)
+        return sorted((group.name for group in groups), key=str.casefold)
 
 
 class LicensesColumn(Column):
@@ -229,7 +241,7 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
             BulkActionsCheckboxColumn("bulk_actions", obj_type="user"),
             name_column_class(
                 "name", accessor=get_user_display_name, label=_("Name"),
-                sort_key="name" if self.has_names else None, get_url=user_url,
+                sort_key="name" if self.has_names else None, get_url=self.user_url,
                 classname="name wl-user-name"),
             UsernameEmailColumn(
                 "username", label=_("Username / e-mail"), sort_key=self.model.USERNAME_FIELD,
@@ -246,16 +258,29 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
                        width="12%"),
         ]
 
+    # Each row's URLs, reversed once for the page (row_url) and the permission checked once.
+
+    @cached_property
+    def user_url(self) -> Callable[[Any], str]:
+        return row_url(url_name("user"))
+
+    @cached_property
+    def convert_url(self) -> Callable[[Any], str]:
+        return row_url(url_name("convert_to_portal_user"))
+
+    @cached_property
+    def edit_url(self) -> Callable[[Any], str] | None:
+        return wagtail_user_edit_urls(self.request)
+
     def get_list_more_buttons(self, instance: Any) -> list[Any]:
-        buttons = [ListingMenuItem(_("Licenses"), url=user_url(instance), icon_name="key",
+        buttons = [ListingMenuItem(_("Licenses"), url=self.user_url(instance), icon_name="key",
                                    priority=10)]
-        if edit_url := wagtail_user_edit_url(self.request, instance):
-            buttons.append(ListingMenuItem(_("Edit user"), url=edit_url, icon_name="edit",
-                                           priority=20))
+        if self.edit_url is not None:
+            buttons.append(ListingMenuItem(_("Edit user"), url=self.edit_url(instance),
+                                           icon_name="edit", priority=20))
         if not getattr(instance, PORTAL_ANNOTATION, False) and not instance.is_superuser:
             buttons.append(ListingMenuItem(
-                _("Convert to portal user"),
-                url=reverse(url_name("convert_to_portal_user"), args=[quote(instance.pk)]),
+                _("Convert to portal user"), url=self.convert_url(instance),
                 icon_name="user", priority=30))
         return buttons
 
