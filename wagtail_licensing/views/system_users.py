@@ -84,10 +84,20 @@ def wagtail_user_edit_urls(request: HttpRequest) -> Callable[[Any], str] | None:
 
 
 def user_listing_buttons(user: Any, request_user: Any) -> list[Button]:
-    """A "Licenses" entry in each row's menu of Settings > Users, for license managers."""
-    if not permission_policy.user_has_permission(request_user, MANAGE):
+    """A "Licenses" entry in each row's menu of Settings > Users, for license managers.
+
+    Called for every row: the permission and the URL pattern (``row_url``) are looked up once
+    and kept on the request's user, as Django keeps its permissions (``_perm_cache``).
+    """
+    try:
+        licenses_url = request_user._licensing_row_licenses_url
+    except AttributeError:
+        licenses_url = (row_url(url_name("user"))
+                        if permission_policy.user_has_permission(request_user, MANAGE) else None)
+        request_user._licensing_row_licenses_url = licenses_url
+    if licenses_url is None:
         return []
-    return [Button(_("Licenses"), url=user_url(user), icon_name="key", priority=50)]
+    return [Button(_("Licenses"), url=licenses_url(user), icon_name="key", priority=50)]
 
 
 def license_manager_actions(request: HttpRequest) -> list[Button]:
