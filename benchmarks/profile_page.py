@@ -10,6 +10,7 @@ import cProfile
 import json
 import pstats
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,14 +22,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--db", type=Path, default=None,
-                        help="the SQLite file to build or reuse (default /tmp/wl-profile-N.sqlite3)")
+                        help="the SQLite file to build or reuse (default: wl-profile-N.sqlite3 "
+                             "in the temporary directory)")
     parser.add_argument("--page", action="append", required=True)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--pyinstrument", action="store_true")
     args = parser.parse_args()
-    db = args.db or Path(f"/tmp/wl-profile-{args.users}.sqlite3")
+    db = args.db or Path(tempfile.gettempdir()) / f"wl-profile-{args.users}.sqlite3"
     exists = db.exists()
     _support.setup_django(db, persistent=True)
     from django.contrib.auth import get_user_model
