@@ -1,8 +1,12 @@
 #!/usr/bin/env python
-"""Profile one page of ``pages.py`` (cProfile, or pyinstrument when installed) on a kept
-SQLite database of ``--users`` users, built on the first run (``--db``) and reused after.
+"""Profile pages of ``pages.py`` (cProfile, or ``--pyinstrument`` once it is pip-installed)
+on a SQLite database of ``--users`` users built on the first run (``--db``) and kept after.
 
     .venv/bin/python benchmarks/profile_page.py --users 100000 --page "System users: first page"
+
+The data, license and license manager are ``pages.py``'s; the database is reused as it is (a
+database built by older code may need deleting). Prints each page's median CPU time of
+``--repeats`` requests, then the profile of as many more.
 """
 
 import argparse
