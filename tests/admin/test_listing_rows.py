@@ -9,11 +9,12 @@ import pytest
 from django.contrib.admin.utils import quote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from tests.support.queries import count_queries
 from wagtail_licensing import operations
 from wagtail_licensing.models import GroupLicenseError, PortalUser
+from wagtail_licensing.views import system_users
 from wagtail_licensing.views.system_users import LicensesColumn, TypeColumn, UsernameEmailColumn
 from wagtail_licensing.views.user_listing import row_url
 
@@ -167,3 +168,18 @@ def test_problem_tag_in_the_listing(client, people, manager):
     client.force_login(manager)
     html = client.get(reverse(INDEX), {"q": "alice"}).content.decode()
     assert "data-licensing-problem" in html
+
+
+def test_row_url_of_an_unknown_name_fails_as_reverse_does(db):
+    with pytest.raises(NoReverseMatch):
+        row_url("no-such-url")(SimpleNamespace(pk=1))
+
+
+def test_no_edit_link_where_settings_users_has_none(rf, people, manager, monkeypatch):
+    manager.user_permissions.add(Permission.objects.get(codename="change_user"))
+    request = rf.get("/")
+    request.user = User.objects.get(pk=manager.pk)
+    assert system_users.wagtail_user_edit_url(request, people["alice"]) == reverse(
+        "wagtailusers_users:edit", args=[people["alice"].pk])
+    monkeypatch.setattr(system_users, "row_url", lambda name: row_url("no-such-url"))
+    assert system_users.wagtail_user_edit_url(request, people["alice"]) is None

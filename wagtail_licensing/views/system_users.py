@@ -70,17 +70,22 @@ def wagtail_user_edit_url(request: HttpRequest, user: Any) -> str | None:
     return edit_url(user) if edit_url else None
 
 
-def wagtail_user_edit_urls(request: HttpRequest) -> Callable[[Any], str] | None:
+def wagtail_user_edit_urls(request: HttpRequest) -> Callable[[Any], str | None] | None:
     """``wagtail_user_edit_url`` for the rows of a listing: the permission checked and the
     URL reversed once (``row_url``); None if the request's user may not edit accounts."""
     opts = get_user_model()._meta
     # What Wagtail's user permission policy checks, on every supported Wagtail release.
     if not request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}"):
         return None
-    try:
-        return row_url("wagtailusers_users:edit")
-    except NoReverseMatch:
-        return None
+    edit_url = row_url("wagtailusers_users:edit")
+
+    def each_row(user: Any) -> str | None:
+        try:
+            return edit_url(user)
+        except NoReverseMatch:  # Settings > Users not mounted, or a key its URL refuses
+            return None
+
+    return each_row
 
 
 def user_listing_buttons(user: Any, request_user: Any) -> list[Button]:
@@ -335,15 +340,15 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
         return row_url(url_name("convert_to_portal_user"))
 
     @cached_property
-    def edit_url(self) -> Callable[[Any], str] | None:
+    def edit_url(self) -> Callable[[Any], str | None] | None:
         return wagtail_user_edit_urls(self.request)
 
     def get_list_more_buttons(self, instance: Any) -> list[Any]:
         buttons = [ListingMenuItem(_("Licenses"), url=self.user_url(instance), icon_name="key",
                                    priority=10)]
-        if self.edit_url is not None:
-            buttons.append(ListingMenuItem(_("Edit user"), url=self.edit_url(instance),
-                                           icon_name="edit", priority=20))
+        if self.edit_url is not None and (edit_url := self.edit_url(instance)):
+            buttons.append(ListingMenuItem(_("Edit user"), url=edit_url, icon_name="edit",
+                                           priority=20))
         if not getattr(instance, PORTAL_ANNOTATION, False) and not instance.is_superuser:
             buttons.append(ListingMenuItem(
                 _("Convert to portal user"), url=self.convert_url(instance),
