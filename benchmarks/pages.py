@@ -478,7 +478,8 @@ def main():
                         help="print the plans of each page's N slowest queries at the "
                              "largest size")
     parser.add_argument("--only", default="",
-                        help="measure only the pages whose name contains this text")
+                        help="measure only the pages whose name contains this text (several "
+                             "texts separated by |: any of them)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
 
@@ -489,8 +490,9 @@ def main():
         workers = [Worker(size, tmp) for size in sizes]  # they build their sites at once
         infos = [worker.ready() for worker in workers]
         # The pages (the same names in every worker; ids and URLs are each worker's own).
+        wanted = args.only.split("|")
         page_list = [page for page in workers[0].call("page_list", None)
-                     if args.only in page.name]
+                     if any(text in page.name for text in wanted)]
         names = [page.name for page in page_list]
         info = infos[0]
         print(f"wagtail-licensing pages benchmark: {info['vendor']}, Django {info['django']}, "

@@ -19,7 +19,9 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise, cached_property
+from django.utils.html import format_html
 from django.utils.http import content_disposition_header
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView
@@ -49,8 +51,10 @@ from .base import LicensingPermissionMixin
 from .feedback import report
 from .names import ASSIGNMENTS_NAMESPACE, SYSTEM_USERS_NAMESPACE
 from .user_listing import (
+    GROUPS_ATTRIBUTE,
     PORTAL_ANNOTATION,
     PROBLEM_ANNOTATION,
+    row_url,
     url_name,
     user_url,
     with_licensing,
@@ -62,21 +66,43 @@ ASSIGNMENTS_EXPORT_URL_NAME = f"{ASSIGNMENTS_NAMESPACE}:export"
 
 def wagtail_user_edit_url(request: HttpRequest, user: Any) -> str | None:
     """The user's page in Settings > Users, if the request's user may edit accounts."""
+    edit_url = wagtail_user_edit_urls(request)
+    return edit_url(user) if edit_url else None
+
+
+def wagtail_user_edit_urls(request: HttpRequest) -> Callable[[Any], str | None] | None:
+    """``wagtail_user_edit_url`` for the rows of a listing: the permission checked and the
+    URL reversed once (``row_url``); None if the request's user may not edit accounts."""
     opts = get_user_model()._meta
     # What Wagtail's user permission policy checks, on every supported Wagtail release.
     if not request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}"):
         return None
-    try:
-        return reverse("wagtailusers_users:edit", args=[quote(user.pk)])
-    except NoReverseMatch:
-        return None
+    edit_url = row_url("wagtailusers_users:edit")
+
+    def each_row(user: Any) -> str | None:
+        try:
+            return edit_url(user)
+        except NoReverseMatch:  # Settings > Users not mounted, or a key its URL refuses
+            return None
+
+    return each_row
 
 
 def user_listing_buttons(user: Any, request_user: Any) -> list[Button]:
-    """A "Licenses" entry in each row's menu of Settings > Users, for license managers."""
-    if not permission_policy.user_has_permission(request_user, MANAGE):
+    """A "Licenses" entry in each row's menu of Settings > Users, for license managers.
+
+    Called for every row: the permission and the URL pattern (``row_url``) are looked up once
+    and kept on the request's user, as Django keeps its permissions (``_perm_cache``).
+    """
+    try:
+        licenses_url = request_user._licensing_row_licenses_url
+    except AttributeError:
+        licenses_url = (row_url(url_name("user"))
+                        if permission_policy.user_has_permission(request_user, MANAGE) else None)
+        request_user._licensing_row_licenses_url = licenses_url
+    if licenses_url is None:
         return []
-    return [Button(_("Licenses"), url=user_url(user), icon_name="key", priority=50)]
+    return [Button(_("Licenses"), url=licenses_url(user), icon_name="key", priority=50)]
 
 
 def license_manager_actions(request: HttpRequest) -> list[Button]:
@@ -112,49 +138,106 @@ class UserNameColumn(TitleColumn):
     cell_template_name = "wagtailusers/users/user_cell.html"
 
 
-class UsernameEmailColumn(Column):
-    cell_template_name = "wagtail_licensing/system_users/username_cell.html"
+class PythonCellColumn(Column):
+    """A column whose cell is written in Python (``format_html``) rather than a template.
 
-    def get_cell_context_data(self, instance: Any, parent_context: Any) -> dict[str, Any]:
-        context = super().get_cell_context_data(instance, parent_context)
-        context["username"] = instance.get_username()
+    A listing page renders 50 cells of each column; a template per cell (a context, a render,
+    its ``{% trans %}`` tags) costs more than the rest of what the licensing columns add to
+    Wagtail's own Users listing. ``cell_html`` returns the ``<td>``'s content.
+    """
+
+    def render_cell_html(self, instance: Any, parent_context: Any) -> SafeString:
+        if self.classname:
+            return format_html('<td class="{}">{}</td>', self.classname,
+                               self.cell_html(instance))
+        return format_html("<td>{}</td>", self.cell_html(instance))
+
+    def cell_html(self, instance: Any) -> SafeString:
+        raise NotImplementedError
+
+
+class UsernameEmailColumn(PythonCellColumn):
+    def cell_html(self, instance: Any) -> SafeString:
+        username = instance.get_username()
         email = getattr(instance, instance.get_email_field_name(), "") or ""
-        context["email"] = email if email != context["username"] else ""
-        return context
+        if email and email != username:
+            return format_html('{}<div class="wl-muted">{}</div>', username, email)
+        return format_html("{}", username)
 
 
-class TypeColumn(Column):
-    cell_template_name = "wagtail_licensing/system_users/type_cell.html"
+class TypeColumn(PythonCellColumn):
+    def cell_html(self, instance: Any) -> SafeString:
+        if getattr(instance, PORTAL_ANNOTATION, False):
+            return format_html('<span class="w-status w-status--primary">{}</span>',
+                               gettext("Portal user"))
+        return format_html("{}", gettext("Employee"))
 
-    def get_cell_context_data(self, instance: Any, parent_context: Any) -> dict[str, Any]:
-        context = super().get_cell_context_data(instance, parent_context)
-        context["is_portal"] = bool(getattr(instance, PORTAL_ANNOTATION, False))
-        return context
 
-
-class GroupsColumn(Column):
-    cell_template_name = "wagtail_licensing/system_users/groups_cell.html"
-
+class GroupsColumn(PythonCellColumn):
     def get_value(self, instance: Any) -> list[str]:
-        if not hasattr(instance, "groups"):
-            return []
+        groups = getattr(instance, GROUPS_ATTRIBUTE, None)  # with_licensing's prefetch
+        if groups is None:
+            if not hasattr(instance, "groups"):
+                return []
+            groups = instance.groups.all()
         # Sorted in Python: ordering the prefetch would not change the query count.
-        return sorted((group.name for group in instance.groups.all()), key=str.casefold)
+        return sorted((group.name for group in groups), key=str.casefold)
+
+    def cell_html(self, instance: Any) -> SafeString:
+        return format_html("{}", ", ".join(self.get_value(instance)))
 
 
-class LicensesColumn(Column):
-    cell_template_name = "wagtail_licensing/system_users/licenses_cell.html"
-
+class LicensesColumn(PythonCellColumn):
     def __init__(self, name: str, get_products: Callable[[], Mapping[str, LicensedProduct]],
                  **kwargs: Any) -> None:
         super().__init__(name, **kwargs)
         self.get_products = get_products
 
-    def get_cell_context_data(self, instance: Any, parent_context: Any) -> dict[str, Any]:
-        context = super().get_cell_context_data(instance, parent_context)
-        context["tags"] = license_tags(instance, self.get_products())
-        context["problem"] = getattr(instance, PROBLEM_ANNOTATION, False)
-        return context
+    @cached_property
+    def texts(self) -> dict[str, str]:
+        """The cell's words, translated once per listing (the column lives for one request)."""
+        return {
+            "not_installed": gettext("Not in the installed license"),
+            "inherited": gettext("Through a group"),
+            "inherited_sr": gettext("(through a group)"),
+            "no_seat": gettext(
+                "No seat: no access until a seat is freed or the user is activated"),
+            "no_seat_sr": gettext("(no seat)"),
+            "problem_title": gettext(
+                "A bound group could not give this user a license: see Licensing > Groups"),
+            "problem": gettext("Licensing problem"),
+        }
+
+    def tag_html(self, tag: Mapping[str, Any]) -> SafeString:
+        texts = self.texts
+        if not tag["installed"]:
+            return format_html(
+                '<span class="w-status wl-license-tag--not-installed" title="{}">{}</span>',
+                texts["not_installed"], tag["label"])
+        if tag["has_seat"]:
+            if tag["inherited"]:
+                return format_html(
+                    '<span class="w-status w-status--primary" title="{}" data-inherited>{} '
+                    '<span class="w-sr-only">{}</span><span aria-hidden="true">⇄</span></span>',
+                    texts["inherited"], tag["label"], texts["inherited_sr"])
+            return format_html('<span class="w-status w-status--primary" title="{}">{}</span>',
+                               tag["code"], tag["label"])
+        return format_html(
+            '<span class="w-status wl-license-tag--no-seat" title="{}">{} '
+            '<span class="w-sr-only">{}</span><span aria-hidden="true">⊘</span></span>',
+            texts["no_seat"], tag["label"], texts["no_seat_sr"])
+
+    def cell_html(self, instance: Any) -> SafeString:
+        tags = license_tags(instance, self.get_products())
+        items = [format_html("<li>{}</li>", self.tag_html(tag)) for tag in tags]
+        if getattr(instance, PROBLEM_ANNOTATION, False):
+            items.append(format_html(
+                '<li><span class="w-status w-status--label wl-license-tag--problem" '
+                'data-licensing-problem title="{}">{} <span aria-hidden="true">⚠</span>'
+                "</span></li>", self.texts["problem_title"], self.texts["problem"]))
+        if not items:
+            return SafeString("")
+        return format_html('<ul class="wl-license-tags">{}</ul>', SafeString("".join(items)))
 
 
 class ChunkedUsers:
@@ -229,7 +312,7 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
             BulkActionsCheckboxColumn("bulk_actions", obj_type="user"),
             name_column_class(
                 "name", accessor=get_user_display_name, label=_("Name"),
-                sort_key="name" if self.has_names else None, get_url=user_url,
+                sort_key="name" if self.has_names else None, get_url=self.user_url,
                 classname="name wl-user-name"),
             UsernameEmailColumn(
                 "username", label=_("Username / e-mail"), sort_key=self.model.USERNAME_FIELD,
@@ -246,16 +329,29 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
                        width="12%"),
         ]
 
+    # Each row's URLs, reversed once for the page (row_url) and the permission checked once.
+
+    @cached_property
+    def user_url(self) -> Callable[[Any], str]:
+        return row_url(url_name("user"))
+
+    @cached_property
+    def convert_url(self) -> Callable[[Any], str]:
+        return row_url(url_name("convert_to_portal_user"))
+
+    @cached_property
+    def edit_url(self) -> Callable[[Any], str | None] | None:
+        return wagtail_user_edit_urls(self.request)
+
     def get_list_more_buttons(self, instance: Any) -> list[Any]:
-        buttons = [ListingMenuItem(_("Licenses"), url=user_url(instance), icon_name="key",
+        buttons = [ListingMenuItem(_("Licenses"), url=self.user_url(instance), icon_name="key",
                                    priority=10)]
-        if edit_url := wagtail_user_edit_url(self.request, instance):
+        if self.edit_url is not None and (edit_url := self.edit_url(instance)):
             buttons.append(ListingMenuItem(_("Edit user"), url=edit_url, icon_name="edit",
                                            priority=20))
         if not getattr(instance, PORTAL_ANNOTATION, False) and not instance.is_superuser:
             buttons.append(ListingMenuItem(
-                _("Convert to portal user"),
-                url=reverse(url_name("convert_to_portal_user"), args=[quote(instance.pk)]),
+                _("Convert to portal user"), url=self.convert_url(instance),
                 icon_name="user", priority=30))
         return buttons
 

@@ -7,7 +7,9 @@ imports the other.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote as url_quote
 from urllib.parse import urlsplit
 
 from django.contrib.admin.utils import quote
@@ -15,7 +17,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import HttpRequest
-from django.urls import Resolver404, resolve, reverse
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+from django.utils.http import RFC3986_SUBDELIMS
 from wagtail.admin.views.generic.base import BaseListingView
 
 from ..filters import filter_users, groups_relation
@@ -26,6 +29,12 @@ from .names import SYSTEM_USERS_NAMESPACE
 PORTAL_ANNOTATION = "_licensing_is_portal"
 #: ... and has a group licensing error (a bound group could not seat them)?
 PROBLEM_ANNOTATION = "_licensing_has_problem"
+#: The user's groups, as a list (a prefetch ``to_attr``: no related manager built per row).
+GROUPS_ATTRIBUTE = "_licensing_groups"
+#: What ``row_url`` reverses in place of a key, for a ``str`` then an ``int`` converter: letters
+#: and digits, which neither admin ``quote`` nor ``reverse`` changes, and which no key quotes
+#: to (``quote`` escapes ``_``) or, for the digits, is unlikely to be elsewhere in the URL.
+_KEY_PLACEHOLDERS = ("0wlkey0", "9731059731")
 
 
 def url_name(name: str) -> str:
@@ -38,6 +47,30 @@ def user_url(user: object) -> str:
     return reverse(url_name("user"), args=[quote(user.pk)])  # type: ignore[attr-defined]
 
 
+def row_url(name: str) -> Callable[[Any], str]:
+    """``lambda obj: reverse(name, args=[quote(obj.pk)])``, reversed once for every row.
+
+    A listing of 50 users reverses three or four URLs a row; ``reverse`` matches the URL
+    pattern each time. The pattern is reversed once with a placeholder key, and each row's key
+    (admin-quoted, then URL-quoted as ``reverse`` quotes it) put in its place; where the
+    placeholder does not come out exactly once, every row is reversed.
+    """
+    def each_row(obj: Any) -> str:
+        return reverse(name, args=[quote(obj.pk)])
+
+    for placeholder in _KEY_PLACEHOLDERS:
+        try:
+            template = reverse(name, args=[placeholder])
+        except NoReverseMatch:
+            continue
+        if template.count(placeholder) != 1:
+            return each_row
+        head, tail = template.split(placeholder)
+        safe = RFC3986_SUBDELIMS + "/~:@"  # what reverse() leaves unquoted
+        return lambda obj: f"{head}{url_quote(str(quote(obj.pk)), safe=safe)}{tail}"
+    return each_row
+
+
 def with_licensing(queryset: QuerySet) -> QuerySet:
     """Prefetch what the listing shows of each user: assignments, groups, portal flag.
 
@@ -48,7 +81,7 @@ def with_licensing(queryset: QuerySet) -> QuerySet:
                  queryset=LicenseAssignment.objects.order_by("product_code"),
                  to_attr="_licensing_assignments")]
     if groups_relation(queryset.model) is not None:
-        prefetches.append("groups")
+        prefetches.append(Prefetch("groups", to_attr=GROUPS_ATTRIBUTE))
     queryset = queryset.annotate(**{
         PORTAL_ANNOTATION: is_portal_user_expression(),
         PROBLEM_ANNOTATION: Exists(GroupLicenseError.objects.filter(user_id=OuterRef("pk"))),
