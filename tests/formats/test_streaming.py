@@ -329,6 +329,36 @@ def test_escaping_by_column_is_escaping_cell_by_cell(chunk):
     assert [list(row) for row in streaming.escape_chunk(chunk)] == expected
 
 
+def _csv_by_writer(chunk):
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(chunk)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("chunk", list(columns_chunks()) + [
+    [["", ""], ["", ""]], [[""], ["a"]], [["a"], ["b"]], [[True, "x"], [False, "y"]],
+    [[1, "x"], [2, "y"]]])
+def test_csv_by_column_is_what_the_csv_writer_writes(chunk):
+    held = streaming.Columns(list(zip(*chunk, strict=True)), len(chunk)) if len(
+        {len(row) for row in chunk}) == 1 else chunk
+    lines = streaming._csv_lines(held)
+    assert (_csv_by_writer(chunk) if lines is None else lines) == _csv_by_writer(chunk)
+    assert b"".join(streaming.stream_csv(["a", "b"], streaming.Chunked([held]))) == (
+        "\ufeffa,b\r\n" + _csv_by_writer(chunk)).encode()
+
+
+def test_csv_by_column_writes_every_character_as_the_csv_writer_does():
+    """Each character of Unicode in a cell: the text as it is exactly when the writer
+    writes it so (``_CSV_SPECIAL`` is every character that it quotes, on this Python)."""
+    for start in range(0, 0x110000, 0x10000):
+        cells = [chr(code) for code in range(start, start + 0x10000)]
+        for code, cell in zip(range(start, start + 0x10000), cells, strict=True):
+            lines = streaming._csv_lines([[cell, "x"]])
+            written = _csv_by_writer([[cell, "x"]])
+            assert lines is None or lines == written, hex(code)
+            assert lines is not None or written != cell + ",x\r\n" or cell == "\x00", hex(code)
+
+
 def test_the_export_reads_the_rows_values_list_reads(holders):
     """The driver's rows, converted by column (``column_chunks``), are values_list's."""
     from wagtail_licensing.resources import column_chunks
@@ -370,3 +400,22 @@ def test_a_widget_whose_render_a_project_overrides_renders_each_cell(holders):
     shouted = list(Resource().rows())
     assert [row[0] for row in shouted] == [row[0].upper() for row in plain]
     assert [row[1:] for row in shouted] == [row[1:] for row in plain]
+
+
+@pytest.mark.parametrize("zone", ["Europe/London", "America/New_York", "Australia/Lord_Howe",
+                                  "Asia/Kolkata", "Africa/Casablanca", "UTC"])
+def test_dates_and_times_by_column_are_the_cells_rendered_one_by_one(zone):
+    """A column of distinct seconds (mapped over the column) and one of shared seconds
+    (formatted once per value) are what the widget renders cell by cell, across daylight
+    saving changes, half-hour offsets and None."""
+    from wagtail_licensing.resources import LocalISODateTimeWidget
+
+    widget = LocalISODateTimeWidget()
+    start = int(datetime(2025, 3, 1, tzinfo=UTC).timestamp())
+    distinct = [start + i * 3607 for i in range(0, 24 * 400, 4)]  # a year and more, hourly-ish
+    shared = [start] * 50 + [start + 86_400] * 50
+    with timezone.override(zone):
+        render = widget.renderer()
+        column_render = widget.column_renderer()
+        for column in (distinct, shared, distinct[:10] + [None, ""], [None] * 3):
+            assert column_render(column) == [render(value) for value in column]
