@@ -290,6 +290,7 @@ class ResidentMemory:
 COLUMN_VALUES = [
     "ann", "", " lead", "trail ", "a&b<c>d", "=1+1", "'=x", "\ttab", "line\nbreak", "nul\x00in",
     "ctrl\x01", "björk", "\u00a0nbsp", "zero\u200bwidth", "x" * 60, "-2", "@a", "+1",
+    "back\\slash", 'a "quote"', "del\x7f", "comma, too", "~tilde",
 ]
 OTHER_VALUES = [True, False, None, 0, -1, 2.5, 10**12, datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
                 date(2026, 1, 2), datetime(2026, 1, 2, 3, 4, 5)]

@@ -227,6 +227,18 @@ def _json_values(values: Sequence[Any], dumps: Callable[[Any], str]) -> Sequence
     return list(map(dumps, values))
 
 
+def _json_plain_texts(values: Sequence[Any]) -> bool:
+    """Whether a column of a chunk is text that ``encode_basestring_ascii`` writes as it is,
+    between quotes: printable ASCII (space to ``~``) without a quote or a backslash. Such a
+    column is written with the quotes around it in the markup, without a call per cell."""
+    try:
+        joined = "".join(values)
+    except TypeError:  # not all text
+        return False
+    return (joined.isascii() and joined.isprintable() and '"' not in joined
+            and "\\" not in joined)
+
+
 def stream_json(headers: Sequence[str], rows: Iterable[Row]) -> Iterator[bytes]:
     """A list of records, one per row, keyed by the headers: ``json.dumps`` of that list."""
     keys = list(headers)
@@ -244,9 +256,13 @@ def stream_json(headers: Sequence[str], rows: Iterable[Row]) -> Iterator[bytes]:
             pieces: list[Iterable[str]] = []
             markup = "{"
             for name, column in zip(names, columns, strict=True):
-                pieces += [repeat(markup + name), _json_values(column, dumps)]
-                markup = ", "
-            pieces.append(repeat("}, "))
+                if _json_plain_texts(column):
+                    pieces += [repeat(markup + name + '"'), column]
+                    markup = '", '
+                else:
+                    pieces += [repeat(markup + name), _json_values(column, dumps)]
+                    markup = ", "
+            pieces.append(repeat(markup[:-2] + "}, "))
             text = "".join(chain.from_iterable(zip(*pieces, strict=False)))[:-2]
         else:
             # The list's brackets cut off: each record's text joined with ", ", as
