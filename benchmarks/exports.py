@@ -8,7 +8,8 @@
 Builds a database (a temporary SQLite file, or the database named by ``DATABASE_URL``, which
 is emptied first) with four unlimited named products and ``rows / 4`` users each holding all
 four (each assignment granted at its own second, half by a manager, one in five held through a
-group too or only: see ``build``), then for each ``--rows`` and each format (CSV, JSON, XLSX) measures, in the same run:
+group too or only: see ``build``), then for each ``--rows`` and each format (CSV, JSON, XLSX)
+measures, in the same run:
 
 - the baseline: reading the export's rows from the database with ``values_list`` and
   ``iterator()``, rendering nothing (the floor for any export);
