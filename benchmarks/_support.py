@@ -5,6 +5,7 @@ Imported by the scripts in this folder before anything else (``import _support``
 
 import os
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -122,3 +123,27 @@ def refresh_statistics(models):
         with connection.cursor() as cursor:
             for model in models:
                 cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
+def timed(function, repeats=3, setup=None):
+    """``(median seconds, queries of one run)`` of ``function``, after one warm run;
+    ``setup`` runs untimed before each run (the warm one too). The median of an even number
+    of runs is the upper middle one. What ``api.py``, ``group_licensing.py`` and
+    ``bulk_grant.py`` measure with."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if setup:
+        setup()
+    function()  # warm: content types, caches
+    times, queries = [], 0
+    for _ in range(repeats):
+        if setup:
+            setup()
+        with CaptureQueriesContext(connection) as captured:
+            start = time.perf_counter()
+            function()
+            times.append(time.perf_counter() - start)
+        queries = len(captured.captured_queries)
+    times.sort()
+    return times[len(times) // 2], queries

@@ -22,10 +22,10 @@ request's own (the token, its user's permission, the users looked up by name).
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import _support
+from _support import timed
 
 PRODUCTS = [("editor", "named", None), ("reports", "named", None)]
 
@@ -51,27 +51,6 @@ def add_users(count):
         LicenseAssignment.objects.bulk_create(
             LicenseAssignment(user=user, product_code="editor", granted_at=now) for user in users
         )
-
-
-def timed(function, repeats=3, setup=None):
-    """(median seconds, queries of one run), after one warm run."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    if setup:
-        setup()
-    function()
-    times, queries = [], 0
-    for _ in range(repeats):
-        if setup:
-            setup()
-        with CaptureQueriesContext(connection) as captured:
-            start = time.perf_counter()
-            function()
-            times.append(time.perf_counter() - start)
-        queries = len(captured.captured_queries)
-    times.sort()
-    return times[len(times) // 2], queries
 
 
 def main():

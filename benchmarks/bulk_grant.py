@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import _support
+from _support import timed
 
 PRODUCTS = [("editor", "named", None), ("analytics", "named", None),
             ("reports", "named", None), ("portal", "portal", None)]
@@ -56,26 +57,6 @@ def add_users(prefix, start, stop, groups):
             for index, user in enumerate(users))
 
 
-def measure(function, repeats=1, setup=None):
-    """(median seconds, queries of one run); ``setup`` runs untimed before each run."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    if setup:
-        setup()
-    function()  # warm
-    times = []
-    for _ in range(repeats):
-        if setup:
-            setup()
-        with CaptureQueriesContext(connection) as queries:
-            start = time.perf_counter()
-            function()
-            times.append(time.perf_counter() - start)
-    times.sort()
-    return times[len(times) // 2], len(queries.captured_queries)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bulk", type=int, default=10_000,
@@ -109,8 +90,8 @@ def main():
 
         few = list(User.objects.filter(username__startswith="g").order_by("pk")[:10]
                    .values_list("pk", flat=True))
-        grant_small = measure(grant(User.objects.filter(pk__in=few)), 3, reset)
-        grant_large = measure(grant(User.objects.filter(username__startswith="g")), 3, reset)
+        grant_small = timed(grant(User.objects.filter(pk__in=few)), 3, reset)
+        grant_large = timed(grant(User.objects.filter(username__startswith="g")), 3, reset)
         assert LicenseAssignment.objects.filter(product_code="reports").count() == args.bulk
 
         ids = list(User.objects.filter(username__startswith="g").values_list("pk", flat=True))

@@ -7,7 +7,9 @@
 
 Builds a database (a temporary SQLite file, or the database named by ``DATABASE_URL``, which
 is emptied first) with four unlimited named products and ``rows / 4`` users each holding all
-four, then for each ``--rows`` and each format (CSV, JSON, XLSX) measures, in the same run:
+four (each assignment granted at its own second, half by a manager, one in five held through a
+group too or only: see ``build``), then for each ``--rows`` and each format (CSV, JSON, XLSX)
+measures, in the same run:
 
 - the baseline: reading the export's rows from the database with ``values_list`` and
   ``iterator()``, rendering nothing (the floor for any export);
@@ -44,37 +46,72 @@ TARGET_SECONDS = {"csv": 1.0, "json": 1.0, "xlsx": 5.0}  # per 100,000 assignmen
 
 
 def build(rows):
-    """``rows`` assignments: ``rows / 4`` users, each holding the four products."""
+    """``rows`` assignments: ``rows / 4`` users, each holding the four products.
+
+    As a site's: every assignment has its own ``granted_at`` (distinct seconds over two
+    years, the user's products granted apart), so that the export formats as many dates and
+    times as it has rows; half were granted by a manager (the rest by an import, no one);
+    one assignment in ten is held only through a group and one in ten both directly and
+    through a group (``GroupLicenseSource`` rows, what the Source column reads)."""
+    from datetime import timedelta
+
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
     from django.db import connection, transaction
     from django.utils import timezone
 
     from wagtail_licensing.actions import counters
-    from wagtail_licensing.models import LicenseAssignment
+    from wagtail_licensing.models import GroupLicense, GroupLicenseSource, LicenseAssignment
 
     User = get_user_model()
+    GroupLicenseSource.objects.all().delete()
+    GroupLicense.objects.all().delete()
     LicenseAssignment.objects.all().delete()
     User.objects.filter(username__startswith="bench").delete()
     users = -(-rows // len(PRODUCTS))
+    manager, _created = User.objects.get_or_create(username="bench-granter")
+    groups = [Group.objects.get_or_create(name=f"Bench group {code}")[0] for code in PRODUCTS]
+    start_time = timezone.now() - timedelta(days=730)
     with transaction.atomic():
+        GroupLicense.objects.bulk_create(GroupLicense(group=group, product_code=code)
+                                         for group, code in zip(groups, PRODUCTS, strict=True))
         for start in range(0, users, 10_000):
             User.objects.bulk_create(
                 (User(username=f"bench{i:07d}", email=f"bench{i:07d}@example.com",
                       first_name="Bench", last_name=str(i))
                  for i in range(start, min(start + 10_000, users))), batch_size=5000)
-        table = LicenseAssignment._meta.db_table
-        codes = " UNION ALL ".join(f"SELECT '{code}'" + (" AS code" if i == 0 else "")
-                                   for i, code in enumerate(PRODUCTS))
-        with connection.cursor() as cursor:
-            sql = (f"INSERT INTO {table} (user_id, product_code, has_seat, granted_at, "  # noqa: S608
-                   f"source) SELECT u.id, p.code, %s, %s, 'import' FROM {User._meta.db_table} u, "
-                   f"({codes}) p WHERE u.username LIKE 'bench%%'")  # the benchmark's own names
-            cursor.execute(sql, [True, timezone.now()])
+        ids = list(User.objects.filter(username__startswith="bench0").order_by("id")
+                   .values_list("id", flat=True))
+        assignments, sources, members = [], [], []
+        number = 0
+        for user_id in ids:
+            for index, code in enumerate(PRODUCTS):
+                # Distinct seconds, spread over two years, not in the order of the export.
+                seconds = (number * 7919) % (rows * 631) or number
+                via_group = number % 10  # 0: only through a group, 1: both, else directly
+                assignments.append(LicenseAssignment(
+                    user_id=user_id, product_code=code, has_seat=True, source="import",
+                    granted_at=start_time + timedelta(seconds=seconds),
+                    granted_by=manager if number % 2 else None, direct=via_group != 0))
+                if via_group in (0, 1):
+                    sources.append(GroupLicenseSource(user_id=user_id, product_code=code,
+                                                      group=groups[index]))
+                    members.append(User.groups.through(user_id=user_id,
+                                                       group_id=groups[index].id))
+                number += 1
+            if len(assignments) >= 10_000:
+                LicenseAssignment.objects.bulk_create(assignments, batch_size=5000)
+                assignments.clear()
+        LicenseAssignment.objects.bulk_create(assignments, batch_size=5000)
+        GroupLicenseSource.objects.bulk_create(sources, batch_size=5000)
+        User.groups.through.objects.bulk_create(members, batch_size=5000,
+                                                ignore_conflicts=True)
         counters.recount(PRODUCTS)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
-    return LicenseAssignment.objects.count()
+    distinct = LicenseAssignment.objects.values("granted_at").distinct().count()
+    return LicenseAssignment.objects.count(), distinct
 
 
 class CpuClock:
@@ -202,7 +239,8 @@ def main():
         cpu = CpuClock()
         results = []
         for rows in sizes:
-            actual = build(rows)
+            actual, distinct = build(rows)
+            print(f"{actual:,} assignments, {distinct:,} distinct granted_at", file=sys.stderr)
             baseline, baseline_cpu, n = median_of(args.repeats, lambda: time_baseline(cpu))
             assert n == actual, (n, actual)
             for name in FORMATS:

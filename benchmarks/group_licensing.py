@@ -22,10 +22,10 @@ within 2x of the direct bulk grant; one user joining costs the same queries what
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import _support
+from _support import timed
 
 PRODUCTS = [("editor", "named", None), ("reports", "named", None)]
 
@@ -46,27 +46,6 @@ def add_members(prefix, count, group):
         (through(user_id=pk, group_id=group.pk) for pk in ids), batch_size=5000
     )
     return ids
-
-
-def timed(function, setup=None, repeats=3):
-    """(median seconds, queries of one run), after a warm-up run."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    if setup:
-        setup()
-    function()  # warm: content types, caches
-    times, queries = [], 0
-    for _ in range(repeats):
-        if setup:
-            setup()
-        with CaptureQueriesContext(connection) as captured:
-            start = time.perf_counter()
-            function()
-            times.append(time.perf_counter() - start)
-        queries = len(captured.captured_queries)
-    times.sort()
-    return times[len(times) // 2], queries
 
 
 def main():
@@ -109,12 +88,13 @@ def main():
             lambda: operations.grant(
                 members, ["reports"], user=admin, source=AssignmentSource.BULK
             ),
-            clear,
+            setup=clear,
         )
         bind_small = timed(
-            lambda: operations.bind_group_licenses(small, "reports", user=admin), clear
+            lambda: operations.bind_group_licenses(small, "reports", user=admin), setup=clear
         )
-        bind = timed(lambda: operations.bind_group_licenses(big, "reports", user=admin), clear)
+        bind = timed(lambda: operations.bind_group_licenses(big, "reports", user=admin),
+                     setup=clear)
         assert LicenseAssignment.objects.filter(product_code="reports").count() == args.members
         noop = timed(lambda: operations.reprocess_group_licenses(group=big, user=admin))
 
@@ -122,7 +102,7 @@ def main():
             LicenseAssignment.objects.filter(product_code="reports").delete()
             _support.recount_counters(["reports"])
 
-        redo = timed(lambda: operations.reprocess_group_licenses(group=big, user=admin), drop)
+        redo = timed(lambda: operations.reprocess_group_licenses(group=big, user=admin), setup=drop)
         assert LicenseAssignment.objects.filter(product_code="reports").count() == args.members
 
         operations.bind_group_licenses(small, "reports", user=admin)
@@ -131,9 +111,9 @@ def main():
         def leave(group):
             return lambda: joiner.groups.remove(group)
 
-        join_small = timed(lambda: joiner.groups.add(small), leave(small))
+        join_small = timed(lambda: joiner.groups.add(small), setup=leave(small))
         leave(small)()
-        join_big = timed(lambda: joiner.groups.add(big), leave(big))
+        join_big = timed(lambda: joiner.groups.add(big), setup=leave(big))
         vendor = connection.vendor
         del ids
 

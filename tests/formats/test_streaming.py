@@ -290,6 +290,7 @@ class ResidentMemory:
 COLUMN_VALUES = [
     "ann", "", " lead", "trail ", "a&b<c>d", "=1+1", "'=x", "\ttab", "line\nbreak", "nul\x00in",
     "ctrl\x01", "björk", "\u00a0nbsp", "zero\u200bwidth", "x" * 60, "-2", "@a", "+1",
+    "back\\slash", 'a "quote"', "del\x7f", "comma, too", "~tilde",
 ]
 OTHER_VALUES = [True, False, None, 0, -1, 2.5, 10**12, datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
                 date(2026, 1, 2), datetime(2026, 1, 2, 3, 4, 5)]
@@ -327,6 +328,39 @@ def test_json_by_column_is_json_dumps_of_the_records(chunk):
 def test_escaping_by_column_is_escaping_cell_by_cell(chunk):
     expected = [[escape_formula(value) for value in row] for row in chunk]
     assert [list(row) for row in streaming.escape_chunk(chunk)] == expected
+
+
+def _csv_by_writer(chunk):
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(chunk)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("chunk", list(columns_chunks()) + [
+    [["", ""], ["", ""]], [[""], ["a"]], [["a"], ["b"]], [[True, "x"], [False, "y"]],
+    [[1, "x"], [2, "y"]]])
+def test_csv_by_column_is_what_the_csv_writer_writes(chunk):
+    held = streaming.Columns(list(zip(*chunk, strict=True)), len(chunk)) if len(
+        {len(row) for row in chunk}) == 1 else chunk
+    lines = streaming._csv_lines(held)
+    assert (_csv_by_writer(chunk) if lines is None else lines) == _csv_by_writer(chunk)
+    assert b"".join(streaming.stream_csv(["a", "b"], streaming.Chunked([held]))) == (
+        "\ufeffa,b\r\n" + _csv_by_writer(chunk)).encode()
+
+
+def test_csv_by_column_writes_every_character_as_the_csv_writer_does():
+    """Each character of Unicode in a cell: the text as it is exactly when the writer
+    writes it so (``_CSV_SPECIAL`` is every character that it quotes, on this Python)."""
+    for start in range(0, 0x110000, 0x10000):
+        cells = [chr(code) for code in range(start, start + 0x10000)]
+        plain = [cell for cell in cells if not streaming._CSV_SPECIAL(cell)]
+        assert _csv_by_writer([[cell, "x"] for cell in plain]) == "".join(
+            cell + ",x\r\n" for cell in plain)
+        for cell in filter(streaming._CSV_SPECIAL, cells):
+            assert streaming._csv_lines([[cell, "x"]]) is None
+            assert cell == "\x00" or _csv_by_writer([[cell, "x"]]) != cell + ",x\r\n", cell
+        assert streaming._csv_lines([[cell, "x"] for cell in plain]) == "".join(
+            cell + ",x\r\n" for cell in plain)
 
 
 def test_the_export_reads_the_rows_values_list_reads(holders):
@@ -370,3 +404,22 @@ def test_a_widget_whose_render_a_project_overrides_renders_each_cell(holders):
     shouted = list(Resource().rows())
     assert [row[0] for row in shouted] == [row[0].upper() for row in plain]
     assert [row[1:] for row in shouted] == [row[1:] for row in plain]
+
+
+@pytest.mark.parametrize("zone", ["Europe/London", "America/New_York", "Australia/Lord_Howe",
+                                  "Asia/Kolkata", "Africa/Casablanca", "UTC"])
+def test_dates_and_times_by_column_are_the_cells_rendered_one_by_one(zone):
+    """A column of distinct seconds (mapped over the column) and one of shared seconds
+    (formatted once per value) are what the widget renders cell by cell, across daylight
+    saving changes, half-hour offsets and None."""
+    from wagtail_licensing.resources import LocalISODateTimeWidget
+
+    widget = LocalISODateTimeWidget()
+    start = int(datetime(2025, 3, 1, tzinfo=UTC).timestamp())
+    distinct = [start + i * 3607 for i in range(0, 24 * 400, 4)]  # a year and more, hourly-ish
+    shared = [start] * 50 + [start + 86_400] * 50
+    with timezone.override(zone):
+        render = widget.renderer()
+        column_render = widget.column_renderer()
+        for column in (distinct, shared, distinct[:10] + [None, ""], [None] * 3):
+            assert column_render(column) == [render(value) for value in column]

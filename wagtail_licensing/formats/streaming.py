@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, time
@@ -149,6 +150,42 @@ class _Buffer:
         return data
 
 
+#: What makes ``csv.writer`` (Excel's dialect, minimal quoting) quote a cell or refuse it: the
+#: delimiter, the quote, a line break (``tests/formats/test_streaming.py`` tries every
+#: character). A column of text with none of them is written as it is.
+_CSV_SPECIAL = re.compile('[,"\r\n\x00]').search
+_CSV_BOOLEAN = {True: "True", False: "False"}
+
+
+def _csv_column(values: Sequence[Any]) -> Sequence[str] | None:
+    """The cells of a column of a chunk as ``csv.writer`` writes them, when that is the text
+    itself (no cell to quote) or ``str`` of a boolean; None for anything else."""
+    try:
+        joined = "".join(values)
+    except TypeError:  # not all text
+        if set(map(type, values)) == {bool}:
+            return list(map(_CSV_BOOLEAN.__getitem__, values))
+        return None
+    return None if _CSV_SPECIAL(joined) else values
+
+
+def _csv_lines(chunk: Sequence[Row]) -> str | None:
+    """A chunk's CSV lines as ``csv.writer.writerows`` writes them, by column: each column's
+    text (``_csv_column``) interleaved into lines and joined, without a C call per cell. None
+    when a column has a cell to quote or not text nor booleans (or a row a single cell, which
+    the writer quotes when empty): then the writer writes the chunk."""
+    columns = columns_of(chunk)
+    if columns is None or len(columns) < 2:
+        return None
+    texts = []
+    for column in columns:
+        text = _csv_column(column)
+        if text is None:
+            return None
+        texts.append(text)
+    return "\r\n".join(map(",".join, zip(*texts, strict=True))) + "\r\n" if chunk else ""
+
+
 def stream_csv(headers: Sequence[str], rows: Iterable[Row], *, bom: bool = True
                ) -> Iterator[bytes]:
     """CSV in Excel's dialect; with a BOM, so that Excel reads it as UTF-8."""
@@ -159,7 +196,11 @@ def stream_csv(headers: Sequence[str], rows: Iterable[Row], *, bom: bool = True
     writer.writerow(headers)
     yield buffer.take()
     for chunk in chunks(rows):
-        writer.writerows(chunk)
+        lines = _csv_lines(chunk)
+        if lines is None:
+            writer.writerows(chunk)
+        else:
+            buffer.write(lines)
         yield buffer.take()
 
 
@@ -186,6 +227,18 @@ def _json_values(values: Sequence[Any], dumps: Callable[[Any], str]) -> Sequence
     return list(map(dumps, values))
 
 
+def _json_plain_texts(values: Sequence[Any]) -> bool:
+    """Whether a column of a chunk is text that ``encode_basestring_ascii`` writes as it is,
+    between quotes: printable ASCII (space to ``~``) without a quote or a backslash. Such a
+    column is written with the quotes around it in the markup, without a call per cell."""
+    try:
+        joined = "".join(values)
+    except TypeError:  # not all text
+        return False
+    return (joined.isascii() and joined.isprintable() and '"' not in joined
+            and "\\" not in joined)
+
+
 def stream_json(headers: Sequence[str], rows: Iterable[Row]) -> Iterator[bytes]:
     """A list of records, one per row, keyed by the headers: ``json.dumps`` of that list."""
     keys = list(headers)
@@ -203,9 +256,13 @@ def stream_json(headers: Sequence[str], rows: Iterable[Row]) -> Iterator[bytes]:
             pieces: list[Iterable[str]] = []
             markup = "{"
             for name, column in zip(names, columns, strict=True):
-                pieces += [repeat(markup + name), _json_values(column, dumps)]
-                markup = ", "
-            pieces.append(repeat("}, "))
+                if _json_plain_texts(column):
+                    pieces += [repeat(markup + name + '"'), column]
+                    markup = '", '
+                else:
+                    pieces += [repeat(markup + name), _json_values(column, dumps)]
+                    markup = ", "
+            pieces.append(repeat(markup[:-2] + "}, "))
             text = "".join(chain.from_iterable(zip(*pieces, strict=False)))[:-2]
         else:
             # The list's brackets cut off: each record's text joined with ", ", as
