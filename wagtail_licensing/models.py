@@ -320,6 +320,26 @@ class LicensedProduct(models.Model):
                 .annotate(_portal=is_portal_user_expression())
                 .filter(_portal=self.for_portal_users))
 
+    def grant_candidates(self) -> models.QuerySet[Any]:
+        """The users it could be granted to ("Add users"): eligible, and not holding it yet."""
+        return self.eligible_users().exclude(Exists(LicenseAssignment.objects.filter(
+            user_id=OuterRef("pk"), product_code=self.code)))
+
+    def grant_candidate_count(self) -> int:
+        """``grant_candidates().count()``, without an anti-join over every user: the active
+        users of its kind, less those of them who hold it, where the active holders are the
+        counter the actions keep (needs ``with_usage()``). Two queries: a count of the active
+        users (what any user listing's paginator costs) and one over the portal users."""
+        active = get_user_model()._default_manager.filter(is_active=True).count()
+        portal = PortalUser.objects.filter(user__is_active=True).aggregate(
+            users=Count("pk"),
+            holding=Count("pk", filter=Exists(LicenseAssignment.objects.filter(
+                user_id=OuterRef("user_id"), product_code=self.code))),
+        )
+        if self.for_portal_users:
+            return portal["users"] - portal["holding"]
+        return (active - portal["users"]) - (self.active_holders - portal["holding"])
+
     @cached_property
     def today(self) -> date:
         return site_today()

@@ -1,13 +1,14 @@
 """A product's page: details, holders (search, pages, seats), recall and "Add users"."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
 from tests.support.licenses import product
 from tests.support.queries import count_queries
 from wagtail_licensing import operations
-from wagtail_licensing.models import LicenseAssignment, LicensingState
+from wagtail_licensing.models import LicenseAssignment, LicensedProduct, LicensingState
 
 
 def url(name, code="editor"):
@@ -134,6 +135,33 @@ def test_grant_page_lists_who_could_hold_it(manager_client, site, make_users, ed
     response = manager_client.get(url("product_grant") + "?q=cand1")
     assert [u.username for u in response.context["object_list"]] == ["cand1"]
     assert candidates  # used above
+
+
+def test_the_add_users_count_is_exact_without_counting_every_user(manager_client, site,
+                                                                   make_users, manager):
+    """The paginator's count comes from the kept counters (grant_candidate_count), and is the
+    count of the listed users whatever the mix: inactive holders, portal users, and holders
+    of the wrong kind that site code made behind the actions' back."""
+    make_users(4, prefix="cand")
+    make_users(2, prefix="gone", active=False)
+    portal = make_users(3, prefix="customer", portal=True)
+    make_users(1, prefix="away", active=False, portal=True)
+    operations.grant(portal[:1], ["portal"], user=manager)
+    operations.grant(make_users(2, prefix="later"), ["analytics"], user=manager)
+    LicenseAssignment.objects.create(user=portal[1], product_code="editor")  # wrong kind
+    LicenseAssignment.objects.create(user=site[0], product_code="portal")  # wrong kind
+    # A holder deactivated by a bare UPDATE (no signal): verify --fix recounts the counters.
+    get_user_model().objects.filter(pk=site[2].pk).update(is_active=False)
+    operations.repair_counters()
+    for code in ("editor", "portal", "analytics"):
+        product_ = LicensedProduct.objects.filter(
+            license_file_id=LicensingState.get().installed_file_id, code=code).with_usage().get()
+        assert product_.grant_candidate_count() == product_.grant_candidates().count(), code
+        response = manager_client.get(url("product_grant", code))
+        assert response.context["items_count"] == product_.grant_candidates().count(), code
+    # Searched, the paginator counts the search's results itself.
+    response = manager_client.get(url("product_grant") + "?q=cand")
+    assert response.context["items_count"] == 4
 
 
 def test_grant_selected_users(manager_client, site, make_users, manager):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.admin.utils import quote
 from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
@@ -333,12 +334,16 @@ class ProductGrantView(LicensingViewMixin, ProductMixin, BaseListingView):
         product = self.product
         if product is None:
             return get_user_model()._default_manager.none()
-        return (
-            product.eligible_users()
-            .exclude(Exists(LicenseAssignment.objects.filter(user_id=OuterRef("pk"),
-                                                             product_code=self.code)))
-            .select_related("wagtail_userprofile")
-        )
+        return product.grant_candidates().select_related("wagtail_userprofile")
+
+    def get_paginator(self, queryset: QuerySet, per_page: int, *args: Any,
+                      **kwargs: Any) -> Paginator:
+        paginator = super().get_paginator(queryset, per_page, *args, **kwargs)
+        if self.product is not None and not self.is_searching:
+            # The exact count from the kept counters, instead of an anti-join over every
+            # user: the same at 1,000 users as at 100,000 but for counting the active users.
+            paginator.count = self.product.grant_candidate_count()
+        return paginator
 
     def order_queryset(self, queryset: QuerySet) -> QuerySet:
         queryset = super().order_queryset(queryset)
