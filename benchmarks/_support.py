@@ -124,7 +124,7 @@ def refresh_statistics(models):
                 cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
-PASS_THROUGH = "_support.PassThroughMiddleware"
+PASSTHROUGH_MIDDLEWARE = "_support.PassThroughMiddleware"
 
 
 class PassThroughMiddleware:
@@ -150,4 +150,4 @@ def checks_off(middleware, enforcement, removed=False):
     replaced by ``PassThroughMiddleware`` (or taken out, with ``removed``)."""
     if removed:
         return [m for m in middleware if m != enforcement]
-    return [PASS_THROUGH if m == enforcement else m for m in middleware]
+    return [PASSTHROUGH_MIDDLEWARE if m == enforcement else m for m in middleware]

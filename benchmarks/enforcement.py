@@ -182,8 +182,8 @@ def run_worker(db_path, caches, requests, start_at, removed=False):
             faults[url][mode].append(page_faults)
     counts = {url: {mode: queries(clients[mode], url) for mode in clients} for url in URLS}
     alone, alone_cpu, alone_queries, allowed = check_alone(admin)
-    return {"samples": samples, "faults": faults, "queries": counts, "alone": alone, "alone_cpu": alone_cpu,
-            "alone_queries": alone_queries, "allowed_queries": allowed}
+    return {"samples": samples, "faults": faults, "queries": counts, "alone": alone,
+            "alone_cpu": alone_cpu, "alone_queries": alone_queries, "allowed_queries": allowed}
 
 
 def worker_main(connection, db_path, caches, requests, start_at, removed):
