@@ -132,11 +132,11 @@ class PassThroughMiddleware:
     middleware that does nothing, so that both settings run the same depth of middleware.
 
     On CPython 3.11 the depth of the middleware chain alone changes the cost of a deep page:
-    the interpreter allocates its frames in chunks, mapped and unmapped as the stack grows
-    and shrinks, and on the Wagtail dashboard one middleware more, whatever it does, costs
-    about 120 more page faults per request (6-10% of the CPU time measured, as much for this
-    class as for the license check). Against the chain with the middleware taken out, the
-    comparison measured that, not the license check."""
+    on the Wagtail dashboard one middleware more, whatever it does, costs about 120 more
+    minor page faults per request (6-10% of the CPU time measured, as much for this class as
+    for the license check; likely the interpreter's frame memory, mapped and unmapped in
+    chunks as the stack grows and shrinks). Against the chain with the middleware taken out,
+    the comparison measured that, not the license check."""
 
     def __init__(self, get_response):
         self.get_response = get_response
