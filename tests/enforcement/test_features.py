@@ -230,3 +230,24 @@ def test_access_is_shared_with_the_request(editor, installed):
     with count_queries() as queries:
         assert has_license(editor, "editor", request=request)
     assert len(queries) == 0
+
+
+# FEATURES parsed once per value of the setting --------------------------------------------------
+
+
+def test_features_are_parsed_once_per_value_of_the_setting(settings):
+    from wagtail_licensing.enforcement.access import features as parsed_features
+
+    settings.WAGTAIL_LICENSING = {**settings.WAGTAIL_LICENSING, "FEATURES": DOCUMENTS}
+    first = parsed_features()
+    assert parsed_features() is first  # kept, not parsed again
+    assert first["documents"].admin_url_prefixes == ("/admin/documents/",)
+    with pytest.raises(TypeError):
+        first["other"] = first["documents"]  # read-only: shared by every caller
+    settings.WAGTAIL_LICENSING = {**settings.WAGTAIL_LICENSING, "FEATURES": {
+        "forms": {"products": ["editor"], "admin_url_prefixes": ["/admin/forms/"]}}}
+    changed = parsed_features()
+    assert set(changed) == {"forms"}
+    assert changed["forms"].products == frozenset({"editor"})
+    settings.WAGTAIL_LICENSING = {**settings.WAGTAIL_LICENSING, "FEATURES": {}}
+    assert dict(parsed_features()) == {}

@@ -6,8 +6,10 @@ and caches the resulting ``Access``; the middleware, the decorators and the temp
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
+from types import MappingProxyType
 from typing import Any
 
 from django.db.models import TextChoices
@@ -46,15 +48,25 @@ class Feature:
     menu_items: frozenset[str]
 
 
-def features() -> dict[str, Feature]:
-    """``FEATURES``, parsed."""
-    return {
-        name: Feature(name=name, label=spec.get("label") or name,
-                      products=frozenset(spec.get("products") or ()),
-                      admin_url_prefixes=tuple(spec.get("admin_url_prefixes") or ()),
-                      menu_items=frozenset(spec.get("menu_items") or ()))
-        for name, spec in (licensing_settings.FEATURES or {}).items()
-    }
+_parsed_features: tuple[object, Mapping[str, Feature]] = (object(), {})
+
+
+def features() -> Mapping[str, Feature]:
+    """``FEATURES``, parsed: once per value of the setting (every admin request reads it,
+    up to six times on a page with menus), not on every call. Read-only."""
+    global _parsed_features
+    raw = licensing_settings.FEATURES
+    seen, parsed = _parsed_features
+    if seen is not raw:
+        parsed = MappingProxyType({
+            name: Feature(name=name, label=spec.get("label") or name,
+                          products=frozenset(spec.get("products") or ()),
+                          admin_url_prefixes=tuple(spec.get("admin_url_prefixes") or ()),
+                          menu_items=frozenset(spec.get("menu_items") or ()))
+            for name, spec in (raw or {}).items()
+        })
+        _parsed_features = (raw, parsed)
+    return parsed
 
 
 @dataclass(frozen=True)

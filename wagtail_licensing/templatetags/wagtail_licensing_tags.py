@@ -61,12 +61,14 @@ def licensing_banner(context: Context) -> dict[str, Any]:
     # page may state the fact itself (a product page says it is over-allocated).
     shown = {str(message) for message in get_messages(request)}
     on_page = set(context.get("licensing_alerts_shown") or ())
+    # Each alert's text is translated and formatted once (it is a lazy string).
+    texts = {id(alert): str(alert.message) for alert in alerts}
     alerts = [alert for alert in alerts
-              if str(alert.message) not in shown and alert_key(alert) not in on_page]
+              if texts[id(alert)] not in shown and alert_key(alert) not in on_page]
     now = timezone.now()
     shown_alerts, _hidden = split_dismissed(alerts, request.user, now)
     return {
         "shown_at": now.isoformat(),
         "alerts": [{"kind": alert.kind, "key": alert_key(alert), "level": alert.level,
-                    "text": str(alert.message)} for alert in shown_alerts],
+                    "text": texts[id(alert)]} for alert in shown_alerts],
     }
