@@ -147,20 +147,9 @@ class GroupLicensesAction(LicensingAction[GroupLicensesResult]):
             state.save(update_fields=["group_bindings"])
 
     def log_data(self, result: GroupLicensesResult) -> dict[str, Any]:
-        changes = result.changes
-        return {
-            "event": str(result.event),
-            "source": "group",
-            "groups": result.groups[:NAMES_LOGGED],
-            "products": result.codes,
-            "bound": result.bound,
-            "unbound": result.unbound,
-            "granted": changes.granted,
-            "removed": changes.removed,
-            "made_inherited": changes.made_inherited,
-            "errors": changes.errors,
-            "resolved": changes.resolved,
-        }
+        data = result_data(result)
+        del data["refused"]  # a refused binding changed nothing: not on record
+        return {**data, "source": "group", "groups": result.groups[:NAMES_LOGGED]}
 
     def hooks(self, result: GroupLicensesResult) -> list[tuple[str, dict[str, Any]]]:
         if not result.changed:
