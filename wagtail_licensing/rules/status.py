@@ -224,6 +224,10 @@ class Alert:
 _KIND_BY_VALUE: dict[str, AlertKind] = {member.value: member for member in AlertKind}
 
 
+_DATED_KINDS = frozenset({AlertKind.EXPIRED, AlertKind.IN_GRACE, AlertKind.NOT_YET_VALID,
+                          AlertKind.EXPIRING})
+
+
 def alert_message(alert: Alert) -> str:
     """Every alert's wording, in one place: the banner, the dashboard and the login messages."""
     if alert.kind == AlertKind.DEMO:
@@ -234,10 +238,12 @@ def alert_message(alert: Alert) -> str:
                  "managers can use the admin. Upload a license file in the License manager.")
     p = alert.product
     assert p is not None  # noqa: S101 - every other kind is about a product
-    values = {"product": p.label, "until": format_day(p.valid_until),
-              "grace_until": format_day(p.grants_until), "from": format_day(p.valid_from),
-              "days": alert.days, "used": p.in_use, "seats": p.seats or 0,
-              "holders": p.active_holders, "without": p.without_seat}
+    values: dict[str, Any] = {"product": p.label, "days": alert.days, "used": p.in_use,
+                              "seats": p.seats or 0, "holders": p.active_holders,
+                              "without": p.without_seat}
+    if alert.kind in _DATED_KINDS:  # formatting a date is most of the wording's cost
+        values.update({"until": format_day(p.valid_until), "from": format_day(p.valid_from),
+                       "grace_until": format_day(p.grants_until)})
     if alert.kind == AlertKind.EXPIRED:
         return _("%(product)s expired on %(until)s: nobody can use it. Upload a renewed "
                  "license file.") % values
