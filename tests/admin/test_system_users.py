@@ -250,6 +250,34 @@ def test_ordering(client, site, manager):
     assert usernames(listing(client, ordering="username"))[0] == "alice"
 
 
+def test_ordering_by_type(client, site, manager):
+    # Employees first (in key order), then portal users; the reverse puts portal users first.
+    employees = list(User.objects.exclude(username__startswith="portal").order_by("pk")
+                     .values_list("username", flat=True))
+    portal = list(User.objects.filter(username__startswith="portal").order_by("pk")
+                  .values_list("username", flat=True))
+    client.force_login(manager)
+    assert usernames(listing(client, ordering="_licensing_is_portal")) == employees + portal
+    assert usernames(listing(client, ordering="-_licensing_is_portal")) == portal + employees
+    # Still filtered and searched as the listing is.
+    assert usernames(listing(client, ordering="-_licensing_is_portal", q="portal1")) == [
+        "portal1"]
+
+
+def test_sorted_listing_reads_profiles_apart(client, site, manager):
+    """A sort by a column without an index sorts every user: the avatars' profiles are
+    prefetched for the page, never joined to every user before sorting."""
+    client.force_login(manager)
+    for ordering in ("name", "_licensing_is_portal", "-is_active", "username"):
+        with count_queries() as queries:
+            listing(client, ordering=ordering)
+        pages = [q["sql"] for q in queries if "LIMIT" in q["sql"] and "auth_user" in q["sql"]
+                 and "ORDER BY" in q["sql"]]
+        assert pages, ordering
+        assert not any("wagtailusers_userprofile" in sql for sql in pages), ordering
+        assert any("wagtailusers_userprofile" in q["sql"] for q in queries), ordering
+
+
 def test_pagination(client, installed, manager, make_users):
     make_users(120)
     client.force_login(manager)

@@ -334,7 +334,7 @@ class ProductGrantView(LicensingViewMixin, ProductMixin, BaseListingView):
         product = self.product
         if product is None:
             return get_user_model()._default_manager.none()
-        return product.grant_candidates().select_related("wagtail_userprofile")
+        return product.grant_candidates().prefetch_related("wagtail_userprofile")
 
     def get_paginator(self, queryset: QuerySet, per_page: int, *args: Any,
                       **kwargs: Any) -> Paginator:

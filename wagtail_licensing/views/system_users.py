@@ -42,7 +42,7 @@ from ..compat import ListingMenuItem
 from ..exceptions import LicensingError
 from ..filters import SystemUserFilterSet, filter_users, search_fields
 from ..formats.streaming import XLSX_CONTENT_TYPE, stream_xlsx
-from ..models import LicensedProduct, ProductType
+from ..models import LicensedProduct, ProductType, portal_user_sort_key
 from ..permissions import MANAGE, permission_policy
 from ..rules.escaping import escape_formula
 from ..status import installed_products
@@ -370,6 +370,10 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
             order = (last_login.desc(nulls_last=True) if self.ordering.startswith("-")
                      else last_login.asc(nulls_first=True))
             return queryset.order_by(order, "pk")
+        if self.ordering.lstrip("-") == PORTAL_ANNOTATION:
+            key = portal_user_sort_key()
+            return queryset.order_by(
+                key.desc() if self.ordering.startswith("-") else key.asc(), "pk")
         queryset = super().order_queryset(queryset)
         # A unique last key keeps pagination stable when many users share a value.
         if queryset.query.order_by:
