@@ -20,6 +20,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Exists, OuterRef, Q, QuerySet, TextChoices
+from django.db.models.query import EmptyQuerySet
 from django.http import HttpRequest
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -232,6 +233,28 @@ def search_users(queryset: QuerySet, query: str | None) -> QuerySet:
             condition |= Q(**{f"{name}__icontains": word})
         queryset = queryset.filter(condition)
     return queryset
+
+
+def kept_user_count(filterset: SystemUserFilterSet, query: str | None = None) -> int | None:
+    """How many users ``filter_users`` selects with this filterset and search, read from what
+    is kept instead of counted over every user, where that is exact: one product ticked and
+    nothing else (its holders: the seat counters count assignments, one per user and
+    product), or only a type (the portal users, or all users but them). None otherwise, for
+    the paginator to count. The counts are those ``manage.py licensing verify`` checks."""
+    if (query or "").split() or not filterset.is_valid():
+        return None
+    chosen = {name: value for name, value in filterset.form.cleaned_data.items()
+              if value not in (None, "", [], ()) and not isinstance(value, EmptyQuerySet)}
+    if list(chosen) == ["product"] and len(chosen["product"]) == 1:
+        kept = ProductUsage.objects.filter(product_code=chosen["product"][0]).values_list(
+            "holders", flat=True).first()
+        return kept or 0
+    if list(chosen) == ["type"] and chosen["type"] in (PORTAL, EMPLOYEE):
+        portal = PortalUser.objects.count()
+        if chosen["type"] == PORTAL:
+            return portal
+        return filterset.queryset.count() - portal
+    return None
 
 
 def filter_users(

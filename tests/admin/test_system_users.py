@@ -3,10 +3,12 @@
 import csv
 import io
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.http import QueryDict
 from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
@@ -276,6 +278,35 @@ def test_sorted_listing_reads_profiles_apart(client, site, manager):
         assert pages, ordering
         assert not any("wagtailusers_userprofile" in sql for sql in pages), ordering
         assert any("wagtailusers_userprofile" in q["sql"] for q in queries), ordering
+
+
+@pytest.mark.parametrize("params", [
+    {"product": "editor"}, {"product": "analytics"}, {"product": "portal"},
+    {"product": "reports"},  # installed, held by nobody: no counter row
+    {"type": "portal"}, {"type": "employee"},
+    # Not from the counters (counted as usual), and still right:
+    {"product": ["editor", "analytics"]}, {"product": "editor", "is_active": "true"},
+    {"product": "editor", "q": "a"}, {"type": "portal", "licensed": "licensed"}, {},
+])
+def test_listing_count_is_exact(client, site, manager, params):
+    client.force_login(manager)
+    response = listing(client, **params)
+    expected = filter_users(QueryDict(urlencode(params, doseq=True))).count()
+    assert response.context["page_obj"].paginator.count == expected
+    assert len(response.context["object_list"]) == expected
+
+
+@pytest.mark.parametrize("params", [{"product": "editor"}, {"type": "portal"}])
+def test_product_and_type_counts_come_from_the_counters(client, site, manager, params):
+    """One product ticked (its holders' counter) or a type (the portal users): the page
+    counts no user."""
+    client.force_login(manager)
+    listing(client, **params)
+    with count_queries() as queries:
+        listing(client, **params)
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()
+              and "auth_user" in q["sql"]]
+    assert counts == []
 
 
 def test_pagination(client, installed, manager, make_users):

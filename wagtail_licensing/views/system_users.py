@@ -14,6 +14,7 @@ from django import forms
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.auth import get_permission_codename, get_user_model
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db.models import F, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
@@ -40,7 +41,7 @@ from wagtail.admin.widgets.button import Button, HeaderButton
 from .. import operations, wording
 from ..compat import ListingMenuItem
 from ..exceptions import LicensingError
-from ..filters import SystemUserFilterSet, filter_users, search_fields
+from ..filters import SystemUserFilterSet, filter_users, kept_user_count, search_fields
 from ..formats.streaming import XLSX_CONTENT_TYPE, stream_xlsx
 from ..models import LicensedProduct, ProductType, portal_user_sort_key
 from ..permissions import MANAGE, permission_policy
@@ -294,6 +295,17 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
 
     def search_queryset(self, queryset: QuerySet) -> QuerySet:
         return queryset  # filter_queryset searched already
+
+    def get_paginator(self, queryset: QuerySet, per_page: int, *args: Any,
+                      **kwargs: Any) -> Paginator:
+        paginator = super().get_paginator(queryset, per_page, *args, **kwargs)
+        if self.filters is not None:
+            # One product ticked, or a type: the count from the kept counters, instead of a
+            # probe per user.
+            kept = kept_user_count(self.filters, self.request.GET.get("q"))
+            if kept is not None:
+                paginator.count = kept
+        return paginator
 
     @cached_property
     def products(self) -> dict[str, LicensedProduct]:
