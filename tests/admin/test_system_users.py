@@ -309,6 +309,32 @@ def test_product_and_type_counts_come_from_the_counters(client, site, manager, p
     assert counts == []
 
 
+@pytest.mark.parametrize("ordering", ["username", "-name", "_licensing_is_portal",
+                                      "-last_login"])
+def test_pages_in_order_read_keys_first(client, installed, manager, make_users, ordering):
+    """Each page holds the users of the listing's order, read in two steps: the page's keys
+    sorted (narrow rows), then those users."""
+    make_users(110, portal=False)
+    make_users(5, prefix="p", portal=True)
+    client.force_login(manager)
+    seen = []
+    for page in (1, 2, 3):
+        with count_queries() as queries:
+            response = listing(client, ordering=ordering, p=page)
+        seen += usernames(response)
+        sorted_pages = [q["sql"] for q in queries if "ORDER BY" in q["sql"]
+                        and q["sql"].lstrip().startswith("SELECT")
+                        and '"auth_user"."password"' not in q["sql"]
+                        and "LIMIT" in q["sql"]]
+        assert sorted_pages, ordering  # the keys' query
+        assert not any('"auth_user"."password"' in q["sql"] and "LIMIT" in q["sql"]
+                       and "ORDER BY" in q["sql"] for q in queries), ordering
+    expected = [u.get_username() for u in listing(client, ordering=ordering).context[
+        "page_obj"].paginator.object_list]
+    assert seen == expected
+    assert len(seen) == len(set(seen)) == User.objects.count()
+
+
 def test_pagination(client, installed, manager, make_users):
     make_users(120)
     client.force_login(manager)

@@ -1,9 +1,12 @@
 """A product's page: details, holders (search, pages, seats), recall and "Add users"."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.support.licenses import product
 from tests.support.queries import count_queries
@@ -135,6 +138,22 @@ def test_grant_page_lists_who_could_hold_it(manager_client, site, make_users, ed
     response = manager_client.get(url("product_grant") + "?q=cand1")
     assert [u.username for u in response.context["object_list"]] == ["cand1"]
     assert candidates  # used above
+
+
+@pytest.mark.parametrize("ordering", ["-last_login", "-username"])
+def test_add_users_pages_keep_their_order(manager_client, site, make_users, ordering):
+    """Each page is read keys first (a sort of narrow rows) and keeps the listing's order."""
+    make_users(45, prefix="cand")
+    User = get_user_model()
+    for index, user in enumerate(User.objects.filter(username__startswith="cand")):
+        User.objects.filter(pk=user.pk).update(last_login=timezone.now() - timedelta(hours=index))
+    seen = []
+    for page in (1, 2, 3):
+        response = manager_client.get(url("product_grant"), {"ordering": ordering, "p": page})
+        seen += [u.username for u in response.context["object_list"]]
+    expected = [u.username for u in response.context["page_obj"].paginator.object_list]
+    assert seen == expected
+    assert len(set(seen)) == len(seen) == response.context["items_count"]
 
 
 def test_the_add_users_count_is_exact_without_counting_every_user(manager_client, site,

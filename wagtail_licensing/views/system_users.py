@@ -55,6 +55,7 @@ from .user_listing import (
     GROUPS_ATTRIBUTE,
     PORTAL_ANNOTATION,
     PROBLEM_ANNOTATION,
+    KeysFirstPaginator,
     row_url,
     url_name,
     user_url,
@@ -265,6 +266,7 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
     page_title = _("System users")
     header_icon = "group"
     paginate_by = 50
+    paginator_class = KeysFirstPaginator
     filterset_class = SystemUserFilterSet
     export_filename = "system-users"
 
