@@ -287,7 +287,7 @@ class ProductGrantView(LicensingViewMixin, ProductMixin, BaseListingView):
     template_name = "wagtail_licensing/grant.html"
     results_template_name = "wagtail_licensing/grant_results.html"
     paginate_by = 20
-    paginator_class = KeysFirstPaginator  # sorted by e-mail or last login: keys first
+    paginator_class = KeysFirstPaginator  # sorted by last login: keys first
     is_searchable = True
     search_backend_name = None
     verbose_name_plural = gettext_lazy("users who could hold this product")
