@@ -98,9 +98,11 @@ def install_license(products, license_id="BENCH-1", company_id="BENCH"):
 
 
 def recount_counters(codes):
-    """Recount the seat counters of ``codes`` after assignments were written directly.
+    """Recount the seat counters of ``codes`` (and the user census) after assignments and
+    users were written directly.
 
-    Rows inserted with ``bulk_create`` bypass the actions that keep ``ProductUsage``; on code
+    Rows inserted with ``bulk_create`` bypass the actions and signals that keep
+    ``ProductUsage`` and ``UserCensus``; on code
     from before the counters (which aggregates assignments on every page) there is nothing
     to recount."""
     try:
@@ -108,6 +110,11 @@ def recount_counters(codes):
     except ImportError:
         return False
     recount(codes)
+    try:  # and the user census, on code that keeps one
+        from wagtail_licensing import census
+    except ImportError:
+        return True
+    census.store(census.count())
     return True
 
 

@@ -29,8 +29,9 @@ Employees hold one or two of the three named products (about 1.5 assignments a u
 belong to one of five groups; one user in 20 is a portal user holding the portal product, one
 in 20 holds nothing, one in 20 is inactive (their assignments without a seat), one in 10 never
 logged in: every filter selects at least a page of users at 1,000 users. Rows are written with
-``bulk_create`` and the seat counters recounted (``actions.counters.recount``, skipped on
-code from before the counters); PostgreSQL is then vacuumed and analysed, as autovacuum would.
+``bulk_create`` and the seat counters and user census recounted (``actions.counters.recount``,
+``census.store``, skipped on code from before them); PostgreSQL is then vacuumed and
+analysed, as autovacuum would.
 
 Sizes: ``--small`` users (the baseline), ``--users``, and with ``--assignments N`` as many
 users as make N assignments. The workers build their databases at the same time, then take

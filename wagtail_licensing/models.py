@@ -195,7 +195,8 @@ class LicensedProductQuerySet(models.QuerySet["LicensedProduct"]):
         return self.filter(license_file_id=Subquery(installed[:1]))
 
     def with_usage(self) -> LicensedProductQuerySet:
-        """Annotate ``used`` (seats taken), ``holders``, ``active_holders`` and ``slots_used``.
+        """Annotate ``used`` (seats taken), ``holders``, ``active_holders`` (and of them
+        ``active_portal_holders``) and ``slots_used``.
 
         One query, whose cost grows with the number of products, never with assignments:
         the first three are read from the counters the actions keep (``ProductUsage``), the
@@ -212,6 +213,7 @@ class LicensedProductQuerySet(models.QuerySet["LicensedProduct"]):
             used=kept("used"),
             holders=kept("holders"),
             active_holders=kept("active_holders"),
+            active_portal_holders=kept("active_portal_holders"),
             slots_used=Coalesce(
                 Subquery(slots.values("product_code").annotate(n=Count("pk")).values("n")[:1]),
                 Value(0),
@@ -236,6 +238,7 @@ class LicensedProduct(models.Model):
     used: int
     holders: int
     active_holders: int
+    active_portal_holders: int
     slots_used: int
 
     class Meta:
@@ -326,19 +329,14 @@ class LicensedProduct(models.Model):
             user_id=OuterRef("pk"), product_code=self.code)))
 
     def grant_candidate_count(self) -> int:
-        """``grant_candidates().count()``, without an anti-join over every user: the active
-        users of its kind, less those of them who hold it, where the active holders are the
-        counter the actions keep (needs ``with_usage()``). Two queries: a count of the active
-        users (what any user listing's paginator costs) and one over the portal users."""
-        active = get_user_model()._default_manager.filter(is_active=True).count()
-        portal = PortalUser.objects.filter(user__is_active=True).aggregate(
-            users=Count("pk"),
-            holding=Count("pk", filter=Exists(LicenseAssignment.objects.filter(
-                user_id=OuterRef("user_id"), product_code=self.code))),
-        )
+        """``grant_candidates().count()``, counting nothing: the active users of its kind
+        (``UserCensus``), less the active holders of that kind (the counters the actions keep;
+        needs ``with_usage()``). One query, at any number of users."""
+        active, portal = UserCensus.kept()
+        portal_holders = self.active_portal_holders
         if self.for_portal_users:
-            return portal["users"] - portal["holding"]
-        return (active - portal["users"]) - (self.active_holders - portal["holding"])
+            return max(portal - portal_holders, 0)
+        return max((active - portal) - (self.active_holders - portal_holders), 0)
 
     @cached_property
     def today(self) -> date:
@@ -601,6 +599,11 @@ class ProductUsage(models.Model):
     active_holders = models.PositiveIntegerField(_("active holders"), default=0)
     used = models.PositiveIntegerField(
         _("seats used"), default=0, help_text=_("Active holders with a seat."))
+    # Of the active holders, the portal users: with ``UserCensus``, what "Add users" counts
+    # its candidates from (``LicensedProduct.grant_candidate_count``).
+    active_portal_holders = models.PositiveIntegerField(
+        _("active portal holders"), default=0,
+        help_text=_("Active holders who are portal users."))
 
     class Meta:
         verbose_name = _("product usage")
@@ -609,6 +612,54 @@ class ProductUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_code}: {self.used} used, {self.holders} holders"
+
+
+class UserCensus(models.Model):
+    """How many user accounts are active, and how many of those are portal users: kept, not
+    counted, so that "Add users" numbers its pages without counting every user.
+
+    Not licensing state, but a count of accounts, like ``LicensingState.access_epoch``: moved
+    by the user and portal user signals once the change commits, in a statement of its own
+    (``census``), so that a user saved in a long transaction never holds its row lock. Site
+    code that changes ``is_active`` or creates users with a bare ``UPDATE`` or ``bulk_create``
+    reaches no signal: ``manage.py licensing verify`` recounts it and ``--fix`` repairs it.
+    """
+
+    SINGLETON_PK = 1
+
+    active_users = models.PositiveIntegerField(_("active users"), default=0)
+    active_portal_users = models.PositiveIntegerField(_("active portal users"), default=0)
+
+    class Meta:
+        verbose_name = _("user census")
+        verbose_name_plural = _("user census")
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.active_users} active users, {self.active_portal_users} portal"
+
+    @classmethod
+    def counted(cls) -> tuple[int, int]:
+        """Active users and active portal users, counted (two queries over the users)."""
+        active = get_user_model()._default_manager.filter(is_active=True)
+        return (active.count(),
+                PortalUser.objects.filter(user__in=active.values("pk")).count())
+
+    @classmethod
+    def kept(cls) -> tuple[int, int]:
+        """Active users and active portal users as kept (one query); counted and stored the
+        first time they are read."""
+        row = cls.objects.filter(pk=cls.SINGLETON_PK).values_list(
+            "active_users", "active_portal_users").first()
+        if row is None:
+            row = cls.counted()
+            cls.store(*row)
+        return row[0], row[1]
+
+    @classmethod
+    def store(cls, active_users: int, active_portal_users: int) -> None:
+        cls.objects.update_or_create(pk=cls.SINGLETON_PK, defaults={
+            "active_users": active_users, "active_portal_users": active_portal_users})
 
 
 class UsageSnapshot(models.Model):

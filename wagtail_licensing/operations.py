@@ -17,6 +17,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from wagtail.models import Site
 
+from . import census
 from .actions.activity import RecordActivityAction
 from .actions.api_tokens import (
     ACTION_API_TOKEN,
@@ -75,6 +76,7 @@ from .actions.portal_users import (
     AFTER_PORTAL_USER_CREATED,
     ConvertToPortalUserAction,
     CreatePortalUserAction,
+    PortalStatusChanged,
     portal_conversion_refusal,
 )
 from .actions.recall import ACTION_RECALL, RecallAction
@@ -105,6 +107,7 @@ from .actions.sessions import (
     TouchSlotAction,
 )
 from .actions.usage import SnapshotResult, TakeUsageSnapshotAction
+from .census import CensusDrift
 from .importing import ImportPlan
 from .models import ApiToken, AssignmentSource, ConcurrentSession, LicenseFile
 
@@ -121,12 +124,14 @@ __all__ = [
     "IdleProduct", "ImportResult", "idle_seats", "recall_idle_seats", "reclaim_idle_seats",
     "InstallResult", "LicenseRequest", "LicenseSource", "PortalUserResult", "ProductChange",
     "RecallResult",
-    "RepairResult", "SnapshotResult", "counter_drift", "record_activity", "repair_counters",
+    "RepairResult", "SnapshotResult", "CensusDrift", "census_drift", "counter_drift",
+    "record_activity", "repair_counters",
     "take_usage_snapshot",
     "UploadPreview", "convert_to_portal_user", "create_license_request", "create_portal_user",
     "default_license_version", "delete_licenses", "end_concurrent_session", "grant",
     "import_assignments", "install_license_file", "portal_conversion_refusal",
-    "preview_import", "preview_upload", "recall", "release_concurrent_slots",
+    "portal_status_changed", "preview_import", "preview_upload", "recall",
+    "release_concurrent_slots",
     "take_concurrent_slot", "touch_concurrent_slot", "user_status_changed",
     "users_status_changed",
     "ACTION_GROUP_LICENSES", "AFTER_GROUP_LICENSES_CHANGED", "GroupBindingPreview",
@@ -194,10 +199,18 @@ def binding_count_drift() -> BindingsDrift | None:
     return bindings_drift()
 
 
+def census_drift() -> CensusDrift | None:
+    """The kept user census (``UserCensus``: active users and portal users, which "Add users"
+    numbers its pages from) against a count of the users; None when they agree, for example
+    unless site code created users with ``bulk_create`` or changed ``is_active`` with a bare
+    ``UPDATE``. Changes nothing."""
+    return census.drift()
+
+
 def repair_counters(*, user: Any = None) -> RepairResult:
-    """Recount every product's seat counters from the assignments, and the count of group
-    bindings, under the licensing lock, and store what differed (logged in the audit log when
-    anything did)."""
+    """Recount every product's seat counters from the assignments, the count of group
+    bindings and the user census, under the licensing lock, and store what differed (logged
+    in the audit log when anything did)."""
     return RepairCountersAction(user=user).execute()
 
 
@@ -209,7 +222,8 @@ def user_status_changed(subject: Any, *, user: Any = None,
 
 
 def users_status_changed(subjects: Any, *, user: Any = None) -> None:
-    """Many users were activated or deactivated by one ``UPDATE``: seats follow them all."""
+    """Many users were activated or deactivated by one ``UPDATE``: seats follow them all, and
+    the user census. ``subjects``: the users whose state changed, and only them."""
     UsersStatusChanged(subjects, user=user).execute()
 
 
@@ -282,6 +296,12 @@ def convert_to_portal_user(subject: Any, *, user: Any = None) -> PortalUserResul
     """Make an existing non-admin user a portal user, recalling what portal users cannot
     hold. Admin users are refused with ``PortalUserError``."""
     return ConvertToPortalUserAction(subject, user=user).execute()
+
+
+def portal_status_changed(user_key: Any) -> None:
+    """The user with this key became or stopped being a portal user (a ``PortalUser`` row
+    saved or deleted): the counters of what they hold follow. Called by the signals."""
+    PortalStatusChanged(user_key).execute()
 
 
 # Import ------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from wagtail.models import ModelLogEntry
 
 from tests.support.licenses import product
 from tests.support.queries import count_queries
-from wagtail_licensing import operations
+from wagtail_licensing import census, operations
 from wagtail_licensing.actions import counters
 from wagtail_licensing.exceptions import LicensingError, LicensingPermissionDenied
 from wagtail_licensing.formats import ImportRow
@@ -37,6 +37,10 @@ CODES = ["editor", "analytics", "occasional", "portal", "gone"]
 
 def assert_counters_are_true(step=""):
     assert counters.drift() == [], step
+    assert census.drift() is None, step
+    # and "Add users" counts its candidates from them: exactly, for every product
+    for p in LicensedProduct.objects.installed().with_usage():
+        assert p.grant_candidate_count() == p.grant_candidates().count(), (step, p.code)
     # and the products read them: used, holders and active holders as counted from scratch
     truth = counters.count()
     for p in LicensedProduct.objects.installed().with_usage():
@@ -106,9 +110,11 @@ def random_step(rng, users, portal_users, licenses):
             subject.is_active = kind == "reactivate"
             subject.save()  # the post_save receiver moves the seats
         elif kind == "bulk_active":  # Wagtail's "Set active state": one UPDATE, then the hook
-            qs = User.objects.filter(pk__in=[u.pk for u in pick])
-            qs.update(is_active=rng.random() < 0.5)
-            operations.users_status_changed(qs)
+            active = rng.random() < 0.5
+            changed = User.objects.filter(pk__in=[u.pk for u in pick]).exclude(is_active=active)
+            keys = list(changed.values_list("pk", flat=True))
+            User.objects.filter(pk__in=keys).update(is_active=active)
+            operations.users_status_changed(User.objects.filter(pk__in=keys))
         elif kind == "delete_user":
             victim = pick[0]
             User.objects.filter(pk=victim.pk).first() and User.objects.get(pk=victim.pk).delete()
@@ -220,13 +226,19 @@ def test_verify_reports_drift_and_fix_repairs_it_once(installed, make_users, sup
     assert counters.kept()["editor"].used == 3  # verify alone changes nothing
 
     output = run("verify", "--fix")
-    assert "editor: counted 3 seats used, 3 holders (3 active); the assignments say 1, 3 " \
-           "(1 active)" in output
+    assert "editor: counted 3 seats used, 3 holders (3 active, 0 of them portal users); the " \
+           "assignments say 1, 3 (1 active, 0 portal users)" in output
+    # The same UPDATE reached no signal of the census either.
+    assert "user census: counted 4 active users (0 portal users), there are 2 (0)" in output
     assert "Repaired the seat counters of 1 products." in output
+    assert "Repaired the user census." in output
+    assert census.census() == census.Census(2, 0)
     assert counters.kept()["editor"] == counters.Counts(3, 1, 1)
     entry = ModelLogEntry.objects.get(action=operations.ACTION_REPAIR_COUNTERS)
     assert entry.data["repaired"]["editor"]["actual"]["used"] == 1
     assert "editor" in entry.message
+    assert "Repaired the user census: 4 active users counted (0 portal users), 2 active (0)" \
+        in entry.message
     assert "match the assignments" in run("verify")
     assert ModelLogEntry.objects.filter(action=operations.ACTION_REPAIR_COUNTERS).count() == 1
 

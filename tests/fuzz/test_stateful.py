@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from tests.support.licenses import product
-from wagtail_licensing import operations
+from wagtail_licensing import census, operations
 from wagtail_licensing.exceptions import LicensingError
 from wagtail_licensing.formats import ImportRow
 from wagtail_licensing.models import LicenseAssignment, LicensedProduct, LicensingState
@@ -43,6 +43,7 @@ class Licensing(RuleBasedStateMachine):
         User = get_user_model()
         User.objects.bulk_create(User(username=f"fuzz{i}", email=f"fuzz{i}@example.com")
                                  for i in range(USERS))
+        census.store(census.count())  # bulk_create reaches no signal
         self.users = list(User.objects.filter(username__startswith="fuzz").order_by("pk"))
 
     def teardown(self) -> None:

@@ -3,8 +3,9 @@
 Grants and recalls move them by what they inserted or deleted (a cost that grows with the
 users they touch, never with the users who hold the product); seat reallocation, which already
 visits every holder of a product, recounts the products it touched. ``RepairCountersAction``
-(``manage.py licensing verify --fix``) recounts every product from the assignments, and the
-count of group bindings (``LicensingState.group_bindings``) from the bindings.
+(``manage.py licensing verify --fix``) recounts every product from the assignments, the
+count of group bindings (``LicensingState.group_bindings``) from the bindings, and the user
+census (``census``) from the users.
 
 Helpers of actions, called under the lock an action holds, except ``count``, ``drift`` and
 ``RepairCountersAction``.
@@ -18,7 +19,15 @@ from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet
 
-from ..models import GroupLicense, LicenseAssignment, LicensingState, ProductUsage
+from .. import census
+from ..census import CensusDrift
+from ..models import (
+    GroupLicense,
+    LicenseAssignment,
+    LicensingState,
+    ProductUsage,
+    is_portal_user_expression,
+)
 from .base import LicensingAction
 
 ACTION_REPAIR_COUNTERS = "wagtail_licensing.repair_counters"
@@ -26,14 +35,16 @@ ACTION_REPAIR_COUNTERS = "wagtail_licensing.repair_counters"
 
 @dataclass(frozen=True)
 class Counts:
-    """A product code's counters: assignments, those of active users, those with a seat."""
+    """A product code's counters: assignments, those of active users, those with a seat, and
+    those of active portal users."""
 
     holders: int = 0
     active_holders: int = 0
     used: int = 0
+    active_portal: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.holders or self.active_holders or self.used)
+        return bool(self.holders or self.active_holders or self.used or self.active_portal)
 
 
 def count(assignments: QuerySet[LicenseAssignment] | None = None) -> dict[str, Counts]:
@@ -44,8 +55,11 @@ def count(assignments: QuerySet[LicenseAssignment] | None = None) -> dict[str, C
         n=Count("pk"),
         active=Count("pk", filter=Q(user__is_active=True)),
         seated=Count("pk", filter=Q(user__is_active=True, has_seat=True)),
-    ).values_list("product_code", "n", "active", "seated"))
-    return {code: Counts(n, active, seated) for code, n, active, seated in rows}
+        portal=Count("pk", filter=Q(user__is_active=True)
+                     & Q(is_portal_user_expression("user_id"))),
+    ).values_list("product_code", "n", "active", "seated", "portal"))
+    return {code: Counts(n, active, seated, portal)
+            for code, n, active, seated, portal in rows}
 
 
 def kept(codes: Iterable[str] | None = None) -> dict[str, Counts]:
@@ -53,7 +67,8 @@ def kept(codes: Iterable[str] | None = None) -> dict[str, Counts]:
     rows = ProductUsage.objects.all()
     if codes is not None:
         rows = rows.filter(product_code__in=list(codes))
-    return {row.product_code: Counts(row.holders, row.active_holders, row.used) for row in rows}
+    return {row.product_code: Counts(row.holders, row.active_holders, row.used,
+                                     row.active_portal_holders) for row in rows}
 
 
 def store(counts: dict[str, Counts]) -> None:
@@ -62,9 +77,10 @@ def store(counts: dict[str, Counts]) -> None:
         return
     ProductUsage.objects.bulk_create(
         [ProductUsage(product_code=code, holders=c.holders, active_holders=c.active_holders,
-                      used=c.used) for code, c in counts.items()],
+                      used=c.used, active_portal_holders=c.active_portal)
+         for code, c in counts.items()],
         update_conflicts=True, unique_fields=["product_code"],
-        update_fields=["holders", "active_holders", "used"],
+        update_fields=["holders", "active_holders", "used", "active_portal_holders"],
     )
 
 
@@ -86,6 +102,7 @@ def add(code: str, change: Counts, *, sign: int = 1) -> None:
         holders=F("holders") + sign * change.holders,
         active_holders=F("active_holders") + sign * change.active_holders,
         used=F("used") + sign * change.used,
+        active_portal_holders=F("active_portal_holders") + sign * change.active_portal,
     )
     if not updated:
         recount([code])
@@ -139,15 +156,17 @@ def bindings_drift(state: LicensingState | None = None) -> BindingsDrift | None:
 class RepairResult:
     repaired: list[Drift]
     bindings: BindingsDrift | None = None
+    census: CensusDrift | None = None
 
     @property
     def changed(self) -> bool:
-        return bool(self.repaired or self.bindings)
+        return bool(self.repaired or self.bindings or self.census)
 
 
 class RepairCountersAction(LicensingAction[RepairResult]):
-    """Recount every product's counters from the assignments and store what differs
-    (``manage.py licensing verify --fix``). Logged when anything was repaired."""
+    """Recount every product's counters from the assignments, the group bindings and the user
+    census, and store what differs (``manage.py licensing verify --fix``). Logged when
+    anything was repaired."""
 
     log_action = ACTION_REPAIR_COUNTERS
 
@@ -160,7 +179,7 @@ class RepairCountersAction(LicensingAction[RepairResult]):
         if bindings is not None:
             self.state.group_bindings = bindings.actual
             self.state.save(update_fields=["group_bindings"])
-        return RepairResult(repaired, bindings)
+        return RepairResult(repaired, bindings, census.repair())
 
     def log_data(self, result: RepairResult) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -168,4 +187,7 @@ class RepairCountersAction(LicensingAction[RepairResult]):
                          for d in result.repaired}}
         if result.bindings is not None:
             data["group_bindings"] = vars(result.bindings)
+        if result.census is not None:
+            data["census"] = {"kept": vars(result.census.kept),
+                              "actual": vars(result.census.actual)}
         return data

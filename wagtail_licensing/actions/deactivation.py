@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import models
 
+from .. import census
 from ..models import LicenseAssignment
 from .base import LicensingAction, user_queryset
 from .group_results import source_hooks
@@ -94,8 +95,9 @@ class UserStatusChanged(_StatusAction):
 class UsersStatusChanged(_StatusAction):
     """Many users activated or deactivated by one ``UPDATE`` (Wagtail's "Set active state"
     bulk action), so no ``post_save`` reached ``UserStatusChanged``: seats follow all the
-    same. One reallocation and one version bump for all of them; an audit entry for each user
-    who holds a license."""
+    same, and so does the user census (each of ``subjects`` changed state, as its
+    ``is_active`` now says). One reallocation and one version bump for all of them; an audit
+    entry for each user who holds a license."""
 
     def __init__(self, subjects: Any, *, user: Any = None) -> None:
         super().__init__(user=user)
@@ -103,6 +105,7 @@ class UsersStatusChanged(_StatusAction):
 
     def _run(self) -> StatusResult:
         user_qs = user_queryset(self.subjects)
+        census.users_active_changed(user_qs)
         held: dict[Any, list[str]] = {}
         for user_id, code in LicenseAssignment.objects.filter(
                 user_id__in=user_qs.values("pk")).values_list("user_id", "product_code"):

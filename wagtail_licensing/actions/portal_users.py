@@ -22,6 +22,7 @@ from ..models import (
     ProductType,
     has_field,
 )
+from . import counters
 from .base import LicensingAction, product_codes
 from .grant import GrantAction
 from .recall import RecallAction
@@ -189,3 +190,20 @@ class ConvertToPortalUserAction(_PortalUserAction):
     def log_data(self, result: PortalUserResult) -> dict[str, Any]:
         return {"event": "converted", "user": result.user.get_username(),
                 "user_id": str(result.user.pk), "recalled": self.recalled_codes}
+
+
+class PortalStatusChanged(LicensingAction[None]):
+    """A user became or stopped being a portal user (a ``PortalUser`` row saved or deleted,
+    by the actions above or by site code): recount the products they hold, whose counters
+    count the active portal holders. Not a licensing decision but its consequence, like a
+    deactivation: no permission asked, nothing logged."""
+
+    permission_required = False
+
+    def __init__(self, user_key: Any) -> None:
+        super().__init__()
+        self.user_key = user_key
+
+    def _run(self) -> None:
+        counters.recount(LicenseAssignment.objects.filter(user_id=self.user_key)
+                         .values_list("product_code", flat=True))

@@ -124,8 +124,10 @@ def insert_assignments(user_qs: QuerySet, product: LicensedProduct, by: Any,
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         inserted = cursor.rowcount
-    # Every inserted row is an active, eligible user's, with a seat.
-    counters.add(product.code, counters.Counts(inserted, inserted, inserted))
+    # Every inserted row is an active, eligible user's (a portal user's exactly for a portal
+    # product), with a seat.
+    counters.add(product.code, counters.Counts(
+        inserted, inserted, inserted, inserted if product.for_portal_users else 0))
     return inserted
 
 

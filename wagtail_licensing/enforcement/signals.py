@@ -1,6 +1,8 @@
 """Every signal receiver of wagtail_licensing, connected by ``register()`` from ``apps.ready()``.
 
 - Seats follow users: deactivating, reactivating or deleting a user changes seats at once.
+- The user census (``census``) follows accounts created, (de)activated, deleted, and portal
+  markers; so do the counters of the products a user who became a portal user holds.
 - Cached access follows groups, permissions, accounts and portal markers (``snapshot.py``).
 - Concurrent slots follow logins and logouts (``sessions.py``).
 - Settings: a changed ``WAGTAIL_LICENSING`` or ``TIME_ZONE`` changes the decisions' stamp; a
@@ -20,7 +22,7 @@ from django.core.signals import setting_changed
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.http import HttpRequest
 
-from .. import operations
+from .. import census, operations
 from ..models import GroupLicense, LicenseAssignment, PortalUser
 from . import gate, sessions
 from .snapshot import forget_fingerprint, invalidate_all_users, invalidate_user
@@ -41,12 +43,17 @@ def _remember_active(sender: Any, instance: Any, raw: bool = False, **kwargs: An
 
 def _active_changed(sender: Any, instance: Any, created: bool = False, raw: bool = False,
                     **kwargs: Any) -> None:
-    if raw or created:
+    if created:
+        if instance.is_active:  # a fixture's user too: the row is there
+            census.move(active=1)
+        return
+    if raw:
         return
     previous = getattr(instance, "_wagtail_licensing_was_active", None)
     if previous is None or previous == instance.is_active:
         return
     operations.user_status_changed(instance)
+    census.user_active_changed(instance, now_active=instance.is_active)
 
 
 def _remember_assignments(sender: Any, instance: Any, **kwargs: Any) -> None:
@@ -57,6 +64,8 @@ def _remember_assignments(sender: Any, instance: Any, **kwargs: Any) -> None:
 
 
 def _deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    if instance.is_active:  # the portal user row went first, and moved the portal count
+        census.move(active=-1)
     codes = getattr(instance, "_wagtail_licensing_codes", None)
     if codes:
         operations.user_status_changed(instance, deleted_codes=codes)
@@ -80,6 +89,27 @@ def after_set_active_state(request: HttpRequest, action_type: str, objects: list
     if changed:
         operations.users_status_changed(User._default_manager.filter(pk__in=changed),
                                         user=request.user)
+
+
+def _portal_user_created(sender: Any, instance: Any, created: bool = False, raw: bool = False,
+                         **kwargs: Any) -> None:
+    if created:
+        _portal_status_changed(instance, 1, raw=raw)
+
+
+def _portal_user_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    # Before its user's row, when the user is deleted: that user is still there to read.
+    _portal_status_changed(instance, -1)
+
+
+def _portal_status_changed(portal_user: PortalUser, sign: int, *, raw: bool = False) -> None:
+    """A user became (``sign`` 1) or stopped being (-1) a portal user: the census, and the
+    counters of the products they hold, which count active portal holders."""
+    if get_user_model()._default_manager.filter(pk=portal_user.user_id,
+                                                is_active=True).exists():
+        census.move(portal=sign)
+    if not raw:
+        operations.portal_status_changed(portal_user.user_id)
 
 
 # Licenses follow group memberships (group-based licensing) ------------------------------------
@@ -213,6 +243,10 @@ def register() -> None:
     for signal, name in ((post_save, "saved"), (post_delete, "deleted")):
         signal.connect(_portal_user_changed, sender=PortalUser,
                        dispatch_uid=f"{uid}portal_user_{name}")
+    post_save.connect(_portal_user_created, sender=PortalUser,
+                      dispatch_uid=f"{uid}portal_user_census_created")
+    post_delete.connect(_portal_user_deleted, sender=PortalUser,
+                        dispatch_uid=f"{uid}portal_user_census_deleted")
     setting_changed.connect(_setting_changed, dispatch_uid=f"{uid}setting_changed")
 
     user_logged_in.connect(_logged_in, dispatch_uid=f"{uid}logged_in")

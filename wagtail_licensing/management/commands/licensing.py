@@ -287,20 +287,31 @@ class Command(BaseCommand):
     def handle_verify(self, fix: bool = False, **options: Any) -> None:
         drifted = operations.counter_drift()
         bindings = operations.binding_count_drift()
+        census = operations.census_drift()
         for d in drifted:
             self.stdout.write("  " + _(
                 "%(code)s: counted %(used)s seats used, %(holders)s holders (%(active)s "
-                "active); the assignments say %(actual_used)s, %(actual_holders)s "
-                "(%(actual_active)s active)") % {
+                "active, %(portal)s of them portal users); the assignments say "
+                "%(actual_used)s, %(actual_holders)s (%(actual_active)s active, "
+                "%(actual_portal)s portal users)") % {
                     "code": d.code, "used": d.kept.used, "holders": d.kept.holders,
-                    "active": d.kept.active_holders, "actual_used": d.actual.used,
-                    "actual_holders": d.actual.holders,
-                    "actual_active": d.actual.active_holders})
+                    "active": d.kept.active_holders, "portal": d.kept.active_portal,
+                    "actual_used": d.actual.used, "actual_holders": d.actual.holders,
+                    "actual_active": d.actual.active_holders,
+                    "actual_portal": d.actual.active_portal})
         if bindings is not None:
             self.stdout.write("  " + _(
                 "group bindings: counted %(kept)s, there are %(actual)s") % {
                     "kept": bindings.kept, "actual": bindings.actual})
-        if not drifted and bindings is None:
+        if census is not None:
+            self.stdout.write("  " + _(
+                "user census: counted %(active)s active users (%(portal)s portal users), "
+                "there are %(actual_active)s (%(actual_portal)s)") % {
+                    "active": census.kept.active_users,
+                    "portal": census.kept.active_portal_users,
+                    "actual_active": census.actual.active_users,
+                    "actual_portal": census.actual.active_portal_users})
+        if not drifted and bindings is None and census is None:
             self.stdout.write(self.style.SUCCESS(_("The seat counters match the assignments.")))
             return
         if not fix:
@@ -311,17 +322,23 @@ class Command(BaseCommand):
                     "The seat counters of %(count)d products differ from the assignments. Run "
                     "`manage.py licensing verify --fix` to repair them.", len(drifted))
                     % {"count": len(drifted)})
+            if bindings is not None:
+                raise CommandError(_(
+                    "The count of group bindings differs from the bindings. Run "
+                    "`manage.py licensing verify --fix` to repair it."))
             raise CommandError(_(
-                "The count of group bindings differs from the bindings. Run "
-                "`manage.py licensing verify --fix` to repair it."))
+                "The user census differs from the users (site code created or changed users "
+                "without signals). Run `manage.py licensing verify --fix` to repair it."))
         result = operations.repair_counters()
-        if result.repaired or result.bindings is None:
+        if result.repaired or (result.bindings is None and result.census is None):
             self.stdout.write(self.style.SUCCESS(ngettext(
                 "Repaired the seat counters of %(count)d products.",
                 "Repaired the seat counters of %(count)d products.", len(result.repaired))
                 % {"count": len(result.repaired)}))
         if result.bindings is not None:
             self.stdout.write(self.style.SUCCESS(_("Repaired the count of group bindings.")))
+        if result.census is not None:
+            self.stdout.write(self.style.SUCCESS(_("Repaired the user census.")))
 
     def handle_snapshot(self, **options: Any) -> None:
         result = operations.take_usage_snapshot()
