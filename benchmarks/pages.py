@@ -46,7 +46,8 @@ the rows of its listing.
 Targets (issue 10): every page at ``--users`` at most 1.3x its own time at ``--small``, with
 the same query count; System users at most 1.5x Wagtail's Users listing (50 a page), first
 page and searched. ``--explain N`` prints the plans of each page's N slowest queries at the
-largest size.
+largest size. ``--search-indexes`` (PostgreSQL) first runs ``manage.py licensing
+search-indexes`` on every size, as a site with many users would (docs/deployment.md).
 """
 
 import argparse
@@ -344,6 +345,18 @@ class Site:
     def explain(self, sql):
         return explain(sql)
 
+    def add_search_indexes(self, _argument):
+        """``manage.py licensing search-indexes`` (PostgreSQL), then the statistics again."""
+        from django.contrib.auth import get_user_model
+        from django.core.management import call_command
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            return False
+        call_command("licensing", "search-indexes", stdout=open(os.devnull, "w"))  # noqa: SIM115
+        _support.refresh_statistics([get_user_model()])
+        return True
+
 
 def serve(connection, size, directory):
     """A worker process: builds its site, then runs what the coordinator asks, one call at a
@@ -485,6 +498,9 @@ def main():
                         help="measure only the pages whose name contains this text (several "
                              "texts separated by |: any of them)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--search-indexes", action="store_true",
+                        help="PostgreSQL: run `manage.py licensing search-indexes` on every "
+                             "size first (trigram indexes for searches of users)")
     args = parser.parse_args()
 
     sizes = [args.small, args.users]
@@ -493,6 +509,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="wagtail-licensing-bench-") as tmp:
         workers = [Worker(size, tmp) for size in sizes]  # they build their sites at once
         infos = [worker.ready() for worker in workers]
+        indexed = args.search_indexes and all(
+            [worker.call("add_search_indexes", None) for worker in workers])
         # The pages (the same names in every worker; ids and URLs are each worker's own).
         wanted = args.only.split("|")
         page_list = [page for page in workers[0].call("page_list", None)
@@ -501,7 +519,8 @@ def main():
         info = infos[0]
         print(f"wagtail-licensing pages benchmark: {info['vendor']}, Django {info['django']}, "
               f"Wagtail {info['wagtail']}, code in {info['code']}; median of {args.repeats} "
-              "rounds, CPU time per request (the process and its database server)")
+              "rounds, CPU time per request (the process and its database server)"
+              + ("; with the search indexes" if indexed else ""))
         for size, worker_info in zip(sizes, infos, strict=True):
             print(f"  {size:,} users, {worker_info['assignments']:,} assignments "
                   f"(built in {worker_info['built']:.0f} s)")

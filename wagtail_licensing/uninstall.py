@@ -15,6 +15,8 @@ is still installed (its command goes with it).
    creates the content types and permissions of every installed app again.
 4. The state version and access epoch are deleted from the licensing cache (the per-user
    decisions expire by themselves, at the latest at midnight).
+5. On PostgreSQL, the trigram indexes ``licensing search-indexes`` put on the user table are
+   dropped (``search_indexes``): the user table is not the app's, so ``migrate`` leaves them.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from django.utils.text import capfirst
 from wagtail.log_actions import registry as log_action_registry
 from wagtail.models import ModelLogEntry
 
+from . import search_indexes
 from .cache import EPOCH_KEY, VERSION_KEY, get_cache
 from .exceptions import LicensingError
 
@@ -65,6 +68,7 @@ class UninstallResult:
     rewritten: int = 0
     unapplied: list[str] = field(default_factory=list)
     deleted_content_types: int = 0
+    dropped_search_indexes: list[str] = field(default_factory=list)
 
 
 def _licensing_entries() -> Any:
@@ -127,7 +131,7 @@ def rewrite_log_entries(database: str = DEFAULT_DB_ALIAS) -> int:
 
 
 def uninstall(database: str = DEFAULT_DB_ALIAS, verbosity: int = 0) -> UninstallResult:
-    """Steps 1 to 4. Raises ``UninstallRefused`` (changing nothing) when other apps'
+    """Steps 1 to 5. Raises ``UninstallRefused`` (changing nothing) when other apps'
     migrations depend on this app's."""
     plan = make_plan(database)
     if plan.blocking_migrations:
@@ -145,4 +149,6 @@ def uninstall(database: str = DEFAULT_DB_ALIAS, verbosity: int = 0) -> Uninstall
     result.deleted_content_types = len(plan.content_types)
     ContentType.objects.clear_cache()
     get_cache().delete_many([VERSION_KEY, EPOCH_KEY])
+    if search_indexes.supported(database):
+        result.dropped_search_indexes = [index.name for index in search_indexes.drop(database)]
     return result

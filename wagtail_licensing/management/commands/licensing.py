@@ -10,11 +10,20 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from wagtail_licensing import group_status, operations, reclaim, status, uninstall, wording
+from wagtail_licensing import (
+    group_status,
+    operations,
+    reclaim,
+    search_indexes,
+    status,
+    uninstall,
+    wording,
+)
 from wagtail_licensing.actions.group_results import result_data as group_result_data
 from wagtail_licensing.exceptions import AlreadyInstalled, ImportRefused, LicensingError
 from wagtail_licensing.formats import check_file_size, read_assignments
@@ -26,8 +35,8 @@ from wagtail_licensing.resources import stream_assignments
 
 class Command(BaseCommand):
     help = ("Show and change the site's licenses: status, request, upload, grant, recall, "
-            "delete, notify, verify, snapshot, reclaim, export, import; uninstall removes the "
-            "app's data.")
+            "delete, notify, verify, snapshot, reclaim, export, import, search-indexes; "
+            "uninstall removes the app's data.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", required=True,
@@ -119,6 +128,12 @@ class Command(BaseCommand):
                             "become inherited (default: keep them)")
         g.add_argument("--json", action="store_true", help="machine-readable output")
 
+        p = sub.add_parser("search-indexes", help="PostgreSQL: create trigram indexes on the "
+                                                  "user columns that searches of users read "
+                                                  "(docs/deployment.md), or --drop them")
+        p.add_argument("--drop", action="store_true", help="drop the indexes instead")
+        p.add_argument("--database", default="default")
+
         p = sub.add_parser("uninstall", help="before removing the app from INSTALLED_APPS: "
                                              "drop its tables, content types and permission, "
                                              "and keep its audit log entries readable")
@@ -128,7 +143,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, subcommand: str, **options: Any) -> str | None:
         try:
-            return getattr(self, f"handle_{subcommand}")(**options)
+            return getattr(self, f"handle_{subcommand.replace('-', '_')}")(**options)
         except AlreadyInstalled as exc:
             self.stdout.write(str(exc))
             return None
@@ -340,6 +355,37 @@ class Command(BaseCommand):
         if result.census is not None:
             self.stdout.write(self.style.SUCCESS(_("Repaired the user census.")))
 
+    def handle_search_indexes(self, drop: bool = False, database: str = "default",
+                              **options: Any) -> None:
+        if not search_indexes.supported(database):
+            raise CommandError(_(
+                "Trigram indexes are PostgreSQL's; on this database (%(vendor)s) a search of "
+                "users reads every user, as Wagtail's own Users listing does. Nothing was "
+                "changed.") % {"vendor": connections[database].vendor})
+        try:
+            changed = (search_indexes.drop if drop else search_indexes.create)(database)
+        except search_indexes.SearchIndexError as error:
+            raise CommandError(_(
+                "PostgreSQL refused: %(reason)s. Creating the pg_trgm extension needs the "
+                "right to create extensions in this database (its owner, on PostgreSQL 13 "
+                "or later); a superuser can run `CREATE EXTENSION pg_trgm;` first.") % {
+                    "reason": error}) from error
+        for index in changed:
+            self.stdout.write("  " + (_("dropped %(name)s (%(table)s.%(column)s)") if drop
+                                      else _("created %(name)s (%(table)s.%(column)s)")) % {
+                "name": index.name, "table": index.table, "column": index.column})
+        if drop:
+            self.stdout.write(self.style.SUCCESS(ngettext(
+                "Dropped %(count)d search index.", "Dropped %(count)d search indexes.",
+                len(changed)) % {"count": len(changed)}))
+            return
+        self.stdout.write(self.style.SUCCESS(ngettext(
+            "Created %(count)d search index; searches of users read the indexes of %(total)d "
+            "columns.",
+            "Created %(count)d search indexes; searches of users read the indexes of %(total)d "
+            "columns.", len(changed)) % {"count": len(changed),
+                                        "total": len(search_indexes.wanted())}))
+
     def handle_snapshot(self, **options: Any) -> None:
         result = operations.take_usage_snapshot()
         if not result.products:
@@ -487,6 +533,9 @@ class Command(BaseCommand):
               "INSTALLED_APPS and the middleware from MIDDLEWARE, before running `migrate` "
               "again.") % {"rewritten": result.rewritten, "unapplied": len(result.unapplied),
                            "content_types": result.deleted_content_types}))
+        if result.dropped_search_indexes:
+            self.stdout.write(_("Dropped the search indexes on the user table: %(names)s.")
+                              % {"names": ", ".join(result.dropped_search_indexes)})
 
     def handle_groups(self, groups_command: str, **options: Any) -> None:
         getattr(self, f"_groups_{groups_command}")(**options)
