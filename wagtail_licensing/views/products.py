@@ -342,8 +342,8 @@ class ProductGrantView(LicensingViewMixin, ProductMixin, BaseListingView):
                       **kwargs: Any) -> Paginator:
         paginator = super().get_paginator(queryset, per_page, *args, **kwargs)
         if self.product is not None and not self.is_searching:
-            # The exact count from the kept counters, instead of an anti-join over every
-            # user: the same at 1,000 users as at 100,000 but for counting the active users.
+            # The exact count from the user census and the kept counters (one query),
+            # instead of an anti-join over every user: the same at any number of users.
             paginator.count = self.product.grant_candidate_count()
         return paginator
 
