@@ -188,3 +188,20 @@ def test_the_migration_counts_what_a_site_already_has(installed, make_users):
     assert counters.kept()["portal"].active_portal == 2
     assert counters.kept()["editor"].active_portal == 0
     assert counters.drift() == []
+
+
+def test_a_holder_site_code_marks_as_portal_user_moves_the_counters(installed, make_users):
+    from wagtail_licensing.actions import counters
+    from wagtail_licensing.models import LicenseAssignment
+
+    (person,) = make_users(1)
+    LicenseAssignment.objects.create(user=person, product_code="portal")  # the wrong kind
+    operations.repair_counters()
+    PortalUser.objects.create(user=person)  # now the right kind: an active portal holder
+    assert counters.kept()["portal"].active_portal == 1
+    assert counters.drift() == []
+    for product in products():
+        assert product.grant_candidate_count() == product.grant_candidates().count()
+    PortalUser.objects.filter(user=person).delete()
+    assert counters.kept()["portal"].active_portal == 0
+    assert counters.drift() == [] and census.drift() is None
