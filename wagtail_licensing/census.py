@@ -1,7 +1,9 @@
-"""The user census (``UserCensus``): active accounts, and the portal users among them, kept.
+"""The user census (``UserCensus``): accounts, the active ones and the portal users among
+those, kept.
 
-"Add users" numbers its pages from it (``LicensedProduct.grant_candidate_count``) instead of
-counting every active user, which grows with the site. The user and portal user signals
+"Add users" numbers its pages from it (``LicensedProduct.grant_candidate_count``), and System
+users' "Holds no license" filter (``filters.kept_user_count``), instead of counting every
+user, which grows with the site. The user and portal user signals
 (``enforcement.signals``) move it by what changed; the moves of one transaction are added
 together and written in one ``UPDATE`` of their own once it commits, so that a user saved in a
 long transaction (a directory sync) never holds the row lock, and a rolled-back change moves
@@ -27,13 +29,11 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Census:
-    """Active user accounts, and of them the portal users."""
+    """User accounts, the active ones, and of those the portal users."""
 
+    users: int = 0
     active_users: int = 0
     active_portal_users: int = 0
-
-    def __iter__(self) -> Any:
-        return iter((self.active_users, self.active_portal_users))
 
 
 def count() -> Census:
@@ -48,37 +48,40 @@ def census() -> Census:
 
 def store(truth: Census) -> Census:
     """Write ``truth`` as the census."""
-    UserCensus.store(truth.active_users, truth.active_portal_users)
+    UserCensus.store(truth.users, truth.active_users, truth.active_portal_users)
     return truth
 
 
-def move(*, active: int = 0, portal: int = 0) -> None:
-    """Move the census by ``active`` users and ``portal`` portal users once the current
-    transaction commits (at once outside one). The moves made within one transaction and
-    savepoint are added up and written together."""
-    if not (active or portal):
+def move(*, users: int = 0, active: int = 0, portal: int = 0) -> None:
+    """Move the census by ``users`` accounts, ``active`` active users and ``portal`` active
+    portal users once the current transaction commits (at once outside one). The moves made
+    within one transaction and savepoint are added up and written together."""
+    if not (users or active or portal):
         return
     pending = _pending_move()
     if pending is not None:
+        pending.users += users
         pending.active += active
         pending.portal += portal
         return
-    transaction.on_commit(_Move(active, portal), robust=True)
+    transaction.on_commit(_Move(users, active, portal), robust=True)
 
 
 class _Move:
     """A census move waiting for its transaction to commit."""
 
-    def __init__(self, active: int, portal: int) -> None:
+    def __init__(self, users: int, active: int, portal: int) -> None:
+        self.users = users
         self.active = active
         self.portal = portal
 
     def __call__(self) -> None:
-        if not (self.active or self.portal):
+        if not (self.users or self.active or self.portal):
             return
         try:
             # Never below zero: a count that drifted low must not fail the write.
             updated = UserCensus.objects.filter(pk=UserCensus.SINGLETON_PK).update(
+                users=Greatest(F("users") + self.users, Value(0)),
                 active_users=Greatest(F("active_users") + self.active, Value(0)),
                 active_portal_users=Greatest(F("active_portal_users") + self.portal, Value(0)))
         except DatabaseError:

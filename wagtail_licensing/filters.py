@@ -30,15 +30,18 @@ from wagtail.admin.widgets.boolean_radio_select import BooleanRadioSelect
 
 from . import group_status
 from .actions.idle import idle_days
+from .census import census
 from .models import (
     HELD_BOTH,
     HELD_DIRECT,
     HELD_INHERITED,
     LicenseAssignment,
     LicensedProduct,
+    LicensingState,
     PortalUser,
     ProductUsage,
     has_field,
+    is_portal_user_expression,
 )
 from .rules.labels import product_label
 
@@ -204,7 +207,7 @@ class SystemUserFilterSet(WagtailFilterSet):
         return queryset.filter(group_status.source_filter(value))
 
     def filter_type(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        portal = Exists(PortalUser.objects.filter(user_id=OuterRef("pk")))
+        portal = is_portal_user_expression()
         if value == PORTAL:
             return queryset.filter(portal)
         if value == EMPLOYEE:
@@ -239,8 +242,11 @@ def kept_user_count(filterset: SystemUserFilterSet, query: str | None = None) ->
     """How many users ``filter_users`` selects with this filterset and search, read from what
     is kept instead of counted over every user, where that is exact: one product ticked and
     nothing else (its holders: the seat counters count assignments, one per user and
-    product), or only a type (the portal users, or all users but them). None otherwise, for
-    the paginator to count. The counts are those ``manage.py licensing verify`` checks."""
+    product), only "Holds a license" or "Holds no license" (the license holders the actions
+    keep, and the user census's users less them), only a status (the census's active users,
+    or its users less them), or only a type (the portal users, or all users but them). None
+    otherwise, for the paginator to count. The counts are those ``manage.py licensing
+    verify`` checks."""
     if (query or "").split() or not filterset.is_valid():
         return None
     chosen = {name: value for name, value in filterset.form.cleaned_data.items()
@@ -249,6 +255,16 @@ def kept_user_count(filterset: SystemUserFilterSet, query: str | None = None) ->
         kept = ProductUsage.objects.filter(product_code=chosen["product"][0]).values_list(
             "holders", flat=True).first()
         return kept or 0
+    if list(chosen) == ["licensed"] and chosen["licensed"] in (LICENSED, UNLICENSED):
+        holders = LicensingState.get().license_holders
+        if chosen["licensed"] == LICENSED:
+            return holders
+        return max(census().users - holders, 0)
+    if list(chosen) == ["is_active"]:
+        kept_census = census()
+        if chosen["is_active"]:
+            return kept_census.active_users
+        return max(kept_census.users - kept_census.active_users, 0)
     if list(chosen) == ["type"] and chosen["type"] in (PORTAL, EMPLOYEE):
         portal = PortalUser.objects.count()
         if chosen["type"] == PORTAL:

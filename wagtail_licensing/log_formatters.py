@@ -163,7 +163,8 @@ class RepairCountersFormatter(LogFormatter):
     def format_message(self, log_entry: Any) -> str:
         repaired = dict(sorted(log_entry.data.get("repaired", {}).items()))
         parts = []
-        if repaired or not ({"group_bindings", "census"} & set(log_entry.data)):
+        if repaired or not ({"group_bindings", "census", "license_holders"}
+                            & set(log_entry.data)):
             parts.append(ngettext(
                 "Repaired the seat counters of %(n)d product: %(products)s",
                 "Repaired the seat counters of %(n)d products: %(products)s",
@@ -181,14 +182,20 @@ class RepairCountersFormatter(LogFormatter):
             parts.append(_("Repaired the count of group bindings: %(kept)s counted, "
                            "%(actual)s bound") % {"kept": bindings.get("kept"),
                                                   "actual": bindings.get("actual")})
+        holders = log_entry.data.get("license_holders")
+        if holders:
+            parts.append(_("Repaired the count of users who hold a license: %(kept)s counted, "
+                           "%(actual)s hold one") % {"kept": holders.get("kept"),
+                                                     "actual": holders.get("actual")})
         census = log_entry.data.get("census")
         if census:
             kept, actual = census.get("kept", {}), census.get("actual", {})
-            parts.append(_("Repaired the user census: %(kept)s active users counted "
-                           "(%(kept_portal)s portal users), %(actual)s active "
-                           "(%(actual_portal)s)") % {
-                "kept": kept.get("active_users"), "kept_portal": kept.get("active_portal_users"),
-                "actual": actual.get("active_users"),
+            parts.append(_("Repaired the user census: %(kept_users)s users and %(kept)s active "
+                           "counted (%(kept_portal)s portal users); %(actual_users)s users, "
+                           "%(actual)s active (%(actual_portal)s)") % {
+                "kept_users": kept.get("users"), "kept": kept.get("active_users"),
+                "kept_portal": kept.get("active_portal_users"),
+                "actual_users": actual.get("users"), "actual": actual.get("active_users"),
                 "actual_portal": actual.get("active_portal_users")})
         return "; ".join(parts)
 

@@ -80,6 +80,10 @@ class LicensingState(models.Model):
     # it from the row its lock loads anyway, so that a site without bindings pays no query for
     # group licensing there.
     group_bindings = models.PositiveIntegerField(default=0, editable=False)
+    # How many users hold at least one license (assignment), kept by the actions with the seat
+    # counters (``actions.counters``): System users' "Holds a license" and "Holds no license"
+    # (the user census's users less these) count their pages from it.
+    license_holders = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("licensing")
@@ -332,7 +336,7 @@ class LicensedProduct(models.Model):
         """``grant_candidates().count()``, counting nothing: the active users of its kind
         (``UserCensus``), less the active holders of that kind (the counters the actions keep;
         needs ``with_usage()``). One query, at any number of users."""
-        active, portal = UserCensus.kept()
+        _users, active, portal = UserCensus.kept()
         portal_holders = self.active_portal_holders
         if self.for_portal_users:
             return max(portal - portal_holders, 0)
@@ -615,8 +619,9 @@ class ProductUsage(models.Model):
 
 
 class UserCensus(models.Model):
-    """How many user accounts are active, and how many of those are portal users: kept, not
-    counted, so that "Add users" numbers its pages without counting every user.
+    """How many user accounts there are, how many are active, and how many of those are portal
+    users: kept, not counted, so that "Add users" and System users' "Holds no license" number
+    their pages without counting every user.
 
     Not licensing state, but a count of accounts, like ``LicensingState.access_epoch``: moved
     by the user and portal user signals once the change commits, in a statement of its own
@@ -627,6 +632,7 @@ class UserCensus(models.Model):
 
     SINGLETON_PK = 1
 
+    users = models.PositiveIntegerField(_("users"), default=0)
     active_users = models.PositiveIntegerField(_("active users"), default=0)
     active_portal_users = models.PositiveIntegerField(_("active portal users"), default=0)
 
@@ -636,30 +642,34 @@ class UserCensus(models.Model):
         default_permissions = ()
 
     def __str__(self) -> str:
-        return f"{self.active_users} active users, {self.active_portal_users} portal"
+        return (f"{self.users} users, {self.active_users} active, "
+                f"{self.active_portal_users} active portal users")
+
+    FIELDS = ("users", "active_users", "active_portal_users")
 
     @classmethod
-    def counted(cls) -> tuple[int, int]:
-        """Active users and active portal users, counted (two queries over the users)."""
-        active = get_user_model()._default_manager.filter(is_active=True)
-        return (active.count(),
+    def counted(cls) -> tuple[int, int, int]:
+        """Users, active users and active portal users, counted (three queries over them)."""
+        users = get_user_model()._default_manager.all()
+        active = users.filter(is_active=True)
+        return (users.count(), active.count(),
                 PortalUser.objects.filter(user__in=active.values("pk")).count())
 
     @classmethod
-    def kept(cls) -> tuple[int, int]:
-        """Active users and active portal users as kept (one query); counted and stored the
-        first time they are read."""
-        row = cls.objects.filter(pk=cls.SINGLETON_PK).values_list(
-            "active_users", "active_portal_users").first()
+    def kept(cls) -> tuple[int, int, int]:
+        """Users, active users and active portal users as kept (one query); counted and
+        stored the first time they are read."""
+        row = cls.objects.filter(pk=cls.SINGLETON_PK).values_list(*cls.FIELDS).first()
         if row is None:
             row = cls.counted()
             cls.store(*row)
-        return row[0], row[1]
+        return row[0], row[1], row[2]
 
     @classmethod
-    def store(cls, active_users: int, active_portal_users: int) -> None:
+    def store(cls, users: int, active_users: int, active_portal_users: int) -> None:
         cls.objects.update_or_create(pk=cls.SINGLETON_PK, defaults={
-            "active_users": active_users, "active_portal_users": active_portal_users})
+            "users": users, "active_users": active_users,
+            "active_portal_users": active_portal_users})
 
 
 class UsageSnapshot(models.Model):

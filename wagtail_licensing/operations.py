@@ -31,11 +31,13 @@ from .actions.counters import (
     BindingsDrift,
     Counts,
     Drift,
+    HoldersDrift,
     RepairCountersAction,
     RepairResult,
     bindings_drift,
     drift,
 )
+from .actions.counters import license_holders_drift as counters_license_holders_drift
 from .actions.deactivation import ACTION_USER_STATUS, UsersStatusChanged, UserStatusChanged
 from .actions.delete import ACTION_DELETE, AFTER_LICENSES_DELETED, DeleteAction
 from .actions.grant import ACTION_GRANT, GrantAction
@@ -125,6 +127,7 @@ __all__ = [
     "InstallResult", "LicenseRequest", "LicenseSource", "PortalUserResult", "ProductChange",
     "RecallResult",
     "RepairResult", "SnapshotResult", "CensusDrift", "census_drift", "counter_drift",
+    "HoldersDrift", "license_holders_drift",
     "record_activity", "repair_counters",
     "take_usage_snapshot",
     "UploadPreview", "convert_to_portal_user", "create_license_request", "create_portal_user",
@@ -199,6 +202,13 @@ def binding_count_drift() -> BindingsDrift | None:
     return bindings_drift()
 
 
+def license_holders_drift() -> HoldersDrift | None:
+    """The kept count of users who hold a license (``LicensingState.license_holders``, which
+    System users' "Holds a license" / "Holds no license" count from) against the
+    assignments; None when they agree. Changes nothing."""
+    return counters_license_holders_drift()
+
+
 def census_drift() -> CensusDrift | None:
     """The kept user census (``UserCensus``: active users and portal users, which "Add users"
     numbers its pages from) against a count of the users; None when they agree, for example
@@ -209,8 +219,8 @@ def census_drift() -> CensusDrift | None:
 
 def repair_counters(*, user: Any = None) -> RepairResult:
     """Recount every product's seat counters from the assignments, the count of group
-    bindings and the user census, under the licensing lock, and store what differed (logged
-    in the audit log when anything did)."""
+    bindings, the license holders and the user census, under the licensing lock, and store
+    what differed (logged in the audit log when anything did)."""
     return RepairCountersAction(user=user).execute()
 
 

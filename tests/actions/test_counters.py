@@ -38,6 +38,7 @@ CODES = ["editor", "analytics", "occasional", "portal", "gone"]
 def assert_counters_are_true(step=""):
     assert counters.drift() == [], step
     assert census.drift() is None, step
+    assert counters.license_holders_drift() is None, step
     # and "Add users" counts its candidates from them: exactly, for every product
     for p in LicensedProduct.objects.installed().with_usage():
         assert p.grant_candidate_count() == p.grant_candidates().count(), (step, p.code)
@@ -229,16 +230,17 @@ def test_verify_reports_drift_and_fix_repairs_it_once(installed, make_users, sup
     assert "editor: counted 3 seats used, 3 holders (3 active, 0 of them portal users); the " \
            "assignments say 1, 3 (1 active, 0 portal users)" in output
     # The same UPDATE reached no signal of the census either.
-    assert "user census: counted 4 active users (0 portal users), there are 2 (0)" in output
+    assert "user census: counted 4 users, 4 active (0 portal users); there are 4, 2 (0)" \
+        in output
     assert "Repaired the seat counters of 1 products." in output
     assert "Repaired the user census." in output
-    assert census.census() == census.Census(2, 0)
+    assert census.census() == census.Census(4, 2, 0)
     assert counters.kept()["editor"] == counters.Counts(3, 1, 1)
     entry = ModelLogEntry.objects.get(action=operations.ACTION_REPAIR_COUNTERS)
     assert entry.data["repaired"]["editor"]["actual"]["used"] == 1
     assert "editor" in entry.message
-    assert "Repaired the user census: 4 active users counted (0 portal users), 2 active (0)" \
-        in entry.message
+    assert "Repaired the user census: 4 users and 4 active counted (0 portal users); 4 users, " \
+        "2 active (0)" in entry.message
     assert "match the assignments" in run("verify")
     assert ModelLogEntry.objects.filter(action=operations.ACTION_REPAIR_COUNTERS).count() == 1
 

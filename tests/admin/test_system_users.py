@@ -284,6 +284,8 @@ def test_sorted_listing_reads_profiles_apart(client, site, manager):
     {"product": "editor"}, {"product": "analytics"}, {"product": "portal"},
     {"product": "reports"},  # installed, held by nobody: no counter row
     {"type": "portal"}, {"type": "employee"},
+    {"licensed": "licensed"}, {"licensed": "unlicensed"},
+    {"is_active": "true"}, {"is_active": "false"},
     # Not from the counters (counted as usual), and still right:
     {"product": ["editor", "analytics"]}, {"product": "editor", "is_active": "true"},
     {"product": "editor", "q": "a"}, {"type": "portal", "licensed": "licensed"}, {},
@@ -296,10 +298,13 @@ def test_listing_count_is_exact(client, site, manager, params):
     assert len(response.context["object_list"]) == expected
 
 
-@pytest.mark.parametrize("params", [{"product": "editor"}, {"type": "portal"}])
+@pytest.mark.parametrize("params", [{"product": "editor"}, {"type": "portal"},
+                                    {"licensed": "unlicensed"}, {"licensed": "licensed"},
+                                    {"is_active": "false"}])
 def test_product_and_type_counts_come_from_the_counters(client, site, manager, params):
-    """One product ticked (its holders' counter) or a type (the portal users): the page
-    counts no user."""
+    """One product ticked (its holders' counter), a type (the portal users), holding a
+    license or not (the license holders, and the census's users less them) or a status (the
+    census): the page counts no user."""
     client.force_login(manager)
     listing(client, **params)
     with count_queries() as queries:

@@ -25,10 +25,12 @@ def choose_file(page, selector, path):
     """Focus a file input with Tab and open its chooser with Enter (or Space: the keys a
     keyboard user tries; headless Chromium sometimes ignores the first)."""
     page.wait_for_load_state("load")
-    tab_to(page, selector)
-    for key in ("Enter", "Space", "Enter"):
+    focused = "s => !!document.activeElement && document.activeElement.matches(s)"
+    for key in ("Enter", "Space", "Enter", "Space"):
+        if not page.evaluate(focused, selector):  # a busy machine: focus it again
+            tab_to(page, selector)
         try:
-            with page.expect_file_chooser(timeout=4000) as chooser:
+            with page.expect_file_chooser(timeout=6000) as chooser:
                 page.keyboard.press(key)
         except PlaywrightTimeoutError:
             continue

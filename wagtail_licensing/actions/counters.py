@@ -4,8 +4,9 @@ Grants and recalls move them by what they inserted or deleted (a cost that grows
 users they touch, never with the users who hold the product); seat reallocation, which already
 visits every holder of a product, recounts the products it touched. ``RepairCountersAction``
 (``manage.py licensing verify --fix``) recounts every product from the assignments, the
-count of group bindings (``LicensingState.group_bindings``) from the bindings, and the user
-census (``census``) from the users.
+count of group bindings (``LicensingState.group_bindings``) from the bindings, the users who
+hold a license (``LicensingState.license_holders``: moved by ``insert_assignments`` and
+``delete_assignments``) from the assignments, and the user census (``census``) from the users.
 
 Helpers of actions, called under the lock an action holds, except ``count``, ``drift`` and
 ``RepairCountersAction``.
@@ -17,7 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from .. import census
 from ..census import CensusDrift
@@ -109,13 +111,40 @@ def add(code: str, change: Counts, *, sign: int = 1) -> None:
 
 
 def delete_assignments(assignments: QuerySet[LicenseAssignment]) -> dict[str, Counts]:
-    """Delete ``assignments`` and take them off the counters; what was deleted, per code."""
+    """Delete ``assignments`` and take them off the counters (and the users left holding
+    nothing off the license holders); what was deleted, per code."""
     deleted = count(assignments)
     if deleted:
+        users = get_user_model()._default_manager.filter(
+            pk__in=assignments.values("user_id"))
+        left = holding_nothing(users, besides=assignments)
         assignments.delete()
         for code, change in deleted.items():
             add(code, change, sign=-1)
+        move_license_holders(-left)
     return deleted
+
+
+def holding_nothing(users: QuerySet, *, besides: QuerySet[LicenseAssignment] | None = None
+                    ) -> int:
+    """How many of ``users`` hold no assignment (but ``besides``, about to be deleted): one
+    query, over those users only."""
+    others = LicenseAssignment.objects.filter(user_id=OuterRef("pk"))
+    if besides is not None:
+        others = others.exclude(pk__in=besides.values("pk"))
+    return users.order_by().exclude(Exists(others)).count()
+
+
+def move_license_holders(change: int) -> None:
+    """Move ``LicensingState.license_holders`` (under the lock the action holds)."""
+    if change:
+        LicensingState.objects.filter(pk=LicensingState.SINGLETON_PK).update(
+            license_holders=F("license_holders") + change)
+
+
+def count_license_holders() -> int:
+    """The users who hold at least one assignment, counted."""
+    return LicenseAssignment.objects.order_by().values("user_id").distinct().count()
 
 
 @dataclass(frozen=True)
@@ -152,15 +181,31 @@ def bindings_drift(state: LicensingState | None = None) -> BindingsDrift | None:
     return None if kept_count == actual else BindingsDrift(kept_count, actual)
 
 
+@dataclass(frozen=True)
+class HoldersDrift:
+    """``LicensingState.license_holders`` differs from the users who hold a license."""
+
+    kept: int
+    actual: int
+
+
+def license_holders_drift(state: LicensingState | None = None) -> HoldersDrift | None:
+    """The kept count of license holders against a count; None when they agree."""
+    kept_count = (state or LicensingState.get()).license_holders
+    actual = count_license_holders()
+    return None if kept_count == actual else HoldersDrift(kept_count, actual)
+
+
 @dataclass
 class RepairResult:
     repaired: list[Drift]
     bindings: BindingsDrift | None = None
     census: CensusDrift | None = None
+    license_holders: HoldersDrift | None = None
 
     @property
     def changed(self) -> bool:
-        return bool(self.repaired or self.bindings or self.census)
+        return bool(self.repaired or self.bindings or self.census or self.license_holders)
 
 
 class RepairCountersAction(LicensingAction[RepairResult]):
@@ -179,7 +224,11 @@ class RepairCountersAction(LicensingAction[RepairResult]):
         if bindings is not None:
             self.state.group_bindings = bindings.actual
             self.state.save(update_fields=["group_bindings"])
-        return RepairResult(repaired, bindings, census.repair())
+        holders = license_holders_drift(self.state)
+        if holders is not None:
+            self.state.license_holders = holders.actual
+            self.state.save(update_fields=["license_holders"])
+        return RepairResult(repaired, bindings, census.repair(), holders)
 
     def log_data(self, result: RepairResult) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -187,6 +236,8 @@ class RepairCountersAction(LicensingAction[RepairResult]):
                          for d in result.repaired}}
         if result.bindings is not None:
             data["group_bindings"] = vars(result.bindings)
+        if result.license_holders is not None:
+            data["license_holders"] = vars(result.license_holders)
         if result.census is not None:
             data["census"] = {"kept": vars(result.census.kept),
                               "actual": vars(result.census.actual)}

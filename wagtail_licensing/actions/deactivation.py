@@ -10,6 +10,7 @@ from django.db import models
 
 from .. import census
 from ..models import LicenseAssignment
+from . import counters
 from .base import LicensingAction, user_queryset
 from .group_results import source_hooks
 from .group_seats import GroupChanges, follow_status
@@ -80,6 +81,8 @@ class UserStatusChanged(_StatusAction):
         else:
             codes = self.deleted_codes
             event = StatusEvent.DELETED
+            if codes:  # its assignments went with it (a cascade, not delete_assignments)
+                counters.move_license_holders(-1)
         if codes:
             reallocate(self.state.installed_file_id, codes)
         # Reactivated members get their groups' products back; freed seats go to members of

@@ -121,9 +121,12 @@ def insert_assignments(user_qs: QuerySet, product: LicensedProduct, by: Any,
     # The SELECT always has a WHERE clause (is_active), which SQLite's upsert syntax needs.
     sql = (f"INSERT INTO {quote(meta.db_table)} ({columns}) {select_sql} "  # noqa: S608
            f"ON CONFLICT ({conflict}) DO NOTHING")
+    # Every eligible user who holds nothing yet is inserted: the license holders to add.
+    first = counters.holding_nothing(product.eligible_users(user_qs))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         inserted = cursor.rowcount
+    counters.move_license_holders(first)
     # Every inserted row is an active, eligible user's (a portal user's exactly for a portal
     # product), with a seat.
     counters.add(product.code, counters.Counts(

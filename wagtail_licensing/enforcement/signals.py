@@ -43,9 +43,8 @@ def _remember_active(sender: Any, instance: Any, raw: bool = False, **kwargs: An
 
 def _active_changed(sender: Any, instance: Any, created: bool = False, raw: bool = False,
                     **kwargs: Any) -> None:
-    if created:
-        if instance.is_active:  # a fixture's user too: the row is there
-            census.move(active=1)
+    if created:  # a fixture's user too: the row is there
+        census.move(users=1, active=1 if instance.is_active else 0)
         return
     if raw:
         return
@@ -64,8 +63,8 @@ def _remember_assignments(sender: Any, instance: Any, **kwargs: Any) -> None:
 
 
 def _deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
-    if instance.is_active:  # the portal user row went first, and moved the portal count
-        census.move(active=-1)
+    # The portal user row went first, and moved the portal count.
+    census.move(users=-1, active=-1 if instance.is_active else 0)
     codes = getattr(instance, "_wagtail_licensing_codes", None)
     if codes:
         operations.user_status_changed(instance, deleted_codes=codes)

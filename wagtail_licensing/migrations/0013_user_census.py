@@ -1,5 +1,6 @@
-"""The user census and the active portal holders of each product: what "Add users" numbers its
-pages from, without counting every active user (``census``, ``actions.counters``)."""
+"""The user census, the active portal holders of each product and the users who hold a license:
+what "Add users" and System users' "Holds no license" number their pages from, without counting
+every user (``census``, ``actions.counters``)."""
 
 from django.conf import settings
 from django.db import migrations, models
@@ -12,8 +13,10 @@ def count(apps, schema_editor):
     ProductUsage = apps.get_model("wagtail_licensing", "ProductUsage")
     LicenseAssignment = apps.get_model("wagtail_licensing", "LicenseAssignment")
     UserCensus = apps.get_model("wagtail_licensing", "UserCensus")
+    LicensingState = apps.get_model("wagtail_licensing", "LicensingState")
     active = User._default_manager.filter(is_active=True)
     UserCensus.objects.update_or_create(pk=1, defaults={
+        "users": User._default_manager.count(),
         "active_users": active.count(),
         "active_portal_users": PortalUser.objects.filter(user__in=active.values("pk")).count(),
     })
@@ -23,6 +26,8 @@ def count(apps, schema_editor):
             .values_list("product_code", "n"))
     for code, n in rows:
         ProductUsage.objects.filter(product_code=code).update(active_portal_holders=n)
+    LicensingState.objects.update(license_holders=LicenseAssignment.objects.order_by()
+                                  .values("user_id").distinct().count())
 
 
 class Migration(migrations.Migration):
@@ -40,11 +45,17 @@ class Migration(migrations.Migration):
                 default=0, help_text="Active holders who are portal users.",
                 verbose_name="active portal holders"),
         ),
+        migrations.AddField(
+            model_name="licensingstate",
+            name="license_holders",
+            field=models.PositiveIntegerField(default=0, editable=False),
+        ),
         migrations.CreateModel(
             name="UserCensus",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False,
                                            verbose_name="ID")),
+                ("users", models.PositiveIntegerField(default=0, verbose_name="users")),
                 ("active_users", models.PositiveIntegerField(default=0,
                                                              verbose_name="active users")),
                 ("active_portal_users", models.PositiveIntegerField(

@@ -302,8 +302,8 @@ class IndexView(LicensingPermissionMixin, generic.IndexView):
                       **kwargs: Any) -> Paginator:
         paginator = super().get_paginator(queryset, per_page, *args, **kwargs)
         if self.filters is not None:
-            # One product ticked, or a type: the count from the kept counters, instead of a
-            # probe per user.
+            # One product ticked, holds a license or not, a status or a type: the count
+            # from the kept counters and census, instead of a probe per user.
             kept = kept_user_count(self.filters, self.request.GET.get("q"))
             if kept is not None:
                 paginator.count = kept

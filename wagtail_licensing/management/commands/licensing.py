@@ -303,6 +303,7 @@ class Command(BaseCommand):
         drifted = operations.counter_drift()
         bindings = operations.binding_count_drift()
         census = operations.census_drift()
+        holders = operations.license_holders_drift()
         for d in drifted:
             self.stdout.write("  " + _(
                 "%(code)s: counted %(used)s seats used, %(holders)s holders (%(active)s "
@@ -318,15 +319,21 @@ class Command(BaseCommand):
             self.stdout.write("  " + _(
                 "group bindings: counted %(kept)s, there are %(actual)s") % {
                     "kept": bindings.kept, "actual": bindings.actual})
+        if holders is not None:
+            self.stdout.write("  " + _(
+                "license holders: counted %(kept)s users who hold a license, there are "
+                "%(actual)s") % {"kept": holders.kept, "actual": holders.actual})
         if census is not None:
             self.stdout.write("  " + _(
-                "user census: counted %(active)s active users (%(portal)s portal users), "
-                "there are %(actual_active)s (%(actual_portal)s)") % {
-                    "active": census.kept.active_users,
+                "user census: counted %(users)s users, %(active)s active (%(portal)s portal "
+                "users); there are %(actual_users)s, %(actual_active)s "
+                "(%(actual_portal)s)") % {
+                    "users": census.kept.users, "active": census.kept.active_users,
                     "portal": census.kept.active_portal_users,
+                    "actual_users": census.actual.users,
                     "actual_active": census.actual.active_users,
                     "actual_portal": census.actual.active_portal_users})
-        if not drifted and bindings is None and census is None:
+        if not drifted and bindings is None and census is None and holders is None:
             self.stdout.write(self.style.SUCCESS(_("The seat counters match the assignments.")))
             return
         if not fix:
@@ -341,17 +348,24 @@ class Command(BaseCommand):
                 raise CommandError(_(
                     "The count of group bindings differs from the bindings. Run "
                     "`manage.py licensing verify --fix` to repair it."))
+            if holders is not None:
+                raise CommandError(_(
+                    "The count of users who hold a license differs from the assignments. Run "
+                    "`manage.py licensing verify --fix` to repair it."))
             raise CommandError(_(
                 "The user census differs from the users (site code created or changed users "
                 "without signals). Run `manage.py licensing verify --fix` to repair it."))
         result = operations.repair_counters()
-        if result.repaired or (result.bindings is None and result.census is None):
+        if result.repaired or not (result.bindings or result.census or result.license_holders):
             self.stdout.write(self.style.SUCCESS(ngettext(
                 "Repaired the seat counters of %(count)d products.",
                 "Repaired the seat counters of %(count)d products.", len(result.repaired))
                 % {"count": len(result.repaired)}))
         if result.bindings is not None:
             self.stdout.write(self.style.SUCCESS(_("Repaired the count of group bindings.")))
+        if result.license_holders is not None:
+            self.stdout.write(self.style.SUCCESS(_(
+                "Repaired the count of users who hold a license.")))
         if result.census is not None:
             self.stdout.write(self.style.SUCCESS(_("Repaired the user census.")))
 
