@@ -2,19 +2,17 @@
 pages read them instead of counting, and ``licensing verify`` finds and repairs drift."""
 
 import random
-from importlib import import_module
 from io import StringIO
 
 import pytest
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
 from wagtail.models import ModelLogEntry
 
 from tests.support.licenses import product
+from tests.support.migrations import run_data_migration
 from tests.support.queries import count_queries
 from wagtail_licensing import census, operations
 from wagtail_licensing.actions import counters
@@ -289,12 +287,5 @@ def test_repair_needs_the_permission_when_a_user_is_given(installed, make_users,
 def test_the_migration_counts_the_assignments_a_site_already_has(installed, make_users):
     operations.grant(make_users(2), ["editor"])
     ProductUsage.objects.all().delete()
-    migration = import_module("wagtail_licensing.migrations.0004_usage_counters")
-
-    class SchemaEditor:
-        pass
-
-    editor = SchemaEditor()
-    editor.connection = connection
-    migration.count_usage(apps, editor)
+    run_data_migration("0004_usage_counters", "count_usage")
     assert counters.kept() == {"editor": counters.Counts(2, 2, 2)}
