@@ -243,8 +243,10 @@ def kept_user_count(filterset: SystemUserFilterSet, query: str | None = None) ->
     is kept instead of counted over every user, where that is exact: one product ticked and
     nothing else (its holders: the seat counters count assignments, one per user and
     product), only "Holds a license" or "Holds no license" (the license holders the actions
-    keep, and the user census's users less them), only a status (the census's active users,
-    or its users less them), or only a type (the portal users, or all users but them). None
+    keep, and the user census's users less them), only "Without a seat" (the users of the
+    assignments without one), only a status (the census's active users,
+    or its users less them), one group (its memberships) or only a type (the portal users, or
+    all users but them). None
     otherwise, for the paginator to count. The counts are those ``manage.py licensing
     verify`` checks."""
     if (query or "").split() or not filterset.is_valid():
@@ -255,6 +257,11 @@ def kept_user_count(filterset: SystemUserFilterSet, query: str | None = None) ->
         kept = ProductUsage.objects.filter(product_code=chosen["product"][0]).values_list(
             "holders", flat=True).first()
         return kept or 0
+    if list(chosen) == ["licensed"] and chosen["licensed"] == WITHOUT_SEAT:
+        # The users of the assignments without a seat: read from the partial index on them,
+        # which holds those assignments only.
+        return (LicenseAssignment.objects.filter(has_seat=False).order_by()
+                .values("user_id").distinct().count())
     if list(chosen) == ["licensed"] and chosen["licensed"] in (LICENSED, UNLICENSED):
         holders = LicensingState.get().license_holders
         if chosen["licensed"] == LICENSED:
@@ -265,6 +272,12 @@ def kept_user_count(filterset: SystemUserFilterSet, query: str | None = None) ->
         if chosen["is_active"]:
             return kept_census.active_users
         return max(kept_census.users - kept_census.active_users, 0)
+    relation = groups_relation(filterset.queryset.model)
+    if (list(chosen) == ["group"] and len(chosen["group"]) == 1 and relation is not None
+            and relation[0]._meta.auto_created):
+        # Its members: Django's membership table holds one row per user and group, counted
+        # from its index on the group, without reaching the users.
+        return relation[0].objects.filter(group=chosen["group"][0]).count()
     if list(chosen) == ["type"] and chosen["type"] in (PORTAL, EMPLOYEE):
         portal = PortalUser.objects.count()
         if chosen["type"] == PORTAL:

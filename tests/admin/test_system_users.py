@@ -284,13 +284,15 @@ def test_sorted_listing_reads_profiles_apart(client, site, manager):
     {"product": "editor"}, {"product": "analytics"}, {"product": "portal"},
     {"product": "reports"},  # installed, held by nobody: no counter row
     {"type": "portal"}, {"type": "employee"},
-    {"licensed": "licensed"}, {"licensed": "unlicensed"},
-    {"is_active": "true"}, {"is_active": "false"},
+    {"licensed": "licensed"}, {"licensed": "unlicensed"}, {"licensed": "without_seat"},
+    {"is_active": "true"}, {"is_active": "false"}, {"group": "WRITERS"},
     # Not from the counters (counted as usual), and still right:
     {"product": ["editor", "analytics"]}, {"product": "editor", "is_active": "true"},
     {"product": "editor", "q": "a"}, {"type": "portal", "licensed": "licensed"}, {},
 ])
 def test_listing_count_is_exact(client, site, manager, params):
+    if params.get("group") == "WRITERS":
+        params = {"group": Group.objects.get(name="Writers").pk}
     client.force_login(manager)
     response = listing(client, **params)
     expected = filter_users(QueryDict(urlencode(params, doseq=True))).count()
@@ -300,7 +302,7 @@ def test_listing_count_is_exact(client, site, manager, params):
 
 @pytest.mark.parametrize("params", [{"product": "editor"}, {"type": "portal"},
                                     {"licensed": "unlicensed"}, {"licensed": "licensed"},
-                                    {"is_active": "false"}])
+                                    {"licensed": "without_seat"}, {"is_active": "false"}])
 def test_product_and_type_counts_come_from_the_counters(client, site, manager, params):
     """One product ticked (its holders' counter), a type (the portal users), holding a
     license or not (the license holders, and the census's users less them) or a status (the
