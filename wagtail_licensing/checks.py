@@ -49,6 +49,9 @@ SUMMARIES = {
                               "decision out from the database.",
     "wagtail_licensing.W020": "`wagtail_licensing` comes after `wagtail.users` in "
                               "`INSTALLED_APPS`: no Licenses tab in Settings > Users.",
+    "wagtail_licensing.W060": "PostgreSQL, many users and no search indexes: each search of "
+                              "users reads every user (`licensing search-indexes`). Runs with "
+                              "`check --deploy --database default`.",
     "wagtail_licensing.W070": "The user model has no `groups` relation (no `PermissionsMixin`): "
                               "group-based licensing cannot work.",
     "wagtail_licensing.E070": "The user model's `groups` is not a many-to-many relation to "
@@ -317,6 +320,46 @@ def check_shared_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
              "in WAGTAIL_LICENSING['CACHE_ALIAS']). One process (runserver) needs none.",
         id="wagtail_licensing.W015",
     )]
+
+
+#: From how many users (PostgreSQL's estimate) W060 suggests the search indexes: below it, a
+#: search reads every user in a few milliseconds.
+SEARCH_INDEX_USERS = 50_000
+
+
+@register(Tags.database, deploy=True)
+def check_search_indexes(app_configs: Any = None, databases: Any = None,
+                         **kwargs: Any) -> list[CheckMessage]:
+    """``check --deploy --database default``: on PostgreSQL, with many users and without the
+    trigram indexes of ``licensing search-indexes``, counting a search's matches reads every
+    user. A database check: Django runs it only for the databases named."""
+    # Imported here: the documentation reads this module without Django set up.
+    from django.db import DatabaseError
+
+    from . import search_indexes
+
+    found: list[CheckMessage] = []
+    for alias in databases or ():
+        if not search_indexes.supported(alias):
+            continue
+        try:
+            users = search_indexes.estimated_users(alias)
+            absent = search_indexes.missing(alias) if users else []
+        except DatabaseError:
+            continue  # not migrated yet, or unreachable: other checks say so
+        if users is None or users < SEARCH_INDEX_USERS or not absent:
+            continue
+        found.append(Warning(
+            f"About {users:,} users on the PostgreSQL database {alias!r}, without the trigram "
+            "indexes wagtail-licensing can create for searching them: every search of System "
+            "users, a product's holders, Add users and Settings > Users reads every user to "
+            "count its matches.",
+            hint=f"Run `manage.py licensing search-indexes --database {alias}` (concurrent: "
+                 "users can be saved meanwhile). See the deployment guide, \"Searching many "
+                 "users on PostgreSQL\".",
+            id="wagtail_licensing.W060",
+        ))
+    return found
 
 
 @register()

@@ -68,6 +68,24 @@ def existing(using: str = DEFAULT_DB_ALIAS) -> dict[str, bool]:
         return dict(cursor.fetchall())
 
 
+def estimated_users(using: str = DEFAULT_DB_ALIAS) -> int | None:
+    """PostgreSQL's estimate of the rows of the user table (what ``ANALYZE`` last saw: no
+    count), or None before the table was ever analysed."""
+    table = get_user_model()._meta.db_table
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", [table])
+        row = cursor.fetchone()
+    if row is None or row[0] is None or row[0] < 0:
+        return None
+    return int(row[0])
+
+
+def missing(using: str = DEFAULT_DB_ALIAS) -> list[SearchIndex]:
+    """The wanted indexes there are not, or not valid."""
+    there = existing(using)
+    return [index for index in wanted() if not there.get(index.name)]
+
+
 def create(using: str = DEFAULT_DB_ALIAS) -> list[SearchIndex]:
     """Create the extension and the missing indexes (rebuilding invalid ones); returns the
     indexes created. Concurrently, unless called inside a transaction."""

@@ -92,3 +92,34 @@ def test_postgresql_refusal_says_what_to_do(postgresql_only, monkeypatch):
         run()
     monkeypatch.undo()
     assert search_indexes.existing() == {}
+
+
+def test_the_check_is_quiet_where_there_is_no_trigram_index_to_make():
+    from wagtail_licensing.checks import check_search_indexes
+
+    if connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL: see below")
+    assert check_search_indexes(databases=["default"]) == []
+    assert check_search_indexes(databases=None) == []  # plain `check`: no database
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_check_suggests_the_indexes_to_a_large_postgresql_site(postgresql_only,
+                                                                    monkeypatch, make_users):
+    from wagtail_licensing import checks
+
+    make_users(3)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {get_user_model()._meta.db_table}")  # noqa: S608
+    monkeypatch.setattr(checks, "SEARCH_INDEX_USERS", 3)
+    try:
+        [warning] = checks.check_search_indexes(databases=["default"])
+        assert warning.id == "wagtail_licensing.W060"
+        assert "licensing search-indexes --database default" in warning.hint
+        monkeypatch.setattr(checks, "SEARCH_INDEX_USERS", 4)
+        assert checks.check_search_indexes(databases=["default"]) == []  # a small site
+        monkeypatch.setattr(checks, "SEARCH_INDEX_USERS", 3)
+        run()
+        assert checks.check_search_indexes(databases=["default"]) == []  # indexed
+    finally:
+        search_indexes.drop()
