@@ -71,6 +71,9 @@ class _Move:
     """A census move waiting for its transaction to commit."""
 
     def __init__(self, users: int, active: int, portal: int) -> None:
+        # What Django's robust ``on_commit`` names a callback by when it logs its failure:
+        # without it, the logging itself would raise, and the callbacks after it not run.
+        self.__qualname__ = f"{__name__}._Move"
         self.users = users
         self.active = active
         self.portal = portal
@@ -84,12 +87,11 @@ class _Move:
                 users=Greatest(F("users") + self.users, Value(0)),
                 active_users=Greatest(F("active_users") + self.active, Value(0)),
                 active_portal_users=Greatest(F("active_portal_users") + self.portal, Value(0)))
+            if not updated:
+                census()  # no row yet: count, which includes this change
         except DatabaseError:
             logger.warning("Could not update the user census (manage.py licensing verify "
                            "--fix recounts it)", exc_info=True)
-            return
-        if not updated:
-            census()  # no row yet: count, which includes this change
 
 
 def _pending_move() -> _Move | None:
@@ -121,12 +123,13 @@ def drift() -> CensusDrift | None:
 
 
 def repair() -> CensusDrift | None:
-    """Store the counted census when it differs from the kept one; what differed, or None."""
-    with transaction.atomic():
-        UserCensus.objects.select_for_update().filter(pk=UserCensus.SINGLETON_PK).first()
-        found = drift()
-        if found is not None:
-            store(found.actual)
+    """Store the counted census when it differs from the kept one; what differed, or None.
+    Takes no lock on the census row (its moves never wait on anything else, and this is
+    called under the licensing lock): a move committed while it counts is the one drift
+    the next ``verify`` reports."""
+    found = drift()
+    if found is not None:
+        store(found.actual)
     return found
 
 

@@ -71,8 +71,9 @@ def existing(using: str = DEFAULT_DB_ALIAS) -> dict[str, bool]:
 def estimated_users(using: str = DEFAULT_DB_ALIAS) -> int | None:
     """PostgreSQL's estimate of the rows of the user table (what ``ANALYZE`` last saw: no
     count), or None before the table was ever analysed."""
-    table = get_user_model()._meta.db_table
-    with connections[using].cursor() as cursor:
+    connection = connections[using]
+    table = connection.ops.quote_name(get_user_model()._meta.db_table)
+    with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", [table])
         row = cursor.fetchone()
     if row is None or row[0] is None or row[0] < 0:

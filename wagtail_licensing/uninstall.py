@@ -69,6 +69,8 @@ class UninstallResult:
     unapplied: list[str] = field(default_factory=list)
     deleted_content_types: int = 0
     dropped_search_indexes: list[str] = field(default_factory=list)
+    #: Why the search indexes could not be dropped (the rest of the uninstall stands).
+    search_indexes_error: str = ""
 
 
 def _licensing_entries() -> Any:
@@ -150,5 +152,9 @@ def uninstall(database: str = DEFAULT_DB_ALIAS, verbosity: int = 0) -> Uninstall
     ContentType.objects.clear_cache()
     get_cache().delete_many([VERSION_KEY, EPOCH_KEY])
     if search_indexes.supported(database):
-        result.dropped_search_indexes = [index.name for index in search_indexes.drop(database)]
+        try:
+            result.dropped_search_indexes = [index.name
+                                             for index in search_indexes.drop(database)]
+        except search_indexes.SearchIndexError as error:
+            result.search_indexes_error = str(error)
     return result

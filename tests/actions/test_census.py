@@ -192,3 +192,43 @@ def test_a_holder_site_code_marks_as_portal_user_moves_the_counters(installed, m
     PortalUser.objects.filter(user=person).delete()
     assert counters.kept()["portal"].active_portal == 0
     assert counters.drift() == [] and census.drift() is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_census_move_that_fails_leaves_the_other_after_commit_work_alone(
+        installed, monkeypatch, caplog):
+    """Django logs a robust callback's failure by its name: the move has one, so the callbacks
+    after it (the licensing version's publication) still run."""
+    UserCensus.objects.all().delete()
+
+    def broken():
+        raise RuntimeError("census unreadable")
+
+    monkeypatch.setattr(census, "census", broken)
+    ran = []
+    with transaction.atomic():
+        User.objects.create_user("person", "person@example.com")
+        transaction.on_commit(lambda: ran.append("after"))
+    assert ran == ["after"]
+    assert "Error calling wagtail_licensing.census._Move" in caplog.text
+
+
+def test_deleting_a_user_loaded_before_its_deactivation_counts_it_once(installed):
+    person = User.objects.create_user("person", "person@example.com")
+    loaded_before = User.objects.get(pk=person.pk)
+    person.is_active = False
+    person.save()
+    loaded_before.delete()  # its is_active says True: the stored one says False
+    assert_true()
+
+
+def test_marking_a_user_who_holds_nothing_takes_no_licensing_lock(installed):
+    person = User.objects.create_user("person", "person@example.com")
+    with count_queries() as queries:
+        PortalUser.objects.create(user=person)
+    # The lock (LicensingState.lock() reads the row with its installed file); the access
+    # epoch renewed after commit is not a lock.
+    locks = [sql for sql in queries.sql
+             if sql.startswith("SELECT") and "licensingstate" in sql and "licensefile" in sql]
+    assert locks == [], queries
+    assert_true()

@@ -126,7 +126,9 @@ def insert_assignments(user_qs: QuerySet, product: LicensedProduct, by: Any,
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         inserted = cursor.rowcount
-    counters.move_license_holders(first)
+    # Never more than were inserted: a user deactivated or made a portal user between the two
+    # statements (users are not under the licensing lock) was not inserted.
+    counters.move_license_holders(min(first, inserted))
     # Every inserted row is an active, eligible user's (a portal user's exactly for a portal
     # product), with a seat.
     counters.add(product.code, counters.Counts(

@@ -56,6 +56,9 @@ def _active_changed(sender: Any, instance: Any, created: bool = False, raw: bool
 
 
 def _remember_assignments(sender: Any, instance: Any, **kwargs: Any) -> None:
+    # As stored, not as this object says: it may have been loaded before a deactivation.
+    instance._wagtail_licensing_was_active = sender._default_manager.filter(
+        pk=instance.pk).values_list("is_active", flat=True).first()
     instance._wagtail_licensing_codes = list(
         LicenseAssignment.objects.filter(user_id=instance.pk).values_list(
             "product_code", flat=True)
@@ -64,7 +67,8 @@ def _remember_assignments(sender: Any, instance: Any, **kwargs: Any) -> None:
 
 def _deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     # The portal user row went first, and moved the portal count.
-    census.move(users=-1, active=-1 if instance.is_active else 0)
+    was_active = getattr(instance, "_wagtail_licensing_was_active", instance.is_active)
+    census.move(users=-1, active=-1 if was_active else 0)
     codes = getattr(instance, "_wagtail_licensing_codes", None)
     if codes:
         operations.user_status_changed(instance, deleted_codes=codes)
@@ -107,7 +111,8 @@ def _portal_status_changed(portal_user: PortalUser, sign: int, *, raw: bool = Fa
     if get_user_model()._default_manager.filter(pk=portal_user.user_id,
                                                 is_active=True).exists():
         census.move(portal=sign)
-    if not raw:
+    # Only a holder's counters change; a user holding nothing costs no licensing lock.
+    if not raw and LicenseAssignment.objects.filter(user_id=portal_user.user_id).exists():
         operations.portal_status_changed(portal_user.user_id)
 
 

@@ -550,6 +550,10 @@ class Command(BaseCommand):
         if result.dropped_search_indexes:
             self.stdout.write(_("Dropped the search indexes on the user table: %(names)s.")
                               % {"names": ", ".join(result.dropped_search_indexes)})
+        if result.search_indexes_error:
+            self.stderr.write(_("The search indexes on the user table could not be dropped "
+                                "(%(reason)s): drop the wl_trgm_* indexes by hand.")
+                              % {"reason": result.search_indexes_error})
 
     def handle_groups(self, groups_command: str, **options: Any) -> None:
         getattr(self, f"_groups_{groups_command}")(**options)
